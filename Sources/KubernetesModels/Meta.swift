@@ -169,3 +169,6 @@ public struct StatusCause: Codable, Sendable, Hashable {
         self.field = field
     }
 }
+
+extension ResourceList: Equatable where Item: Equatable {}
+extension ResourceList: Hashable where Item: Hashable {}
