@@ -5,11 +5,14 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 
-/// One event of a watch stream, decoded.
+/// One event of a watch stream, as the client delivers it.
+///
+/// The wire form is `WatchEvent` (KubernetesModels); this enum is what remains after the client
+/// has handled it: bookmarks reduced to their resourceVersion, ERROR events turned into errors.
 ///
 /// ERROR events are not events: a 410 Status throws ``KubernetesClientError/Kind/resourceExpired``,
 /// any other throws the matching error.
-public enum WatchStreamEvent<Resource: Decodable & Sendable>: Sendable {
+public enum WatchStreamEvent<Resource: Codable & Sendable>: Sendable {
     /// The object was created (or existed when the watch started from an old resourceVersion).
     case added(Resource)
     /// The object changed.
@@ -58,18 +61,14 @@ public struct LineSplitter: Sendable {
 }
 
 /// Decodes one watch line (`{"type":..., "object":...}`) into a ``WatchStreamEvent``.
-public struct WatchLineDecoder<Resource: Decodable & Sendable>: Sendable {
-    private struct Envelope<Object: Decodable>: Decodable {
-        var type: String
-        var object: Object
-    }
-
+public struct WatchLineDecoder<Resource: Codable & Sendable>: Sendable {
     private struct TypeOnly: Decodable {
         var type: String
     }
 
-    private struct MetadataOnly: Decodable {
-        struct Metadata: Decodable { var resourceVersion: String? }
+    /// A bookmark's object: only its resourceVersion is meaningful.
+    private struct MetadataOnly: Codable, Sendable {
+        struct Metadata: Codable, Sendable { var resourceVersion: String? }
         var metadata: Metadata?
     }
 
@@ -85,18 +84,24 @@ public struct WatchLineDecoder<Resource: Decodable & Sendable>: Sendable {
         let decoder = JSONDecoder()
         do {
             let type = try decoder.decode(TypeOnly.self, from: data).type
-            switch type {
-            case "ADDED": return .added(try decoder.decode(Envelope<Resource>.self, from: data).object)
-            case "MODIFIED": return .modified(try decoder.decode(Envelope<Resource>.self, from: data).object)
-            case "DELETED": return .deleted(try decoder.decode(Envelope<Resource>.self, from: data).object)
-            case "BOOKMARK":
+            switch WatchEventType(rawValue: type) {
+            case .bookmark:
                 // Bookmark objects are hollow (e.g. a Pod with `containers: null`): read only the version.
-                let version = try decoder.decode(Envelope<MetadataOnly>.self, from: data).object.metadata?.resourceVersion ?? ""
+                let version = try decoder.decode(WatchEvent<MetadataOnly>.self, from: data).object?.metadata?.resourceVersion ?? ""
                 return .bookmark(resourceVersion: version)
-            case "ERROR":
-                let status = try decoder.decode(Envelope<Status>.self, from: data).object
-                throw KubernetesClientError.watchError(status: status, url: url)
-            default:
+            case .added, .modified, .deleted, .error:
+                let event = try decoder.decode(WatchEvent<Resource>.self, from: data)
+                switch event.payload {
+                case .status(let status):
+                    throw KubernetesClientError.watchError(status: status, url: url)
+                case .object(let object):
+                    switch event.type {
+                    case .added: return .added(object)
+                    case .modified: return .modified(object)
+                    default: return .deleted(object)
+                    }
+                }
+            case nil:
                 throw KubernetesClientError.malformedResponse(url: url, problem: "unknown watch event type '\(type)'")
             }
         } catch let error as KubernetesClientError {
@@ -121,7 +126,7 @@ public struct WatchLineDecoder<Resource: Decodable & Sendable>: Sendable {
 /// with the last event's resourceVersion. Cancelling the consuming task closes the connection.
 /// A truncated last line throws `malformedResponse`; a connection lost mid-stream throws
 /// `serverUnreachable`.
-public struct WatchStream<Resource: Decodable & Sendable>: AsyncSequence, Sendable {
+public struct WatchStream<Resource: Codable & Sendable>: AsyncSequence, Sendable {
     public typealias Element = WatchStreamEvent<Resource>
 
     let client: KubernetesClient
