@@ -96,25 +96,29 @@ public actor Informer<Resource: KubernetesResource> {
     public func cachedObjects() -> [Resource] { Array(cache.values) }
 
     /// A stream of changes. It starts with `.added` for every object already cached, so a late
-    /// subscriber sees the same state as an early one. Ends when ``run()`` returns.
+    /// subscriber sees the same state as an early one. Ends when the informer is released.
     public func events() -> AsyncStream<InformerEvent<Resource>> {
         let (stream, continuation) = AsyncStream<InformerEvent<Resource>>.makeStream()
         for object in cache.values { continuation.yield(.added(object)) }
         let id = nextSubscriberID
         nextSubscriberID += 1
         subscribers[id] = continuation
-        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        continuation.onTermination = { [weak self] _ in Task { await self?.unsubscribe(id) } }
         return stream
     }
 
     private func unsubscribe(_ id: Int) { subscribers[id] = nil }
 
+    deinit {
+        for continuation in subscribers.values { continuation.finish() }
+    }
+
     /// Lists and watches until the task is cancelled; transient failures are retried with backoff.
+    ///
+    /// May be called again after a cancelled run: it resumes from ``lastResourceVersion`` (or
+    /// lists again when that has expired), and subscribers keep their streams, which end when the
+    /// informer is released.
     public func run() async {
-        defer {
-            for continuation in subscribers.values { continuation.finish() }
-            subscribers = [:]
-        }
         await withTaskGroup(of: Void.self) { group in
             if let interval = configuration.resyncInterval {
                 group.addTask {

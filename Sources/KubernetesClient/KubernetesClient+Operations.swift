@@ -157,7 +157,7 @@ extension KubernetesClient {
     @discardableResult
     public func modify<Resource: KubernetesResource>(
         _ type: Resource.Type, name: String, namespace: String? = nil, subresource: String? = nil, maximumAttempts: Int = 5,
-        _ change: (inout Resource) throws -> Void
+        _ change: (inout Resource) async throws -> Void
     ) async throws -> Resource {
         let resource = ResourceType(type)
         var attempt = 1
@@ -167,7 +167,7 @@ extension KubernetesClient {
             let raw = try decode(JSONValue.self, from: response)
             let before = try decode(Resource.self, from: response)
             var after = before
-            try change(&after)
+            try await change(&after)
             let merged = try ThreeWayMerge.apply(original: JSONValue(encoding: before), modified: JSONValue(encoding: after), onto: raw)
             do {
                 return try await replaceObject(resource, body: merged, name: name, namespace: namespace, subresource: subresource)
