@@ -146,11 +146,17 @@ public actor Informer<Resource: KubernetesResource> {
                     Resource.self, namespace: configuration.namespace, labelSelector: configuration.labelSelector,
                     fieldSelector: configuration.fieldSelector, resourceVersion: lastResourceVersion, allowWatchBookmarks: true,
                     timeoutSeconds: configuration.watchTimeoutSeconds)
+                var delivered = false
                 for try await event in stream {
                     apply(event)
+                    delivered = true
                     failures = 0
                 }
                 logger.debug("watch ended; resuming", metadata: ["resourceVersion": "\(lastResourceVersion ?? "")"])
+                if !delivered {
+                    // A server that keeps ending watches at once must not make this a busy loop.
+                    try await client.configuration.retry.sleep(client.configuration.retry.delay(beforeRetry: 0, retryAfterSeconds: nil))
+                }
             } catch let error as KubernetesClientError where error.kind == .resourceExpired {
                 logger.info("resourceVersion expired; listing again", metadata: ["resourceVersion": "\(lastResourceVersion ?? "")"])
                 needsList = true

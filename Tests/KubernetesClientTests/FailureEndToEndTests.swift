@@ -223,4 +223,18 @@ struct InformerEndToEndTests {
             }
         }
     }
+
+    @Test func periodicResyncRedeliversUnchangedObjects() async throws {
+        try await TestCluster.with { cluster in
+            let name = try #require(try await cluster.admin.create(cluster.configMap("resync")).metadata.name)
+            let informer = Informer<ConfigMap>(
+                client: cluster.admin, configuration: .init(namespace: cluster.namespace, labelSelector: cluster.runLabel, resyncInterval: .milliseconds(50)))
+            let log = EventLog<ConfigMap>()
+            let consumer = await Self.record(informer, into: log)
+            let running = Task { await informer.run() }
+            defer { running.cancel(); consumer.cancel() }
+            try await eventually("two resyncs of \(name)") { await log.summary.filter { $0 == "resynced \(name)" }.count >= 2 }
+            #expect(await log.summary.first == "added \(name)")
+        }
+    }
 }

@@ -87,6 +87,13 @@ struct WatchDecodingTests {
         #expect(throws: KubernetesClientError.self) { try WatchLineDecoder<Pod>(url: "u").decode(Array(gone.utf8)) }
     }
 
+    @Test func otherErrorEventsMapLikeResponses() throws {
+        let line = #"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"internal error","reason":"InternalError","code":500}}"#
+        let error = try #require(throws: KubernetesClientError.self) { try WatchLineDecoder<Pod>(url: "u").decode(Array(line.utf8)) }
+        #expect(error.kind == .serverError)
+        #expect(error.status?.message == "internal error")
+    }
+
     @Test func truncatedEventIsMalformed() throws {
         let error = try #require(throws: KubernetesClientError.self) {
             try WatchLineDecoder<Pod>(url: "https://test/w").decode(Array(#"{"type":"ADDED","object":{"metadata":{"na"#.utf8))
@@ -178,6 +185,29 @@ struct RequestBuildingTests {
             query: ListOptions(labelSelector: "app in (web,db),tier!=x", fieldSelector: "spec.nodeName=vk-nomad", limit: 2).queryItems,
             idempotent: true)
         #expect(request.pathAndQuery == "/api/v1/pods?labelSelector=app%20in%20(web%2Cdb)%2Ctier!%3Dx&fieldSelector=spec.nodeName%3Dvk-nomad&limit=2")
+    }
+
+    @Test func serverPathPrefixIsKept() throws {
+        let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://rancher.example/k8s/clusters/c-1/"))
+        defer { Task { try? await client.shutdown() } }
+        let request = KubernetesClient.APIRequest(method: .GET, path: ResourceType(Pod.self).path(namespace: "default", name: "web"), idempotent: true)
+        #expect(client.url(for: request) == "https://rancher.example/k8s/clusters/c-1/api/v1/namespaces/default/pods/web")
+    }
+
+    @Test func malformedResponsesNameTheURL() throws {
+        let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://127.0.0.1:6443"))
+        defer { Task { try? await client.shutdown() } }
+        let truncated = KubernetesClient.APIResponse(
+            status: 200, headers: ["Content-Type": "application/json"], body: Data(#"{"kind":"Pod","metadata":{"na"#.utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
+        let truncatedError = try #require(throws: KubernetesClientError.self) { try client.decode(Pod.self, from: truncated) }
+        #expect(truncatedError.kind == .malformedResponse)
+        #expect(truncatedError.message.contains("https://127.0.0.1:6443/api/v1/pods/x"))
+
+        let html = KubernetesClient.APIResponse(
+            status: 200, headers: ["Content-Type": "text/html"], body: Data("<html>login</html>".utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
+        let htmlError = try #require(throws: KubernetesClientError.self) { try client.decode(Pod.self, from: html) }
+        #expect(htmlError.kind == .malformedResponse)
+        #expect(htmlError.message.contains("text/html"))
     }
 
     @Test func backoffGrowsIsCappedAndHonoursRetryAfter() {
