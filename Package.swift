@@ -119,7 +119,7 @@ let package = Package(
         ),
 
         .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels"], swiftSettings: swiftSettings),
-        .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels"], swiftSettings: swiftSettings),
+        .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SimulatorTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
