@@ -100,10 +100,12 @@ let package = Package(
         ),
 
         // Test support: simulators of the Kubernetes API and of Nomad. Never linked into the shipped binary.
+        // Process primitives for the Nomad simulator's executor (new session, pty, task user).
+        .target(name: "CNomadSimShims"),
         .target(
             name: "TestSupport",
             dependencies: [
-                "KubernetesModels", "NomadModels",
+                "KubernetesModels", "NomadModels", "CNomadSimShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -125,7 +127,15 @@ let package = Package(
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SimulatorTests", dependencies: ["TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: [
+                "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WSClient", package: "swift-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
