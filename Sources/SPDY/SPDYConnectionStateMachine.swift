@@ -242,6 +242,15 @@ public struct SPDYConnectionStateMachine {
         return actions
     }
 
+    /// The peer's bytes could not be parsed (`SPDYFrameParser` threw): the session ends with a
+    /// GOAWAY saying PROTOCOL_ERROR, as the inflate context can no longer be trusted.
+    public mutating func parseFailed(_ error: SPDYError) -> [Action] {
+        guard !closed else { return [] }
+        var actions: [Action] = []
+        sessionError(error, &actions)
+        return actions
+    }
+
     // MARK: - Frames from the peer
 
     /// Applies a frame the peer sent.
