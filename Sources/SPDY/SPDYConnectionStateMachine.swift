@@ -8,12 +8,24 @@ import NIOCore
 /// SYN_REPLY before the recipient sends; half-close by FIN (a stream ends when both sides sent
 /// FIN, or on RST_STREAM); RST_STREAM with the status codes of section 2.4.2; flow control per
 /// stream and per session (64 KiB initial windows, WINDOW_UPDATE, SETTINGS_INITIAL_WINDOW_SIZE),
-/// queueing outbound data that does not fit; PING echo for the peer's ids and matching of answers
+/// queueing outbound data that does not fit, when `Configuration.flowControl` is `.enforced`; PING echo for the peer's ids and matching of answers
 /// to ours; GOAWAY with the last stream id processed.
 public struct SPDYConnectionStateMachine {
     /// Which end of the connection this is: the client opens odd streams (kube-apiserver), the server
     /// even ones (the kubelet, which opens none).
     public enum Role: Sendable, Hashable { case client, server }
+
+    /// Whether the flow-control windows of SPDY/3.1 are honoured.
+    public enum FlowControl: Sendable, Hashable {
+        /// As SPDY/3.1 specifies: outbound data waits for window, a peer overrunning a window is an
+        /// error, WINDOW_UPDATEs are sent as received data is consumed.
+        case enforced
+        /// As Kubernetes' SPDY stack (moby/spdystream, used by kube-apiserver, kubelet and kubectl)
+        /// behaves: it announces SPDY/3.1 but neither sends WINDOW_UPDATE nor waits for one, so a
+        /// side that enforced windows would stall after 64 KiB of output and reset large stdin
+        /// transfers. Windows are ignored both ways; WINDOW_UPDATE and window SETTINGS are ignored.
+        case disabled
+    }
 
     /// Tunables of one session.
     public struct Configuration: Sendable, Hashable {
@@ -23,9 +35,17 @@ public struct SPDYConnectionStateMachine {
         public var maxConcurrentPeerStreams: Int
         /// The largest data frame this side writes.
         public var maxDataFrameSize: Int
+        /// Whether windows are honoured; `.disabled` by default, to interoperate with Kubernetes.
+        public var flowControl: FlowControl
 
         /// A configuration; the defaults match what kube-apiserver expects of a kubelet.
-        public init(initialWindowSize: UInt32 = 65_536, maxConcurrentPeerStreams: Int = 1_000, maxDataFrameSize: Int = 16_384) {
+        public init(
+            initialWindowSize: UInt32 = 65_536,
+            maxConcurrentPeerStreams: Int = 1_000,
+            maxDataFrameSize: Int = 16_384,
+            flowControl: FlowControl = .disabled
+        ) {
+            self.flowControl = flowControl
             self.initialWindowSize = min(initialWindowSize, UInt32(Int32.max))
             self.maxConcurrentPeerStreams = maxConcurrentPeerStreams
             self.maxDataFrameSize = max(1, min(maxDataFrameSize, 0xFF_FFFF))
@@ -106,6 +126,8 @@ public struct SPDYConnectionStateMachine {
 
     // MARK: - Queries
 
+    private var enforcesFlowControl: Bool { configuration.flowControl == .enforced }
+
     /// The streams currently open (in either direction).
     public var openStreamIDs: [SPDYStreamID] { streams.keys.sorted() }
 
@@ -125,7 +147,7 @@ public struct SPDYConnectionStateMachine {
 
     /// The frames to write when the session starts: SETTINGS when this side's window is not the default.
     public func start() -> [Action] {
-        guard configuration.initialWindowSize != SPDYWire.defaultInitialWindowSize else { return [] }
+        guard enforcesFlowControl, configuration.initialWindowSize != SPDYWire.defaultInitialWindowSize else { return [] }
         return [.write(SPDYFrame(streamID: .session, payload: .settings([SPDYSetting(.initialWindowSize, configuration.initialWindowSize)], clearSettings: false)))]
     }
 
@@ -228,6 +250,7 @@ public struct SPDYConnectionStateMachine {
     /// Reports that `bytes` of received data on a stream were used, returning WINDOW_UPDATEs once
     /// half a window (of the stream or the session) has been used.
     public mutating func dataConsumed(on streamID: SPDYStreamID, bytes: Int) -> [Action] {
+        guard enforcesFlowControl else { return [] }
         var actions: [Action] = []
         acknowledgeSession(Int64(bytes), &actions)
         if var stream = streams[streamID], !stream.remoteClosed {
@@ -288,6 +311,8 @@ public struct SPDYConnectionStateMachine {
             if streams.removeValue(forKey: id) != nil { actions.append(.streamReset(id, status)) }
         case .settings(let settings, _):
             receiveSettings(settings, &actions)
+        case .windowUpdate where !enforcesFlowControl:
+            break
         case .ping(let pingID):
             let peerParity: UInt32 = role == .server ? 1 : 0
             if pingID % 2 == peerParity {
@@ -346,7 +371,7 @@ public struct SPDYConnectionStateMachine {
 
     private mutating func receiveData(_ id: SPDYStreamID, _ data: ByteBuffer, fin: Bool, _ actions: inout [Action]) {
         guard id != .session else { return sessionError(.protocolViolation("a data frame on stream 0"), &actions) }
-        let length = Int64(data.readableBytes)
+        let length = enforcesFlowControl ? Int64(data.readableBytes) : 0
         sessionReceiveWindow -= length
         guard sessionReceiveWindow >= 0 else {
             return sessionError(.flowControlViolation("the peer sent \(-sessionReceiveWindow) bytes beyond the session window"), &actions)
@@ -373,7 +398,7 @@ public struct SPDYConnectionStateMachine {
     private mutating func receiveSettings(_ settings: [SPDYSetting], _ actions: inout [Action]) {
         for setting in settings {
             switch setting.identifier {
-            case .initialWindowSize:
+            case .initialWindowSize where enforcesFlowControl:
                 guard Int64(setting.value) <= SPDYWire.maxWindowSize else {
                     return sessionError(.flowControlViolation("SETTINGS_INITIAL_WINDOW_SIZE \(setting.value) is above 2^31-1"), &actions)
                 }
@@ -445,6 +470,7 @@ public struct SPDYConnectionStateMachine {
     }
 
     private mutating func acknowledgeSession(_ bytes: Int64, _ actions: inout [Action]) {
+        guard enforcesFlowControl else { return }
         sessionUnacknowledgedReceived += bytes
         if sessionUnacknowledgedReceived >= Int64(SPDYWire.defaultInitialWindowSize) / 2 {
             actions.append(.write(SPDYFrame(streamID: .session, payload: .windowUpdate(delta: UInt32(sessionUnacknowledgedReceived)))))
@@ -462,8 +488,10 @@ public struct SPDYConnectionStateMachine {
     /// Writes as much queued data as both windows allow, then the FIN once the queue is empty.
     private mutating func flush(_ id: SPDYStreamID, _ actions: inout [Action]) {
         guard var stream = streams[id] else { return }
-        while !stream.pending.isEmpty && stream.sendWindow > 0 && sessionSendWindow > 0 {
-            let allowed = Int(min(stream.sendWindow, sessionSendWindow, Int64(configuration.maxDataFrameSize)))
+        let enforced = enforcesFlowControl
+        while !stream.pending.isEmpty && (!enforced || (stream.sendWindow > 0 && sessionSendWindow > 0)) {
+            let window = enforced ? min(stream.sendWindow, sessionSendWindow) : Int64.max
+            let allowed = Int(min(window, Int64(configuration.maxDataFrameSize)))
             let chunk = stream.pending[0].readSlice(length: min(allowed, stream.pending[0].readableBytes))!
             if stream.pending[0].readableBytes == 0 { stream.pending.removeFirst() }
             stream.sendWindow -= Int64(chunk.readableBytes)

@@ -23,9 +23,11 @@ import Testing
         SPDYFrame(streamID: id, payload: .synReply(headers: SPDYHeaders(), fin: fin))
     }
 
-    /// A server with the recorded exec's streams opened and replied to.
+    static let enforced = SPDYConnectionStateMachine.Configuration(flowControl: .enforced)
+
+    /// A server (enforcing SPDY/3.1 flow control) with one stream opened by the client and replied to.
     static func serverWithStream(_ id: SPDYStreamID = 1) throws -> SPDYConnectionStateMachine {
-        var server = SPDYConnectionStateMachine(role: .server)
+        var server = SPDYConnectionStateMachine(role: .server, configuration: enforced)
         _ = server.receive(syn(id))
         _ = try server.reply(to: id)
         return server
@@ -220,7 +222,7 @@ import Testing
     }
 
     @Test func peerExceedingTheStreamWindowIsFlowControlError() throws {
-        var server = SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 10_000))
+        var server = SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 10_000, flowControl: .enforced))
         _ = server.receive(Self.syn(1))
         _ = try server.reply(to: 1)
         #expect(server.receive(Self.data(1, count: 6_000)).count == 1)
@@ -230,7 +232,7 @@ import Testing
     }
 
     @Test func peerExceedingTheSessionWindowEndsTheSession() throws {
-        var server = SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 1 << 20))
+        var server = SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 1 << 20, flowControl: .enforced))
         for id: SPDYStreamID in [1, 3] {
             _ = server.receive(Self.syn(id))
             _ = try server.reply(to: id)
@@ -264,9 +266,26 @@ import Testing
     }
 
     @Test func nonDefaultReceiveWindowIsAnnouncedBySettings() {
-        let server = SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 1 << 20))
+        let server = SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 1 << 20, flowControl: .enforced))
         #expect(server.start() == [.write(SPDYFrame(streamID: .session, payload: .settings([SPDYSetting(.initialWindowSize, 1 << 20)], clearSettings: false)))])
-        #expect(SPDYConnectionStateMachine(role: .server).start().isEmpty)
+        #expect(SPDYConnectionStateMachine(role: .server, configuration: Self.enforced).start().isEmpty)
+        #expect(SPDYConnectionStateMachine(role: .server, configuration: .init(initialWindowSize: 1 << 20)).start().isEmpty, "not with flow control disabled")
+    }
+
+    /// Kubernetes' spdystream neither sends WINDOW_UPDATE nor waits for one: by default, windows
+    /// are ignored so output does not stall after 64 KiB and large stdin is not reset.
+    @Test func withFlowControlDisabledWindowsAreIgnoredBothWays() throws {
+        var server = SPDYConnectionStateMachine(role: .server)
+        _ = server.receive(Self.syn(1))
+        _ = try server.reply(to: 1)
+        let sent = try server.sendData(on: 1, ByteBuffer(repeating: 1, count: 200_000), fin: true)
+        #expect(sent.compactMap(\.dataLength).reduce(0, +) == 200_000)
+        #expect(server.pendingOutboundBytes(on: 1) == 0)
+        for _ in 0..<4 {
+            #expect(server.receive(Self.data(1, count: 60_000)) == [.dataReceived(1, ByteBuffer(repeating: 1, count: 60_000), fin: false)])
+            #expect(server.dataConsumed(on: 1, bytes: 60_000).isEmpty, "no WINDOW_UPDATE: the peer ignores them")
+        }
+        #expect(server.receive(SPDYFrame(streamID: 1, payload: .windowUpdate(delta: 0))).isEmpty, "WINDOW_UPDATE is ignored")
     }
 
     // MARK: PING

@@ -13,8 +13,12 @@ import Testing
         return channel
     }
 
-    static func configure(_ channel: NIOAsyncTestingChannel, role: SPDYConnectionStateMachine.Role) async throws -> SPDYConnection {
-        try await channel.eventLoop.submit { try SPDYConnection.configure(on: channel, role: role) }.get()
+    static func configure(
+        _ channel: NIOAsyncTestingChannel,
+        role: SPDYConnectionStateMachine.Role,
+        configuration: SPDYConnectionStateMachine.Configuration = .init()
+    ) async throws -> SPDYConnection {
+        try await channel.eventLoop.submit { try SPDYConnection.configure(on: channel, role: role, configuration: configuration) }.get()
     }
 
     /// Everything the channel wrote so far, as one hex string.
@@ -156,7 +160,7 @@ import Testing
 
     @Test func writesBeyondTheWindowWaitForWindowUpdates() async throws {
         let channel = try await Self.activeChannel()
-        let connection = try await Self.configure(channel, role: .server)
+        let connection = try await Self.configure(channel, role: .server, configuration: .init(flowControl: .enforced))
         let recorded = try #require(RecordedFrameTests.connections.last)
         try await channel.writeInbound(recorded.frames[0].bytes)  // SYN_STREAM 1 (port-forward error stream)
         var newStreams = connection.inboundStreams.makeAsyncIterator()
@@ -181,6 +185,48 @@ import Testing
         try await channel.writeInbound(update(0))
         try await channel.writeInbound(update(1))
         try await written
+        _ = try await channel.finish(acceptAlreadyClosed: true)
+    }
+
+    @Test func readingInboundDataReopensThePeersWindow() async throws {
+        let channel = try await Self.activeChannel()
+        let connection = try await Self.configure(channel, role: .server, configuration: .init(flowControl: .enforced))
+        let recorded = try #require(RecordedFrameTests.connections.last)
+        try await channel.writeInbound(recorded.frames[0].bytes)
+        var newStreams = connection.inboundStreams.makeAsyncIterator()
+        let stream = try #require(await newStreams.next())
+        try await stream.reply()
+        _ = try await Self.written(channel)
+
+        var encoder = SPDYFrameEncoder()
+        var data = ByteBuffer()
+        try encoder.encode(SPDYFrame(streamID: stream.id, payload: .data(ByteBuffer(repeating: 9, count: 40_000), fin: false)), into: &data)
+        try await channel.writeInbound(data)
+        #expect(try await Self.written(channel).isEmpty, "nothing is acknowledged before it is read")
+        var reader = stream.inbound.makeAsyncIterator()
+        #expect(try await reader.next()?.readableBytes == 40_000)
+        await channel.testingEventLoop.run()  // the consumption report hops to the event loop
+        var parser = SPDYFrameParser()
+        var written = ByteBuffer()
+        while let buffer = try await channel.readOutbound(as: ByteBuffer.self) { written.writeImmutableBuffer(buffer) }
+        var updates: [SPDYFrame] = []
+        while let frame = try parser.nextFrame(from: &written) { updates.append(frame) }
+        #expect(updates == [
+            SPDYFrame(streamID: .session, payload: .windowUpdate(delta: 40_000)),
+            SPDYFrame(streamID: stream.id, payload: .windowUpdate(delta: 40_000)),
+        ])
+        _ = try await channel.finish(acceptAlreadyClosed: true)
+    }
+
+    @Test func byDefaultLargeWritesDoNotWaitForWindowUpdates() async throws {
+        let channel = try await Self.activeChannel()
+        let connection = try await Self.configure(channel, role: .server)
+        let recorded = try #require(RecordedFrameTests.connections.last)
+        try await channel.writeInbound(recorded.frames[0].bytes)
+        var newStreams = connection.inboundStreams.makeAsyncIterator()
+        let stream = try #require(await newStreams.next())
+        try await stream.reply()
+        try await stream.write(ByteBuffer(repeating: 7, count: 300_000))  // kube-apiserver never sends WINDOW_UPDATE
         _ = try await channel.finish(acceptAlreadyClosed: true)
     }
 }
