@@ -45,8 +45,9 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let spdyError = error as? SPDYError ?? SPDYError.protocolViolation("the channel failed: \(error)")
-        perform(stateMachine.parseFailed(spdyError))
+        // A parse error from SPDYFrameDecoder: tell the peer (GOAWAY PROTOCOL_ERROR) before closing.
+        // Anything else (TLS, I/O) means the transport is gone: just close.
+        if let spdyError = error as? SPDYError { perform(stateMachine.parseFailed(spdyError)) }
         context.close(promise: nil)
     }
 

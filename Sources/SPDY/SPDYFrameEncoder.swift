@@ -2,6 +2,8 @@ import NIOCore
 
 /// Turns `SPDYFrame`s into bytes, deflating header blocks with the connection's single deflate
 /// context for this side's direction (so every frame must pass through the same encoder, in order).
+/// Copies share the deflate context. Header blocks use zlib's default level, as the kubelet side of
+/// the recording does; kube-apiserver (Go) uses another level, which decodes the same.
 public struct SPDYFrameEncoder {
     private let deflater = SPDYHeaderDeflater()
 

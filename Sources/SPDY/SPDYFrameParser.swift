@@ -7,6 +7,7 @@ import NIOCore
 /// more bytes and several frames in one buffer come out one by one. The announced length is checked
 /// against `Limits` as soon as a frame header arrives, so hostile input fails before it is buffered.
 /// After an error the parser stays failed: the compression context is no longer trustworthy.
+/// Copies share the inflate context, so keep exactly one parser per direction of a connection.
 public struct SPDYFrameParser {
     /// Bounds on what a peer may make this side buffer.
     public struct Limits: Sendable, Hashable {
