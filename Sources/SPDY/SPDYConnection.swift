@@ -22,15 +22,20 @@ public struct SPDYConnection: Sendable {
 
     /// Adds the SPDY decoder and session handler to `channel`'s pipeline (call on its event loop,
     /// after the upgrade response was written and the HTTP handlers removed) and returns the session.
+    /// Reading from the socket pauses while more than `maxBufferedInboundBytes` of received data
+    /// waits unread in the streams' `inbound` sequences.
     public static func configure(
         on channel: any Channel,
         role: SPDYConnectionStateMachine.Role,
         configuration: SPDYConnectionStateMachine.Configuration = .init(),
-        limits: SPDYFrameParser.Limits = .init()
+        limits: SPDYFrameParser.Limits = .init(),
+        maxBufferedInboundBytes: Int = 1 << 20
     ) throws -> SPDYConnection {
         channel.eventLoop.preconditionInEventLoop()
         let (inboundStreams, continuation) = AsyncStream.makeStream(of: SPDYStream.self)
-        let handler = SPDYConnectionHandler(role: role, configuration: configuration, eventLoop: channel.eventLoop, newStreams: continuation)
+        let handler = SPDYConnectionHandler(
+            role: role, configuration: configuration, maxBufferedInboundBytes: maxBufferedInboundBytes,
+            eventLoop: channel.eventLoop, newStreams: continuation)
         let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
         let connection = SPDYConnection(handler: bound, channel: channel, inboundStreams: inboundStreams)
         handler.connection = connection

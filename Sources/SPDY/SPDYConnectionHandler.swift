@@ -3,8 +3,13 @@ import NIOCore
 /// Runs `SPDYConnectionStateMachine` on a channel: frames from `SPDYFrameDecoder` go in, the
 /// actions come out as encoded frames and as events on the `SPDYConnection`'s async streams.
 /// Created by `SPDYConnection.configure(on:role:)`; everything here runs on the channel's event loop.
-final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
+///
+/// Backpressure: received data waits in each stream's async sequence until read. Because the
+/// peer may ignore flow control (Kubernetes does), the handler also stops reading from the socket
+/// while more than `maxBufferedInboundBytes` of open streams' data is unread.
+final class SPDYConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = SPDYFrame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private struct StreamContext {
@@ -12,6 +17,8 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         var reply: EventLoopPromise<SPDYHeaders>?
         var replyHeaders: SPDYHeaders?
         var drainWaiters: [EventLoopPromise<Void>] = []
+        /// Bytes delivered to the inbound sequence and not yet read from it.
+        var unreadBytes = 0
     }
 
     private var stateMachine: SPDYConnectionStateMachine
@@ -21,11 +28,21 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private var pings: [UInt32: EventLoopPromise<Void>] = [:]
     private let newStreams: AsyncStream<SPDYStream>.Continuation
     private let eventLoop: any EventLoop
+    private let maxBufferedInboundBytes: Int
+    private var unreadBytes = 0
+    private var readHeld = false
     /// Set by `SPDYConnection.configure`; dropped when the channel goes, breaking the reference cycle.
     var connection: SPDYConnection?
 
-    init(role: SPDYConnectionStateMachine.Role, configuration: SPDYConnectionStateMachine.Configuration, eventLoop: any EventLoop, newStreams: AsyncStream<SPDYStream>.Continuation) {
+    init(
+        role: SPDYConnectionStateMachine.Role,
+        configuration: SPDYConnectionStateMachine.Configuration,
+        maxBufferedInboundBytes: Int,
+        eventLoop: any EventLoop,
+        newStreams: AsyncStream<SPDYStream>.Continuation
+    ) {
         stateMachine = SPDYConnectionStateMachine(role: role, configuration: configuration)
+        self.maxBufferedInboundBytes = maxBufferedInboundBytes
         self.eventLoop = eventLoop
         self.newStreams = newStreams
     }
@@ -49,6 +66,14 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         // Anything else (TLS, I/O) means the transport is gone: just close.
         if let spdyError = error as? SPDYError { perform(stateMachine.parseFailed(spdyError)) }
         context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if unreadBytes > maxBufferedInboundBytes {
+            readHeld = true
+        } else {
+            context.read()
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -113,7 +138,16 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     func consumed(_ id: SPDYStreamID, bytes: Int) {
+        // Bytes of streams that already ended were uncounted when they ended.
+        if streams[id] != nil {
+            streams[id]?.unreadBytes -= bytes
+            unreadBytes -= bytes
+        }
         perform(stateMachine.dataConsumed(on: id, bytes: bytes))
+        if readHeld && unreadBytes <= maxBufferedInboundBytes, let context {
+            readHeld = false
+            context.read()
+        }
     }
 
     // MARK: executing actions
@@ -148,7 +182,11 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             case .headersReceived(let id, _, let fin):
                 if fin { streams[id]?.inbound.finish() }
             case .dataReceived(let id, let data, let fin):
-                if data.readableBytes > 0 { streams[id]?.inbound.yield(data) }
+                if data.readableBytes > 0, streams[id] != nil {
+                    streams[id]?.inbound.yield(data)
+                    streams[id]?.unreadBytes += data.readableBytes
+                    unreadBytes += data.readableBytes
+                }
                 if fin { streams[id]?.inbound.finish() }
             case .streamReset(let id, let status):
                 finishStream(id, error: SPDYError.streamReset(id, status: status))
@@ -179,6 +217,7 @@ final class SPDYConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
 
     private func finishStream(_ id: SPDYStreamID, error: SPDYError?) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        unreadBytes -= stream.unreadBytes
         stream.inbound.finish(throwing: error)
         let failure = error ?? SPDYError.invalidStreamState("stream \(id) ended before its data could be sent")
         stream.reply?.fail(failure)

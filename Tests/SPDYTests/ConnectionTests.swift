@@ -1,5 +1,6 @@
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 
 @testable import SPDY
@@ -227,6 +228,45 @@ import Testing
         let stream = try #require(await newStreams.next())
         try await stream.reply()
         try await stream.write(ByteBuffer(repeating: 7, count: 300_000))  // kube-apiserver never sends WINDOW_UPDATE
+        _ = try await channel.finish(acceptAlreadyClosed: true)
+    }
+
+    /// Counts the reads that reach the socket end of the pipeline.
+    final class ReadCounter: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = ByteBuffer
+        let reads = Atomic<Int>(0)
+        func read(context: ChannelHandlerContext) {
+            reads.add(1, ordering: .relaxed)
+            context.read()
+        }
+    }
+
+    @Test func socketReadsPauseWhileTooMuchDataIsUnread() async throws {
+        let channel = try await Self.activeChannel()
+        let counter = ReadCounter()
+        let connection = try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(counter)
+            return try SPDYConnection.configure(on: channel, role: .server, maxBufferedInboundBytes: 50_000)
+        }.get()
+        let recorded = try #require(RecordedFrameTests.connections.last)
+        try await channel.writeInbound(recorded.frames[0].bytes)
+        var newStreams = connection.inboundStreams.makeAsyncIterator()
+        let stream = try #require(await newStreams.next())
+        try await stream.reply()
+
+        var encoder = SPDYFrameEncoder()
+        var data = ByteBuffer()
+        try encoder.encode(SPDYFrame(streamID: stream.id, payload: .data(ByteBuffer(repeating: 9, count: 60_000), fin: false)), into: &data)
+        try await channel.writeInbound(data)
+        let before = counter.reads.load(ordering: .relaxed)
+        channel.read()
+        await channel.testingEventLoop.run()
+        #expect(counter.reads.load(ordering: .relaxed) == before, "60,000 unread bytes > 50,000: the read is held")
+
+        var reader = stream.inbound.makeAsyncIterator()
+        #expect(try await reader.next()?.readableBytes == 60_000)
+        await channel.testingEventLoop.run()  // the consumption report hops to the event loop
+        #expect(counter.reads.load(ordering: .relaxed) == before + 1, "reading the data releases the held read")
         _ = try await channel.finish(acceptAlreadyClosed: true)
     }
 }
