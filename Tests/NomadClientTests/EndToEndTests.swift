@@ -287,3 +287,62 @@ struct EndToEndTests {
 
     static func pid(in log: String) -> Int32? { pids(in: log).first }
 }
+
+@Suite("Log streams", .serialized)
+struct LogStreamTests {
+    /// Established TCP connections from this machine to `port` (client side), from `/proc/net/tcp`.
+    static func establishedConnections(toPort port: Int) -> Int {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return -1 }
+        let hexPort = String(format: "%04X", port)
+        return table.split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[2].hasSuffix(":\(hexPort)") && fields[3] == "01"
+        }.count
+    }
+
+    @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "counts connections to the simulator's port"))
+    func stoppingAFollowedLogClosesTheConnection() async throws {
+        let agent = try await NomadTestAgent.start()
+        defer { Task { await agent.shutdown() } }
+        let simulator = try #require(agent.simulator)
+        let jobID = NomadTestAgent.uniqueJobID("follow")
+        _ = try await agent.client.register(NomadTestAgent.shellJob(id: jobID, script: "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"))
+        let allocationID = try await EndToEndTests.runningAllocation(of: jobID, client: agent.client)
+        let port = try #require(URLComponents(string: simulator.address)?.port)
+
+        // A client of its own, so the follow gets a connection of its own; the other client's pooled
+        // connections are the baseline.
+        let baseline = Self.establishedConnections(toPort: port)
+        let logClient = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address))
+        defer { Task { try? await logClient.shutdown() } }
+        var connectionsWhileFollowing = 0
+        var text = ""
+        for try await chunk in logClient.logs(allocationID: allocationID, task: "main", origin: .end, offset: 0, follow: true, plain: true) {
+            text += String(decoding: chunk.data, as: UTF8.self)
+            connectionsWhileFollowing = Self.establishedConnections(toPort: port)
+            if text.split(separator: "\n").count >= 2 { break }
+        }
+        #expect(connectionsWhileFollowing == baseline + 1)
+        _ = try await eventually("the followed log's connection to close") {
+            Self.establishedConnections(toPort: port) <= baseline ? true : nil
+        }
+        _ = try await agent.client.deregister(jobID: jobID, purge: true)
+    }
+
+    @Test func originEndReadsTheLastBytes() async throws {
+        let agent = try await NomadTestAgent.start()
+        defer { Task { await agent.shutdown() } }
+        let jobID = NomadTestAgent.uniqueJobID("tail")
+        _ = try await agent.client.register(NomadTestAgent.shellJob(id: jobID, script: "echo first; echo second; echo third; sleep 600"))
+        let allocationID = try await EndToEndTests.runningAllocation(of: jobID, client: agent.client)
+        let tail = try await eventually("the task to write three lines") { () -> String? in
+            var text = ""
+            for try await chunk in agent.client.logs(allocationID: allocationID, task: "main", origin: .end, offset: 6) {
+                text += String(decoding: chunk.data, as: UTF8.self)
+            }
+            return text.isEmpty ? nil : text
+        }
+        #expect(tail == "third\n")
+        _ = try await agent.client.deregister(jobID: jobID, purge: true)
+    }
+}
