@@ -292,7 +292,10 @@ struct EndToEndTests {
 struct LogStreamTests {
     /// Established TCP connections from this machine to `port` (client side), from `/proc/net/tcp`.
     static func establishedConnections(toPort port: Int) -> Int {
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return -1 }
+        // Read to the end: procfs reports size 0, and the table can span several reads.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp"), let data = try? handle.readToEnd() else { return -1 }
+        try? handle.close()
+        let table = String(decoding: data, as: UTF8.self)
         let hexPort = String(format: "%04X", port)
         return table.split(separator: "\n").dropFirst().filter { line in
             let fields = line.split(separator: " ")
