@@ -265,6 +265,33 @@ struct EndToEndTests {
         for id in [firstID, secondID] { _ = try await client.deregister(jobID: id, purge: true) }
     }
 
+    @Test func restartOneTaskThenStopTheAllocation() async throws {
+        let agent = try await NomadTestAgent.start()
+        defer { Task { await agent.shutdown() } }
+        let client = agent.client
+        let jobID = NomadTestAgent.uniqueJobID("restart")
+        _ = try await client.register(NomadTestAgent.shellJob(id: jobID, script: "sleep 600"))
+        let allocationID = try await Self.runningAllocation(of: jobID, client: client)
+
+        try await client.restartAllocation(allocationID, task: "main")
+        let restarted = try await eventually("task main to be restarted on request") { () -> TaskState? in
+            let state = try await client.allocation(allocationID).value.taskStates?["main"]
+            return state?.restarts == 1 && state?.state == .running ? state : nil
+        }
+        #expect(restarted.events?.contains { $0.type == "Restart Signaled" && $0.restartReason == "User requested restart" } == true)
+        let unknownTask = await #expect(throws: NomadClientError.self) { try await client.restartAllocation(allocationID, task: "nope") }
+        #expect(unknownTask != nil)
+
+        let stop = try await client.stopAllocation(allocationID)
+        #expect(stop.evalID?.isEmpty == false)
+        let stopped = try await eventually("allocation \(allocationID) to stop") { () -> Allocation? in
+            let allocation = try await client.allocation(allocationID).value
+            return allocation.desiredStatus == .stop && allocation.taskStates?["main"]?.state == .dead ? allocation : nil
+        }
+        #expect(stopped.clientStatus == .complete)
+        _ = try await client.deregister(jobID: jobID, purge: true)
+    }
+
     @Test func hostStatsAndAgentVersion() async throws {
         let agent = try await NomadTestAgent.start()
         defer { Task { await agent.shutdown() } }
