@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import NomadClient
 import NomadModels
+import Synchronization
 import Testing
 import TestSupport
 
@@ -374,5 +376,68 @@ struct LogStreamTests {
         }
         #expect(tail == "third\n")
         _ = try await agent.client.deregister(jobID: jobID, purge: true)
+    }
+}
+
+/// Records log messages so a test can wait for something the client only logs.
+final class RecordingLogHandler: LogHandler, Sendable {
+    private let recorded = Mutex<[String]>([])
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}  // metadata is not recorded
+    }
+    var logLevel: Logger.Level {
+        get { .debug }
+        set {}  // always records from debug up
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}  // metadata is not recorded
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let details = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        recorded.withLock { $0.append("\(message) \(details)") }
+    }
+
+    var messages: [String] { recorded.withLock { $0 } }
+}
+
+@Suite("Change feed watchdog", .serialized)
+struct ChangeFeedWatchdogTests {
+    @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "needs the simulator's heartbeat setting"))
+    func aSilentEventStreamIsReconnectedWithoutLossOrRepeats() async throws {
+        var configuration = NomadSimulator.Configuration()
+        configuration.heartbeatInterval = .seconds(30)  // far beyond the feed's idle timeout
+        let simulator = try await NomadSimulator.start(configuration)
+        defer { Task { await simulator.shutdown() } }
+        let handler = RecordingLogHandler()
+        let client = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address), logger: Logger(label: "test") { _ in handler })
+        defer { Task { try? await client.shutdown() } }
+
+        let feed = client.changes(NomadChangeFeedOptions(topics: [.jobs], mode: .eventStream, reconnectDelay: .milliseconds(20), streamIdleTimeout: .milliseconds(300)))
+        var iterator = feed.makeAsyncIterator()
+        let firstID = NomadTestAgent.uniqueJobID("idle-a")
+        let secondID = NomadTestAgent.uniqueJobID("idle-b")
+        _ = try await client.register(NomadTestAgent.shellJob(id: firstID, script: "sleep 600"))
+        var jobEvents: [String] = []
+        while let event = try await iterator.next() {
+            guard case .job(let job) = event.change else { continue }
+            jobEvents.append("\(event.index) \(job.id ?? "")")
+            if job.id == firstID { break }
+        }
+        _ = try await eventually("the watchdog to reconnect the silent stream") {
+            handler.messages.contains { $0.contains("reconnecting") && $0.contains("no data or heartbeat") } ? true : nil
+        }
+        _ = try await client.register(NomadTestAgent.shellJob(id: secondID, script: "sleep 600"))
+        while let event = try await iterator.next() {
+            guard case .job(let job) = event.change else { continue }
+            jobEvents.append("\(event.index) \(job.id ?? "")")
+            if job.id == secondID { break }
+        }
+        #expect(Set(jobEvents).count == jobEvents.count, "no change delivered twice: \(jobEvents)")
+        #expect(jobEvents.filter { $0.hasSuffix(firstID) }.count >= 1)
+        #expect(jobEvents.last?.hasSuffix(secondID) == true)
+        for id in [firstID, secondID] { _ = try await client.deregister(jobID: id, purge: true) }
     }
 }
