@@ -201,16 +201,22 @@ actor NomadCluster {
             }
         }
         let writeIndex = bump("jobs", "evals")
-        let version: Int64 = existing.map { $0.version + 1 } ?? 0
-        var record = JobRecord(
-            json: canonical, spec: spec, createIndex: existing?.createIndex ?? writeIndex, modifyIndex: writeIndex,
-            jobModifyIndex: writeIndex, version: version, submitTime: NomadTime.nowNanos())
-        record.status = "pending"
+        var record: JobRecord
+        if let existing, !existing.stop, existing.json == canonical {
+            // Nomad keeps the version and JobModifyIndex when the spec did not change.
+            record = existing
+            record.modifyIndex = writeIndex
+        } else {
+            record = JobRecord(
+                json: canonical, spec: spec, createIndex: existing?.createIndex ?? writeIndex, modifyIndex: writeIndex,
+                jobModifyIndex: writeIndex, version: existing.map { $0.version + 1 } ?? 0, submitTime: NomadTime.nowNanos())
+            record.status = existing == nil ? "pending" : existing?.status ?? "pending"
+        }
         jobs[key] = record
         let eval = newEvaluation(job: record, triggeredBy: "job-register", index: writeIndex)
         publish([jobEvent(record, type: "JobRegistered", index: writeIndex), evaluationEvent(eval, type: "JobRegistered", index: writeIndex)], at: writeIndex)
         schedule(jobKey: key, evalID: eval["ID"]?.string ?? "")
-        return WriteResult(evalID: eval["ID"]?.string ?? "", index: writeIndex, jobModifyIndex: writeIndex)
+        return WriteResult(evalID: eval["ID"]?.string ?? "", index: writeIndex, jobModifyIndex: record.jobModifyIndex)
     }
 
     /// Stops a job (and purges it when asked), killing its allocations.
@@ -319,6 +325,7 @@ actor NomadCluster {
             "JobModifyIndex": .int(Int64(job.jobModifyIndex)), "ModifyIndex": .int(Int64(writeIndex)), "ModifyTime": .int(now),
             "Namespace": .string(job.spec.namespace), "Priority": job.json["Priority"] ?? 50, "Status": "pending",
             "TriggeredBy": .string(triggeredBy), "Type": .string(job.spec.type), "SnapshotIndex": .int(Int64(writeIndex)),
+            "DeploymentID": .string(job.spec.type == "service" ? UUID().uuidString.lowercased() : ""),
         ]
         evaluations[id] = eval
         return eval
