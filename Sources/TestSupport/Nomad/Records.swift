@@ -238,8 +238,9 @@ struct AllocationRecord: Sendable {
         desiredStatus != "run" || ["complete", "failed", "lost"].contains(clientStatus)
     }
 
-    /// Whether the allocation still holds node resources (its tasks may run).
-    var holdsResources: Bool { !["complete", "failed", "lost"].contains(clientStatus) && !(desiredStatus != "run" && clientStatus != "running") }
+    /// Whether the scheduler counts the allocation's resources as used. Like Nomad's planner, an
+    /// allocation being stopped no longer counts, so its replacement can take its ports.
+    var holdsResources: Bool { desiredStatus == "run" && !["complete", "failed", "lost"].contains(clientStatus) }
 
     /// Recomputes the client status from the task states, as the Nomad client does.
     mutating func updateClientStatus() {
