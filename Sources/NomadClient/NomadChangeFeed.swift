@@ -81,8 +81,13 @@ public struct NomadChangeFeedOptions: Sendable {
 struct EventStreamCursor: Sendable {
     private(set) var lastIndex: UInt64
     private var seenAtLastIndex: Set<String> = []
+    /// A start index comes from a list the consumer already has: everything at it is known.
+    private var everythingSeenAtLastIndex: Bool
 
-    init(startIndex: UInt64) { self.lastIndex = startIndex }
+    init(startIndex: UInt64) {
+        self.lastIndex = startIndex
+        self.everythingSeenAtLastIndex = startIndex > 0
+    }
 
     /// The index to ask for when (re)connecting.
     var resumeIndex: UInt64 { lastIndex }
@@ -93,9 +98,10 @@ struct EventStreamCursor: Sendable {
         let identity = "\(event.topic?.rawValue ?? "")|\(event.type ?? "")|\(event.namespace ?? "")|\(event.key ?? "")"
         if index < lastIndex { return false }
         if index == lastIndex {
-            return seenAtLastIndex.insert(identity).inserted
+            return !everythingSeenAtLastIndex && seenAtLastIndex.insert(identity).inserted
         }
         lastIndex = index
+        everythingSeenAtLastIndex = false
         seenAtLastIndex = [identity]
         return true
     }

@@ -70,7 +70,9 @@ extension NomadClient {
     /// ``NomadClientError`` (`.execFailed`, `.unknownTask`, `.forbidden`, `.notFound`).
     public func exec(allocationID: String, task: String, command: [String], tty: Bool = false) throws -> NomadExecSession {
         guard !command.isEmpty else { throw NomadClientError.configuration("exec needs a command: pass at least the program path") }
-        let commandJSON = String(decoding: try JSONEncoder().encode(command), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let commandJSON = String(decoding: try encoder.encode(command), as: UTF8.self)
         let path = target("/v1/client/allocation/\(Self.pathSegment(allocationID))/exec", [("task", task), ("command", commandJSON), ("tty", tty ? "true" : "false")])
         let url = websocketBaseURL() + path
 

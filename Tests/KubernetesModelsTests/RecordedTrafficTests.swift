@@ -3,6 +3,9 @@ import KubernetesModels
 import TestSupport
 import Testing
 
+/// Qualified: TestSupport's simulator has a `WatchEvent` of its own.
+private typealias PodWatchEvent = KubernetesModels.WatchEvent<Pod>
+
 /// Every JSON body a real kube-apiserver v1.36 sent or received in the recordings decodes into its
 /// model, and encoding the model gives the same JSON back: no field the server writes is lost.
 @Suite("Recorded Kubernetes traffic")
@@ -72,7 +75,7 @@ struct RecordedTrafficTests {
         #expect(lines.count > 5)
         for line in lines {
             let data = Data(line.utf8)
-            let differences = try JSONComparison.roundTripDifferences(WatchEvent<Pod>.self, data)
+            let differences = try JSONComparison.roundTripDifferences(PodWatchEvent.self, data)
             #expect(differences.isEmpty, "\(line.prefix(80)): \(differences)")
         }
     }
@@ -80,7 +83,7 @@ struct RecordedTrafficTests {
     @Test("the watch of own pods: bind, bookmark, status, graceful deletion, final delete")
     func watchOfOwnPods() throws {
         let events = try RecordedTraffic.stream("kubernetes/03-watch-own-pods.txt").lines.map {
-            try JSONDecoder().decode(WatchEvent<Pod>.self, from: Data($0.utf8))
+            try JSONDecoder().decode(PodWatchEvent.self, from: Data($0.utf8))
         }
         #expect(events.map(\.type) == [.added, .bookmark, .modified, .added, .modified, .modified, .deleted, .bookmark])
         let bookmark = try #require(events[1].object)
