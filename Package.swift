@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.25.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -113,6 +114,7 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -123,15 +125,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
-                "TestSupport",
+                "TestSupport", "KubernetesModels",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "WSClient", package: "swift-websocket"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
