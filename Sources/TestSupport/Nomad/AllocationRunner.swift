@@ -296,7 +296,7 @@ final class AllocationRunner: Sendable {
                 environment: env, workingDirectory: directory.path, user: task.user.isEmpty ? nil : task.user)
             var exit: ProcessExit
             do {
-                let pid = try ProcessLauncher.spawn(spec, stdout: stdout, stderr: stderr)
+                let pid = try await ProcessLauncher.spawn(spec, stdout: stdout, stderr: stderr)
                 close(stdout)
                 close(stderr)
                 state.withLock { $0.pids[task.name] = pid }

@@ -115,7 +115,7 @@ enum ExecSession {
             }
             let started: (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
             do throws(LaunchFailure) {
-                started = try start(spec, tty: tty, size: input.withLock { ($0.rows, $0.columns) })
+                started = try await start(spec, tty: tty, size: input.withLock { ($0.rows, $0.columns) })
             } catch {
                 try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
                 group.cancelAll()
@@ -157,9 +157,9 @@ enum ExecSession {
     /// to write stdin to, and those to read stdout/stderr from (-1 for none).
     private static func start(
         _ spec: LaunchSpec, tty: Bool, size: (rows: UInt16, columns: UInt16)
-    ) throws(LaunchFailure) -> (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
+    ) async throws(LaunchFailure) -> (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
         if tty {
-            let started = try ProcessLauncher.spawnWithPTY(spec, rows: size.rows, columns: size.columns)
+            let started = try await ProcessLauncher.spawnWithPTY(spec, rows: size.rows, columns: size.columns)
             return (started.pid, started.master, dup(started.master), -1)
         }
         let stdin = makePipe()
@@ -171,7 +171,7 @@ enum ExecSession {
             close(stderr.write)
         }
         do {
-            let pid = try ProcessLauncher.spawn(spec, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
+            let pid = try await ProcessLauncher.spawn(spec, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
             return (pid, stdin.write, stdout.read, stderr.read)
         } catch {
             close(stdin.write)
