@@ -99,10 +99,10 @@ struct NomadSimulatorBehaviourTests {
             {"Name": "after", "Driver": "raw_exec", "Config": {"command": "/bin/sh", "args": ["-c", "echo poststop ran > $NOMAD_ALLOC_DIR/after"]},
              "Resources": {"CPU": 50, "MemoryMB": 32}, "Lifecycle": {"Hook": "poststop"}},
             """
-        let script = "cat $NOMAD_ALLOC_DIR/ready; echo task=$NOMAD_TASK_NAME job=$NOMAD_JOB_NAME port=$NOMAD_PORT_http; pwd; cat local/greeting"
+        let script = "cat $NOMAD_ALLOC_DIR/ready; echo task=$NOMAD_TASK_NAME job=$NOMAD_JOB_NAME port=$NOMAD_PORT_http; echo admin=$NOMAD_PORT_admin; pwd; cat local/greeting"
         let job = TestJobs.job(
             id: "ordered", type: "batch", script: script, restart: #"{"Attempts": 0, "Interval": 60000000000, "Delay": 100000000, "Mode": "fail"}"#,
-            extraTasks: prestart, groupExtras: #""Networks": [{"ReservedPorts": [{"Label": "http", "Value": 18181}]}],"#,
+            extraTasks: prestart, groupExtras: #""Networks": [{"ReservedPorts": [{"Label": "http", "Value": 18181}], "DynamicPorts": [{"Label": "admin"}]}],"#,
             taskExtras: #""Templates": [{"EmbeddedTmpl": "hello {{ env \"NOMAD_TASK_NAME\" }}", "DestPath": "local/greeting"}],"#)
         _ = try await http.register(job)
         let id = try await http.firstAllocation(of: "ordered")["ID"]?.string ?? ""
@@ -118,7 +118,12 @@ struct NomadSimulatorBehaviourTests {
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.first == "ready")
         #expect(lines.dropFirst().first == "task=main job=ordered port=18181")
-        #expect(lines.dropFirst(2).first?.hasSuffix("/\(id)/main") == true)
+        let admin = Int(lines.dropFirst(2).first?.replacingOccurrences(of: "admin=", with: "") ?? "") ?? 0
+        #expect((20000...32000).contains(admin))
+        let network = done["AllocatedResources"]?["Shared"]?["Networks"]?.array?.first
+        #expect(network?["DynamicPorts"]?.array?.first?["Value"]?.int == Int64(admin))
+        #expect(network?["ReservedPorts"]?.array?.first?["Value"]?.int == 18181)
+        #expect(lines.dropFirst(3).first?.hasSuffix("/\(id)/main") == true)
         #expect(lines.last == "hello main")
         // The sidecar was stopped once the main task finished.
         #expect(done["TaskStates"]?["side"]?["State"]?.string == "dead")
@@ -220,15 +225,15 @@ struct NomadSimulatorBehaviourTests {
     }
 
     /// Reads event-stream lines until `enough` holds or the deadline passes.
-    static func readEvents(_ url: String, until enough: @escaping ([NomadJSON]) -> Bool) async throws -> [NomadJSON] {
+    static func readEvents(_ url: String, until enough: @escaping ([WireJSON]) -> Bool) async throws -> [WireJSON] {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
         var buffer = ""
-        var lines: [NomadJSON] = []
+        var lines: [WireJSON] = []
         let deadline = ContinuousClock.now + .seconds(15)
         for try await chunk in response.body {
             buffer += String(buffer: chunk)
             while let newline = buffer.firstIndex(of: "\n") {
-                lines.append((try? NomadJSON.parse(Data(buffer[..<newline].utf8))) ?? .null)
+                lines.append((try? WireJSON.parse(Data(buffer[..<newline].utf8))) ?? .null)
                 buffer = String(buffer[buffer.index(after: newline)...])
             }
             if enough(lines) || ContinuousClock.now > deadline { break }
@@ -258,11 +263,11 @@ struct NomadSimulatorBehaviourTests {
         let types = Set(batches.flatMap { $0["Events"]?.array ?? [] }.compactMap { "\($0["Topic"]?.string ?? "")/\($0["Type"]?.string ?? "")" })
         #expect(types.isSuperset(of: ["Job/JobRegistered", "Evaluation/JobRegistered", "Allocation/PlanResult", "Allocation/AllocationUpdated", "Node/NodeRegistration"]))
         let recorded = try RecordedTraffic.stream("nomad/02-event-stream.txt")
-        func runningUpdate(_ event: NomadJSON) -> Bool {
+        func runningUpdate(_ event: WireJSON) -> Bool {
             event["Type"]?.string == "AllocationUpdated" && event["Payload"]?["Allocation"]?["ClientStatus"]?.string == "running"
                 && event["Payload"]?["Allocation"]?["JobID"]?.string == "default.web-0"
         }
-        let recordedEvent = recorded.lines.compactMap { try? NomadJSON.parse(Data($0.utf8)) }.flatMap { $0["Events"]?.array ?? [] }.first(where: runningUpdate)
+        let recordedEvent = recorded.lines.compactMap { try? WireJSON.parse(Data($0.utf8)) }.flatMap { $0["Events"]?.array ?? [] }.first(where: runningUpdate)
         let simulatedEvent = batches.flatMap { $0["Events"]?.array ?? [] }.first(where: runningUpdate)
         expectShape(try #require(recordedEvent), try #require(simulatedEvent))
         #expect(resumed.first { $0["Index"] != nil }?["Index"]?.int == middle)
