@@ -10,6 +10,7 @@ final class APIHandler: Sendable {
     let store: KubernetesStore
     let authorizer: Authorizer
     let configuration: KubernetesSimulator.Configuration
+    let kubeletProxy: KubeletProxy
     private let tokens: TokenRegistry
     private let pendingFailures = Mutex<(count: Int, status: Int, retryAfter: Int?)>((0, 500, nil))
     private let resources: URL?
@@ -22,6 +23,7 @@ final class APIHandler: Sendable {
         self.tokens = tokens
         self.resources = KubernetesSimulator.resourceDirectory
         self.logger = logger
+        self.kubeletProxy = KubeletProxy(logger: logger)
     }
 
     func injectFailures(count: Int, status: Int, retryAfterSeconds: Int?) {
@@ -199,11 +201,12 @@ final class APIHandler: Sendable {
             rest = rest.dropFirst(2)
         }
         let parts = Array(rest)
-        guard let resourceName = parts.first, parts.count <= 3,
+        guard let resourceName = parts.first, parts.count <= 3 || parts[2] == "proxy",
             let type = await store.resourceType(group: group, version: version, resource: resourceName)
         else { throw KubernetesAPIStatus.notFoundPath() }
         let name = parts.count > 1 ? parts[1] : nil
         let subresource = parts.count > 2 ? parts[2] : nil
+        if parts.count > 3, !["nodes", "pods", "services"].contains(type.resource) { throw KubernetesAPIStatus.notFoundPath() }
         if type.namespaced != (namespace != nil) && !(type.namespaced && name == nil && namespace == nil) {
             throw KubernetesAPIStatus.notFoundPath()
         }
@@ -277,8 +280,9 @@ final class APIHandler: Sendable {
         case "watch":
             return try await watch(call)
         case "create":
-            let object = try body(call)
+            var object = try body(call)
             try await admit(call, current: nil, new: object)
+            if type.storageKey == "/pods" { object = try await RuntimeClassAdmission.admit(object, store: store) }
             return .json(.created, try await store.create(type, namespace: call.namespace, object: object))
         case "update":
             let object = try body(call)
@@ -385,6 +389,13 @@ final class APIHandler: Sendable {
             let current = try await store.get(call.type, namespace: call.namespace, name: name)
             try await admit(call, current: current, new: nil)
         }
+        let policy = call.request.query["propagationPolicy"] ?? (try? JSONValue(parsing: call.request.body))?["propagationPolicy"]?.stringValue
+        if let finalizer = GarbageCollector.finalizer(forPropagationPolicy: policy) {
+            try await store.mutate(call.type, namespace: call.namespace, name: name) { object in
+                let finalizers = object["metadata"]?["finalizers"]?.arrayValue ?? []
+                if !finalizers.contains(.string(finalizer)) { object["metadata"]?["finalizers"] = .array(finalizers + [.string(finalizer)]) }
+            }
+        }
         let outcome = try await store.delete(call.type, namespace: call.namespace, name: name, options: deleteOptions(call))
         if outcome.removed && call.type.storageKey != "/pods" {
             var details = KubernetesAPIStatus.details(name: name, resource: call.type)
@@ -461,31 +472,14 @@ final class APIHandler: Sendable {
     private func bind(_ call: ResourceCall) async throws -> SimulatorResponse {
         let binding = try body(call)
         let podName = call.name ?? binding["metadata"]?["name"]?.stringValue ?? ""
-        guard let node = binding["target"]?["name"]?.stringValue, !node.isEmpty,
-            let podType = await store.resourceType(group: "", version: "v1", resource: "pods")
-        else { throw KubernetesAPIStatus.badRequest("a Binding needs target.name") }
-        let pod = try await store.get(podType, namespace: call.namespace, name: podName)
-        if let current = pod["spec"]?["nodeName"]?.stringValue, !current.isEmpty {
-            throw KubernetesAPIStatus(
-                code: 409, reason: "Conflict", message: "Operation cannot be fulfilled on pods/binding \"\(podName)\": pod \(podName) is already assigned to node \"\(current)\"",
-                details: ["name": .string(podName), "kind": "pods/binding"])
-        }
-        try await store.mutate(podType, namespace: call.namespace, name: podName) { pod in
-            pod["spec"]?["nodeName"] = .string(node)
-            var conditions = pod["status"]?["conditions"]?.arrayValue ?? []
-            conditions.removeAll { $0["type"] == "PodScheduled" }
-            conditions.append(["type": "PodScheduled", "status": "True", "lastProbeTime": nil, "lastTransitionTime": .string(KubernetesStore.timestamp())])
-            pod["status"]?["conditions"] = .array(conditions)
-        }
+        guard let node = binding["target"]?["name"]?.stringValue, !node.isEmpty else { throw KubernetesAPIStatus.badRequest("a Binding needs target.name") }
+        try await store.bind(pod: podName, namespace: call.namespace, to: node)
         return .json(.created, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201] as JSONValue)
     }
 
     /// Subresources served by the node's kubelet (`log`, `exec`, `attach`, `portforward`, `proxy`).
-    /// The kubelet proxy is not implemented yet: the answer is the 500 a real server gives when the
-    /// kubelet endpoint does not answer.
     private func proxy(_ call: ResourceCall) async throws -> SimulatorResponse {
-        throw KubernetesAPIStatus.internalError(
-            "the simulator does not proxy \(call.type.resource)/\(call.subresource ?? "") to kubelets yet")
+        try await kubeletProxy.forward(call, store: store)
     }
 
     // MARK: Reviews

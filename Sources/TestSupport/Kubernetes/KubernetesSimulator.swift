@@ -31,6 +31,9 @@ public final class KubernetesSimulator: Sendable {
         public var accessGrants: [AccessGrant] = []
         /// Namespaces that exist from the start.
         public var namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
+        /// The minimal controllers that run in-process (workloads, garbage collector, scheduler,
+        /// namespace lifecycle); all by default.
+        public var controllers = SimulatedControllers.all
         /// Where the simulator logs (requests at debug level).
         public var logger = Logger(label: "nomad-kubelet.kubernetes-simulator")
 
@@ -84,14 +87,16 @@ public final class KubernetesSimulator: Sendable {
     private let handler: APIHandler
     private let tokens: TokenRegistry
     private let bookmarkTask: Task<Void, Never>
+    private let controllers: ClusterControllers
 
     /// The recorded discovery and OpenAPI documents bundled with TestSupport.
     static var resourceDirectory: URL? { Bundle.module.url(forResource: "kubectl", withExtension: nil) }
 
     private init(
         url: String, store: KubernetesStore, pki: SimulatorPKI, server: SimulatorHTTPServer, handler: APIHandler,
-        tokens: TokenRegistry, bookmarkTask: Task<Void, Never>, kubeletClientCertificate: PEMKeyPair
+        tokens: TokenRegistry, bookmarkTask: Task<Void, Never>, kubeletClientCertificate: PEMKeyPair, controllers: ClusterControllers
     ) {
+        self.controllers = controllers
         self.url = url
         self.store = store
         self.pki = pki
@@ -128,10 +133,13 @@ public final class KubernetesSimulator: Sendable {
             }
         }
         let kubeletClient = try pki.issue(commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], server: false)
+        handler.kubeletProxy.setClientCertificate(kubeletClient)
+        let controllers = await ClusterControllers.start(
+            store: store, enabled: configuration.controllers, caCertificatePEM: pki.caCertificatePEM, logger: configuration.logger)
         configuration.logger.debug("kubernetes simulator started", metadata: ["port": "\(server.port)"])
         return KubernetesSimulator(
             url: "https://127.0.0.1:\(server.port)", store: store, pki: pki, server: server, handler: handler, tokens: tokens,
-            bookmarkTask: bookmarkTask, kubeletClientCertificate: kubeletClient)
+            bookmarkTask: bookmarkTask, kubeletClientCertificate: kubeletClient, controllers: controllers)
     }
 
     private static func seed(_ store: KubernetesStore, namespaces: [String], caPEM: String) async throws {
@@ -144,9 +152,7 @@ public final class KubernetesSimulator: Sendable {
         }
         for namespace in namespaces {
             try await store.create(serviceAccountType, namespace: namespace, object: ["metadata": ["name": "default"]])
-            try await store.create(
-                configMapType, namespace: namespace,
-                object: ["metadata": ["name": "kube-root-ca.crt", "annotations": ["kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."]], "data": ["ca.crt": .string(caPEM)]])
+            try await store.create(configMapType, namespace: namespace, object: NamespaceController.rootCAConfigMap(caPEM))
         }
     }
 
@@ -217,6 +223,7 @@ public final class KubernetesSimulator: Sendable {
     /// Stops listening, ends every watch and closes every connection.
     public func shutdown() async throws {
         bookmarkTask.cancel()
+        await controllers.stop()
         await store.finishAllWatches()
         await server.shutdown()
     }
