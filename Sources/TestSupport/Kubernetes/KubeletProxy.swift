@@ -222,13 +222,23 @@ final class TunnelHandler: ChannelInboundHandler {
         peer.writeAndFlush(unwrapInboundIn(data), promise: nil)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+        // The HTTP pipeline handler above holds back reads while its response is pending, which
+        // during a splice is forever; read on our own.
+        if peer != nil { context.read() }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         peer?.close(promise: nil)
         context.fireChannelInactive()
     }
 
     /// From now on the client's bytes go to `peer` (call on the event loop).
-    func splice(to peer: any Channel) { self.peer = peer }
+    func splice(to peer: any Channel) {
+        self.peer = peer
+        context?.read()
+    }
 
     /// Writes the kubelet's bytes to the client as they are.
     func sendToClient(_ buffer: ByteBuffer) {
