@@ -121,7 +121,7 @@ public final class KubernetesSimulator: Sendable {
         let pki = try SimulatorPKI()
         try await seed(store, namespaces: configuration.namespaces, caPEM: pki.caCertificatePEM)
         let tokens = TokenRegistry()
-        let handler = APIHandler(store: store, configuration: configuration, tokens: tokens, logger: configuration.logger)
+        let handler = APIHandler(store: store, configuration: configuration, tokens: tokens, pki: pki, logger: configuration.logger)
         let server = try await SimulatorHTTPServer.start(tls: try pki.serverTLSConfiguration(), logger: configuration.logger) {
             await handler.handle($0)
         }
@@ -135,7 +135,7 @@ public final class KubernetesSimulator: Sendable {
         let kubeletClient = try pki.issue(commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], server: false)
         handler.kubeletProxy.setClientCertificate(kubeletClient)
         let controllers = await ClusterControllers.start(
-            store: store, enabled: configuration.controllers, caCertificatePEM: pki.caCertificatePEM, logger: configuration.logger)
+            store: store, enabled: configuration.controllers, logger: configuration.logger)
         configuration.logger.debug("kubernetes simulator started", metadata: ["port": "\(server.port)"])
         return KubernetesSimulator(
             url: "https://127.0.0.1:\(server.port)", store: store, pki: pki, server: server, handler: handler, tokens: tokens,
@@ -143,16 +143,12 @@ public final class KubernetesSimulator: Sendable {
     }
 
     private static func seed(_ store: KubernetesStore, namespaces: [String], caPEM: String) async throws {
-        guard let namespaceType = await store.resourceType(group: "", version: "v1", resource: "namespaces"),
-            let serviceAccountType = await store.resourceType(group: "", version: "v1", resource: "serviceaccounts"),
-            let configMapType = await store.resourceType(group: "", version: "v1", resource: "configmaps")
-        else { throw KubernetesAPIStatus.internalError("the recorded discovery documents lack namespaces/serviceaccounts/configmaps") }
-        for namespace in namespaces {
-            try await store.create(namespaceType, namespace: nil, object: ["metadata": ["name": .string(namespace)]])
+        guard let namespaceType = await store.resourceType(group: "", version: "v1", resource: "namespaces") else {
+            throw KubernetesAPIStatus.internalError("the recorded discovery documents lack namespaces")
         }
         for namespace in namespaces {
-            try await store.create(serviceAccountType, namespace: namespace, object: ["metadata": ["name": "default"]])
-            try await store.create(configMapType, namespace: namespace, object: NamespaceController.rootCAConfigMap(caPEM))
+            try await store.create(namespaceType, namespace: nil, object: ["metadata": ["name": .string(namespace)]])
+            try await ServiceAccountAdmission.populate(namespace: namespace, store: store, caPEM: caPEM)
         }
     }
 
@@ -241,6 +237,11 @@ final class TokenRegistry: Sendable {
             tokens[token] = user
             return token
         }
+    }
+
+    /// Records a token issued elsewhere (a TokenRequest) for a user.
+    func register(_ token: String, as user: UserInfo) {
+        tokens.withLock { $0[token] = user }
     }
 
     /// The user a token authenticates, or `nil` for an unknown token.

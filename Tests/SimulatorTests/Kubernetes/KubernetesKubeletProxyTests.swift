@@ -42,7 +42,6 @@ struct KubernetesKubeletProxyTests {
             let viewer = try SimulatorHTTP(simulator, as: .user("viewer", groups: []))
             let allowed = try await viewer.get("/api/v1/namespaces/default/pods/web/log").status
             let forbidden = try await viewer.send(.POST, "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true").status
-            try await viewer.shutdown()
             #expect(allowed == 200)
             #expect(forbidden == 403)
         }

@@ -3,7 +3,7 @@ import KubernetesModels
 import Logging
 
 /// The minimal controllers the simulator runs in-process, so that a Deployment gets ReplicaSets and
-/// pods, pods get scheduled, and deleted owners take their dependents with them. Each is a small,
+/// pods, pods get scheduled, and deleted namespaces drain. Each is a small,
 /// level-triggered reconcile over the store; switch them off to drive everything from a test.
 public struct SimulatedControllers: OptionSet, Sendable {
     public let rawValue: Int
@@ -16,11 +16,11 @@ public struct SimulatedControllers: OptionSet, Sendable {
     public static let deployments = SimulatedControllers(rawValue: 1 << 1)
     /// Ordinal pods and their PersistentVolumeClaims.
     public static let statefulSets = SimulatedControllers(rawValue: 1 << 2)
-    /// Deletes dependents whose owners are gone (and handles foreground/orphan finalizers).
+    /// Foreground deletion: owners wait for their dependents (background and orphan are the store's).
     public static let garbageCollector = SimulatedControllers(rawValue: 1 << 3)
     /// Binds pending pods to nodes (selectors, affinity, taints, RuntimeClass, PVCs).
     public static let scheduler = SimulatedControllers(rawValue: 1 << 4)
-    /// Namespace termination, and the `default` ServiceAccount / `kube-root-ca.crt` of new namespaces.
+    /// Namespace termination: a deleted namespace drains, then goes.
     public static let namespaces = SimulatedControllers(rawValue: 1 << 5)
     /// Everything above.
     public static let all: SimulatedControllers = [.replicaSets, .deployments, .statefulSets, .garbageCollector, .scheduler, .namespaces]
@@ -92,12 +92,12 @@ final class ClusterControllers: Sendable {
     private init(task: Task<Void, Never>) { self.task = task }
 
     /// Subscribes to the store and starts reconciling (a first pass runs at once).
-    static func start(store: KubernetesStore, enabled: SimulatedControllers, caCertificatePEM: String, logger: Logger) async -> ClusterControllers {
+    static func start(store: KubernetesStore, enabled: SimulatedControllers, logger: Logger) async -> ClusterControllers {
         guard !enabled.isEmpty, let cluster = await Cluster(store: store, logger: logger) else {
             return ClusterControllers(task: Task {})
         }
         var controllers: [any SimulatedController] = []
-        if enabled.contains(.namespaces) { controllers.append(NamespaceController(caCertificatePEM: caCertificatePEM)) }
+        if enabled.contains(.namespaces) { controllers.append(NamespaceController()) }
         if enabled.contains(.deployments) { controllers.append(DeploymentController()) }
         if enabled.contains(.replicaSets) { controllers.append(ReplicaSetController()) }
         if enabled.contains(.statefulSets) { controllers.append(StatefulSetController()) }

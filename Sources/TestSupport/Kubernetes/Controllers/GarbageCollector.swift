@@ -1,49 +1,35 @@
 import Foundation
 import KubernetesModels
 
-/// The garbage collector, minimally: an object whose owners (by `ownerReferences` uid) are all gone is
-/// deleted (background propagation); an owner being deleted with the `foregroundDeletion` finalizer
-/// has its dependents deleted first, and one with the `orphan` finalizer has its dependents' references
-/// to it removed; then the finalizer goes and the owner with it.
+/// Foreground deletion, the part of the garbage collector the store does not do itself (the store
+/// deletes dependents when their owner goes, or orphans them for `propagationPolicy: Orphan`): an
+/// owner deleted with `propagationPolicy: Foreground` carries the `foregroundDeletion` finalizer and
+/// stays, marked for deletion, until its dependents are gone; then the finalizer goes and so does it.
 struct GarbageCollector: SimulatedController {
     static let foreground = "foregroundDeletion"
-    static let orphan = "orphan"
 
     func reconcile(_ cluster: Cluster) async {
         var seen = Set<String>()
         let types = await cluster.store.registry.all.filter { seen.insert($0.storageKey).inserted }
-        var owners: [String: (type: ResourceType, object: JSONValue)] = [:]
+        var owners: [(type: ResourceType, object: JSONValue)] = []
         var dependents: [(type: ResourceType, object: JSONValue)] = []
         for type in types {
             for object in await cluster.all(type) {
-                owners[object.uid] = (type, object)
+                if object.isTerminating && Self.finalizers(of: object).contains(Self.foreground) { owners.append((type, object)) }
                 if !(object["metadata"]?["ownerReferences"]?.arrayValue ?? []).isEmpty { dependents.append((type, object)) }
             }
         }
-        var waitingOwners = Set<String>()
-        for (type, dependent) in dependents {
-            let references = dependent["metadata"]?["ownerReferences"]?.arrayValue ?? []
-            let liveOwners = references.compactMap { owners[$0["uid"]?.stringValue ?? ""]?.object }
-            let orphaning = liveOwners.filter { $0.isTerminating && finalizers(of: $0).contains(Self.orphan) }.map(\.uid)
-            if !orphaning.isEmpty {
-                do {
-                    try await cluster.store.mutate(type, namespace: dependent.namespace, name: dependent.name) { object in
-                        let kept = references.filter { !orphaning.contains($0["uid"]?.stringValue ?? "") }
-                        object["metadata"]?["ownerReferences"] = kept.isEmpty ? nil : .array(kept)
-                    }
-                } catch { cluster.note(error, "orphan", dependent.name) }
-                continue
+        for owner in owners {
+            let own = dependents.filter { dependent in
+                (dependent.object["metadata"]?["ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == owner.object.uid }
             }
-            let foreground = liveOwners.filter { $0.isTerminating && finalizers(of: $0).contains(Self.foreground) }
-            waitingOwners.formUnion(foreground.map(\.uid))
-            guard liveOwners.isEmpty || !foreground.isEmpty, !dependent.isTerminating else { continue }
-            do { try await cluster.store.delete(type, namespace: dependent.namespace, name: dependent.name) } catch {
-                cluster.note(error, "delete dependent", dependent.name)
+            for dependent in own where !dependent.object.isTerminating {
+                do { try await cluster.store.delete(dependent.type, namespace: dependent.object.namespace, name: dependent.object.name) } catch {
+                    cluster.note(error, "delete dependent", dependent.object.name)
+                }
             }
-        }
-        for (uid, owner) in owners where owner.object.isTerminating && !waitingOwners.contains(uid) {
-            let remaining = finalizers(of: owner.object).filter { $0 != Self.foreground && $0 != Self.orphan }
-            guard remaining.count != finalizers(of: owner.object).count else { continue }
+            guard own.isEmpty else { continue }
+            let remaining = Self.finalizers(of: owner.object).filter { $0 != Self.foreground }
             do {
                 try await cluster.store.mutate(owner.type, namespace: owner.object.namespace, name: owner.object.name) {
                     $0["metadata"]?["finalizers"] = remaining.isEmpty ? nil : .array(remaining.map(JSONValue.string))
@@ -52,16 +38,16 @@ struct GarbageCollector: SimulatedController {
         }
     }
 
-    private func finalizers(of object: JSONValue) -> [String] {
-        (object["metadata"]?["finalizers"]?.arrayValue ?? []).compactMap(\.stringValue)
+    /// What a DELETE with `propagationPolicy: Foreground` does before the delete itself: adds the
+    /// `foregroundDeletion` finalizer, so that the object waits for its dependents.
+    static func startForegroundDeletion(_ type: ResourceType, namespace: String?, name: String, store: KubernetesStore) async throws {
+        try await store.mutate(type, namespace: namespace, name: name) { object in
+            let finalizers = object["metadata"]?["finalizers"]?.arrayValue ?? []
+            if !finalizers.contains(.string(foreground)) { object["metadata"]?["finalizers"] = .array(finalizers + [.string(foreground)]) }
+        }
     }
 
-    /// The finalizer a DELETE's `propagationPolicy` asks for (`Foreground` or `Orphan`), if any.
-    static func finalizer(forPropagationPolicy policy: String?) -> String? {
-        switch policy {
-        case "Foreground": foreground
-        case "Orphan": orphan
-        default: nil
-        }
+    private static func finalizers(of object: JSONValue) -> [String] {
+        (object["metadata"]?["finalizers"]?.arrayValue ?? []).compactMap(\.stringValue)
     }
 }

@@ -1,48 +1,15 @@
 import Foundation
 import KubernetesModels
 
-/// The namespace controllers, minimally: a new namespace gets its `default` ServiceAccount and the
-/// `kube-root-ca.crt` ConfigMap; a namespace being deleted (phase `Terminating`, held by its
-/// `spec.finalizers`) has every object in it deleted (pods bound to a node wait for their kubelet),
-/// and once it is empty its finalizer is removed and it goes.
+/// The namespace controller, minimally: a namespace being deleted (phase `Terminating`, held by its
+/// `spec.finalizers`) has every object in it deleted (pods bound to a node wait for their kubelet's
+/// final delete), and once it is empty its finalizer is removed and it goes. (A new namespace's
+/// `default` ServiceAccount and `kube-root-ca.crt` come from `ServiceAccountAdmission` at create.)
 struct NamespaceController: SimulatedController {
-    let caCertificatePEM: String
-
     func reconcile(_ cluster: Cluster) async {
-        let namespaces = await cluster.all(cluster.namespaces)
-        let accounts = Set(await cluster.all(cluster.serviceAccounts).filter { $0.name == "default" }.compactMap(\.namespace))
-        let caMaps = Set(await cluster.all(cluster.configMaps).filter { $0.name == "kube-root-ca.crt" }.compactMap(\.namespace))
-        for namespace in namespaces {
-            let name = namespace.name
-            if namespace.isTerminating {
-                await drain(name, cluster)
-                continue
-            }
-            if !accounts.contains(name) {
-                await create(cluster.serviceAccounts, in: name, ["metadata": ["name": "default"]], cluster)
-            }
-            if !caMaps.contains(name) {
-                await create(cluster.configMaps, in: name, Self.rootCAConfigMap(caCertificatePEM), cluster)
-            }
+        for namespace in await cluster.all(cluster.namespaces) where namespace.isTerminating {
+            await drain(namespace.name, cluster)
         }
-    }
-
-    /// The `kube-root-ca.crt` ConfigMap every namespace has.
-    static func rootCAConfigMap(_ caPEM: String) -> JSONValue {
-        [
-            "metadata": [
-                "name": "kube-root-ca.crt",
-                "annotations": [
-                    "kubernetes.io/description":
-                        "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."
-                ],
-            ],
-            "data": ["ca.crt": .string(caPEM)],
-        ]
-    }
-
-    private func create(_ type: ResourceType, in namespace: String, _ object: JSONValue, _ cluster: Cluster) async {
-        do { try await cluster.store.create(type, namespace: namespace, object: object) } catch { cluster.note(error, "create", "\(namespace)/\(type.resource)") }
     }
 
     private func drain(_ namespace: String, _ cluster: Cluster) async {
