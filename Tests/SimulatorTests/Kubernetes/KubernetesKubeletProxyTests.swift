@@ -47,6 +47,18 @@ struct KubernetesKubeletProxyTests {
         }
     }
 
+    @Test("nodes/NAME/proxy/PATH is forwarded to PATH on the node's kubelet with its query")
+    func nodeProxy() async throws {
+        let summary = #"{"node":{"nodeName":"vk-nomad"}}"#
+        let response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(summary.utf8.count)\r\n\r\n\(summary)"
+        try await withKubelet(.respond(response)) { _, admin, kubelet in
+            let answer = try await admin.get("/api/v1/nodes/vk-nomad/proxy/stats/summary?only_cpu_and_memory=true")
+            #expect(answer.status == 200)
+            #expect(answer.json["node"]?["nodeName"] == "vk-nomad")
+            #expect(kubelet.requests.first?.hasPrefix("GET /stats/summary?only_cpu_and_memory=true HTTP/1.1\r\n") == true)
+        }
+    }
+
     @Test("kubectl logs prints what the kubelet serves", .enabled(if: Kubectl.path != nil, Kubectl.missingReason))
     func kubectlLogs() async throws {
         try await withKubelet(.respond(Self.logResponse)) { simulator, _, kubelet in

@@ -95,6 +95,44 @@ struct KubernetesWorkloadTests {
     }
 
     @Test(
+        "kubectl apply with a new image rolls the Deployment over to a second ReplicaSet; rollout status completes",
+        .enabled(if: Kubectl.path != nil, Kubectl.missingReason))
+    func rollingUpdate() async throws {
+        try await withSimulator { _, admin in
+            let kubectl = try Kubectl(admin.simulator)
+            defer { kubectl.cleanUp() }
+            _ = try await admin.post("/api/v1/nodes", nodeManifest("vk-nomad", labels: ["type": "virtual-kubelet"], taints: [virtualKubeletTaint]))
+            let first = Self.deploymentYAML(replicas: 2)
+            #expect(try await kubectl.run("apply", "-f", try kubectl.manifest("web.yaml", first)).status == 0)
+            try await waitUntil("2 running web pods") { () -> Bool? in
+                try await admin.actAsKubelet()
+                let pods = try await admin.pods(selector: "app=web")
+                return pods.count == 2 && pods.allSatisfy { $0["status"]?["phase"] == "Running" } ? true : nil
+            }
+            let oldHash = try await admin.pods(selector: "app=web").first?["metadata"]?["labels"]?["pod-template-hash"]?.stringValue
+
+            let second = first.replacingOccurrences(of: "host:///usr/bin/python3", with: "host:///usr/bin/python3.12")
+            #expect(try await kubectl.run("apply", "-f", try kubectl.manifest("web.yaml", second)).status == 0)
+            try await waitUntil("only new-template web pods, running") { () -> Bool? in
+                try await admin.actAsKubelet()
+                let pods = try await admin.pods(selector: "app=web")
+                let hashes = Set(pods.map { $0["metadata"]?["labels"]?["pod-template-hash"]?.stringValue })
+                return pods.count == 2 && !hashes.contains(oldHash) && pods.allSatisfy { $0["status"]?["phase"] == "Running" } ? true : nil
+            }
+            let rollout = try await kubectl.run("rollout", "status", "deployment/web", "--timeout=30s")
+            #expect(rollout.status == 0, "\(rollout.stdout) \(rollout.stderr)")
+            #expect(rollout.stdout.contains("successfully rolled out"))
+            let sets = try await admin.get("/apis/apps/v1/namespaces/default/replicasets").json["items"]?.arrayValue ?? []
+            #expect(sets.count == 2)
+            #expect(sets.map { $0["spec"]?["replicas"]?.intValue ?? -1 }.sorted() == [0, 2])
+            let deployment = try await admin.get("/apis/apps/v1/namespaces/default/deployments/web").json
+            #expect(deployment["metadata"]?["annotations"]?["deployment.kubernetes.io/revision"] == "2")
+            let progressing = deployment["status"]?["conditions"]?.arrayValue?.first { $0["type"] == "Progressing" }
+            #expect(progressing?["reason"] == "NewReplicaSetAvailable")
+        }
+    }
+
+    @Test(
         "kubectl delete deployment removes its ReplicaSets and (after the kubelet) its pods",
         .enabled(if: Kubectl.path != nil, Kubectl.missingReason))
     func deleteDeployment() async throws {
