@@ -7,7 +7,10 @@ import Synchronization
 /// generates, client-certificate and bearer-token authentication, the Node authorizer and
 /// NodeRestriction for node identities, a small RBAC-like policy for other users, generic storage
 /// for every resource in the recorded discovery documents plus CRDs, watches with bookmarks and
-/// 410s, and the discovery/OpenAPI documents kubectl needs.
+/// 410s, and the discovery/OpenAPI documents kubectl needs. Minimal controllers (ReplicaSet,
+/// Deployment, StatefulSet, scheduler, foreground deletion, namespace termination; see
+/// `Configuration.controllers`) make it behave like a small cluster, and the kubelet proxy forwards
+/// `pods/log|exec|attach|portforward` and `nodes/proxy` to the node's kubelet endpoint.
 ///
 /// ```swift
 /// let simulator = try await KubernetesSimulator.start()

@@ -1,6 +1,6 @@
 import Foundation
 import KubernetesModels
-import TestSupport
+@testable import TestSupport
 import Testing
 
 /// The scheduler: node selection by selector, affinity, taints and RuntimeClass, the Unschedulable
@@ -146,5 +146,61 @@ struct KubernetesSchedulerTests {
             let condition = try await unschedulable(admin, "uses-early-claim")
             #expect(condition["message"]?.stringValue?.contains("pod has unbound immediate PersistentVolumeClaims") == true)
         }
+    }
+}
+
+/// The scheduler's per-node filter as a table: no sockets, one row per rule.
+@Suite("Kubernetes simulator: scheduler filter rules")
+struct SchedulerFilterTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var node: JSONValue
+        var podSpec: JSONValue
+        var misfit: String?
+        var testDescription: String { name }
+    }
+
+    static let tainted = nodeManifest("vk", labels: ["type": "virtual-kubelet", "zone": "a"], taints: [virtualKubeletTaint])
+    static let exists: JSONValue = ["key": "virtual-kubelet.io/provider", "operator": "Exists"]
+
+    static let cases: [Case] = [
+        Case(name: "untolerated NoSchedule taint", node: tainted, podSpec: [:], misfit: "node(s) had untolerated taint {virtual-kubelet.io/provider: nomad}"),
+        Case(name: "Exists toleration", node: tainted, podSpec: ["tolerations": [exists]], misfit: nil),
+        Case(name: "Equal toleration with the wrong value", node: tainted,
+             podSpec: ["tolerations": [["key": "virtual-kubelet.io/provider", "operator": "Equal", "value": "other"]]],
+             misfit: "node(s) had untolerated taint {virtual-kubelet.io/provider: nomad}"),
+        Case(name: "toleration for another effect", node: tainted,
+             podSpec: ["tolerations": [["key": "virtual-kubelet.io/provider", "operator": "Exists", "effect": "NoExecute"]]],
+             misfit: "node(s) had untolerated taint {virtual-kubelet.io/provider: nomad}"),
+        Case(name: "empty key with Exists tolerates everything", node: tainted, podSpec: ["tolerations": [["operator": "Exists"]]], misfit: nil),
+        Case(name: "PreferNoSchedule taint is ignored", node: nodeManifest("n", taints: [["key": "k", "effect": "PreferNoSchedule"]]), podSpec: [:], misfit: nil),
+        Case(name: "not Ready", node: nodeManifest("n", ready: false), podSpec: [:], misfit: "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"),
+        Case(name: "cordoned", node: { var node = nodeManifest("n"); node["spec"]?["unschedulable"] = true; return node }(), podSpec: [:], misfit: "node(s) were unschedulable"),
+        Case(name: "nodeSelector mismatch", node: tainted, podSpec: ["tolerations": [exists], "nodeSelector": ["type": "kubelet"]], misfit: "node(s) didn't match Pod's node affinity/selector"),
+        Case(name: "nodeSelector match", node: tainted, podSpec: ["tolerations": [exists], "nodeSelector": ["type": "virtual-kubelet"]], misfit: nil),
+        Case(name: "affinity NotIn", node: tainted,
+             podSpec: ["tolerations": [exists], "affinity": ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [["matchExpressions": [["key": "zone", "operator": "NotIn", "values": ["a"]]]]]]]]],
+             misfit: "node(s) didn't match Pod's node affinity/selector"),
+        Case(name: "affinity terms are ORed", node: tainted,
+             podSpec: ["tolerations": [exists], "affinity": ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [
+                ["matchExpressions": [["key": "zone", "operator": "In", "values": ["b"]]]],
+                ["matchFields": [["key": "metadata.name", "operator": "In", "values": ["vk"]]]],
+             ]]]]],
+             misfit: nil),
+    ]
+
+    @Test("a pod fits a node, or the reason the scheduler reports", arguments: cases)
+    func filter(_ row: Case) {
+        let pod: JSONValue = ["metadata": ["name": "p"], "spec": row.podSpec]
+        #expect(Scheduler.misfit(pod, on: row.node) == row.misfit)
+    }
+
+    @Test("the summary counts reasons per node, sorted, with the preemption sentence")
+    func summary() {
+        #expect(
+            Scheduler.summary(nodes: 3, reasons: ["node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 2])
+                == "0/3 nodes are available: 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        )
+        #expect(Scheduler.summary(nodes: 0, reasons: [:]) == "no nodes available to schedule pods")
     }
 }

@@ -42,9 +42,6 @@ struct Cluster: Sendable {
     let claims: ResourceType
     let nodes: ResourceType
     let namespaces: ResourceType
-    let serviceAccounts: ResourceType
-    let configMaps: ResourceType
-    let runtimeClasses: ResourceType?
     let storageClasses: ResourceType?
     let logger: Logger
 
@@ -55,8 +52,7 @@ struct Cluster: Sendable {
         guard let pods = await type("", "v1", "pods"), let replicaSets = await type("apps", "v1", "replicasets"),
             let deployments = await type("apps", "v1", "deployments"), let statefulSets = await type("apps", "v1", "statefulsets"),
             let claims = await type("", "v1", "persistentvolumeclaims"), let nodes = await type("", "v1", "nodes"),
-            let namespaces = await type("", "v1", "namespaces"), let serviceAccounts = await type("", "v1", "serviceaccounts"),
-            let configMaps = await type("", "v1", "configmaps")
+            let namespaces = await type("", "v1", "namespaces")
         else { return nil }
         self.store = store
         self.pods = pods
@@ -66,9 +62,6 @@ struct Cluster: Sendable {
         self.claims = claims
         self.nodes = nodes
         self.namespaces = namespaces
-        self.serviceAccounts = serviceAccounts
-        self.configMaps = configMaps
-        self.runtimeClasses = await type("node.k8s.io", "v1", "runtimeclasses")
         self.storageClasses = await type("storage.k8s.io", "v1", "storageclasses")
         self.logger = logger
     }
