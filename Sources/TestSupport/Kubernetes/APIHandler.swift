@@ -108,7 +108,7 @@ final class APIHandler: Sendable {
             verb: request.method == .GET || request.method == .HEAD ? "get" : request.method.rawValue.lowercased(), group: "",
             resource: "", path: request.path)
         if case .deny = await authorizer.authorize(user, attributes, store: store) {
-            throw Authorizer.forbidden(user, attributes, type: nil, reason: nil)
+            throw Authorizer.forbidden(user, attributes, reason: nil)
         }
     }
 
@@ -239,7 +239,7 @@ final class APIHandler: Sendable {
             verb: verb, group: group, resource: type.resource, subresource: subresource, namespace: namespace,
             name: watchPath ? nil : name, fieldSelector: fieldSelector)
         if case .deny(let reason) = await authorizer.authorize(user, attributes, store: store) {
-            throw Authorizer.forbidden(user, attributes, type: type, reason: reason)
+            throw Authorizer.forbidden(user, attributes, reason: reason)
         }
         let call = ResourceCall(
             request: request, user: user, type: type, namespace: namespace, name: watchPath ? nil : name, subresource: subresource,
