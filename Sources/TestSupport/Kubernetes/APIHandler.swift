@@ -219,6 +219,9 @@ final class APIHandler: Sendable {
         }
         let verb: String
         switch request.method {
+        case .GET where ["exec", "attach", "portforward"].contains(subresource ?? ""):
+            // WebSocket upgrades come as GET; the API server authorizes them as `create` (v1.31+).
+            verb = "create"
         case .GET, .HEAD:
             let watching = watchPath || ["true", "1"].contains(request.query["watch"] ?? "")
             verb = name == nil || (watchPath && subresource == nil) ? (watching ? "watch" : "list") : "get"

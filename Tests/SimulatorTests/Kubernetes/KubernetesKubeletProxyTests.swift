@@ -42,8 +42,10 @@ struct KubernetesKubeletProxyTests {
             let viewer = try SimulatorHTTP(simulator, as: .user("viewer", groups: []))
             let allowed = try await viewer.get("/api/v1/namespaces/default/pods/web/log").status
             let forbidden = try await viewer.send(.POST, "/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true").status
+            let forbiddenViaGet = try await viewer.get("/api/v1/namespaces/default/pods/web/exec?command=true&stdout=true").status
             #expect(allowed == 200)
             #expect(forbidden == 403)
+            #expect(forbiddenViaGet == 403, "a WebSocket exec (GET) needs create pods/exec too")
         }
     }
 
