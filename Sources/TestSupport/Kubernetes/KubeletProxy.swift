@@ -131,9 +131,8 @@ final class KubeletProxy: Sendable {
         func escape(_ text: String) -> String {
             (text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text).replacingOccurrences(of: " ", with: "+")
         }
-        let order = Dictionary(items.map(\.0).enumerated().map { ($1, $0) }, uniquingKeysWith: min)
         return items.enumerated()
-            .sorted { ($0.element.0, order[$0.element.0] ?? 0, $0.offset) < ($1.element.0, order[$1.element.0] ?? 0, $1.offset) }
+            .sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
             .map { "\(escape($0.element.0))=\(escape($0.element.1))" }.joined(separator: "&")
     }
 
