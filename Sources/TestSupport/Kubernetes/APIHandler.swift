@@ -10,6 +10,7 @@ final class APIHandler: Sendable {
     let store: KubernetesStore
     let authorizer: Authorizer
     let configuration: KubernetesSimulator.Configuration
+    let kubeletProxy: KubeletProxy
     private let tokens: TokenRegistry
     private let pki: SimulatorPKI
     private let pendingFailures = Mutex<(count: Int, status: Int, retryAfter: Int?)>((0, 500, nil))
@@ -26,6 +27,7 @@ final class APIHandler: Sendable {
         self.tokens = tokens
         self.resources = KubernetesSimulator.resourceDirectory
         self.logger = logger
+        self.kubeletProxy = KubeletProxy(logger: logger)
     }
 
     func injectFailures(count: Int, status: Int, retryAfterSeconds: Int?) {
@@ -203,11 +205,12 @@ final class APIHandler: Sendable {
             rest = rest.dropFirst(2)
         }
         let parts = Array(rest)
-        guard let resourceName = parts.first, parts.count <= 3,
+        guard let resourceName = parts.first, parts.count <= 3 || parts[2] == "proxy",
             let type = await store.resourceType(group: group, version: version, resource: resourceName)
         else { throw KubernetesAPIStatus.notFoundPath() }
         let name = parts.count > 1 ? parts[1] : nil
         let subresource = parts.count > 2 ? parts[2] : nil
+        if parts.count > 3, !["nodes", "pods", "services"].contains(type.resource) { throw KubernetesAPIStatus.notFoundPath() }
         if type.namespaced != (namespace != nil) && !(type.namespaced && name == nil && namespace == nil) {
             throw KubernetesAPIStatus.notFoundPath()
         }
@@ -216,6 +219,9 @@ final class APIHandler: Sendable {
         }
         let verb: String
         switch request.method {
+        case .GET where ["exec", "attach", "portforward"].contains(subresource ?? ""):
+            // WebSocket upgrades come as GET; the API server authorizes them as `create` (v1.31+).
+            verb = "create"
         case .GET, .HEAD:
             let watching = watchPath || ["true", "1"].contains(request.query["watch"] ?? "")
             verb = name == nil || (watchPath && subresource == nil) ? (watching ? "watch" : "list") : "get"
@@ -284,6 +290,7 @@ final class APIHandler: Sendable {
         case "create":
             var object = try body(call)
             try await admit(call, current: nil, new: object)
+            if type.storageKey == "/pods" { object = try await RuntimeClassAdmission.admit(object, store: store) }
             if type.storageKey == "/pods" { object = await ServiceAccountAdmission.mountToken(object, namespace: call.namespace, store: store) }
             if type.storageKey == "certificates.k8s.io/certificatesigningrequests" {
                 // The server records who asked, whatever the body says.
@@ -405,6 +412,9 @@ final class APIHandler: Sendable {
             let current = try await store.get(call.type, namespace: call.namespace, name: name)
             try await admit(call, current: current, new: nil)
         }
+        if deleteOptions(call).propagationPolicy == "Foreground", configuration.controllers.contains(.garbageCollector) {
+            try await GarbageCollector.startForegroundDeletion(call.type, namespace: call.namespace, name: name, store: store)
+        }
         let outcome = try await store.delete(call.type, namespace: call.namespace, name: name, options: deleteOptions(call))
         if outcome.removed && call.type.storageKey != "/pods" {
             var details = KubernetesAPIStatus.details(name: name, resource: call.type)
@@ -481,48 +491,14 @@ final class APIHandler: Sendable {
     private func bind(_ call: ResourceCall) async throws -> SimulatorResponse {
         let binding = try body(call)
         let podName = call.name ?? binding["metadata"]?["name"]?.stringValue ?? ""
-        guard let node = binding["target"]?["name"]?.stringValue, !node.isEmpty,
-            let podType = await store.resourceType(group: "", version: "v1", resource: "pods")
-        else { throw KubernetesAPIStatus.badRequest("a Binding needs target.name") }
-        let pod = try await store.get(podType, namespace: call.namespace, name: podName)
-        if let current = pod["spec"]?["nodeName"]?.stringValue, !current.isEmpty {
-            throw KubernetesAPIStatus(
-                code: 409, reason: "Conflict", message: "Operation cannot be fulfilled on pods/binding \"\(podName)\": pod \(podName) is already assigned to node \"\(current)\"",
-                details: ["name": .string(podName), "kind": "pods/binding"])
-        }
-        try await store.mutate(podType, namespace: call.namespace, name: podName) { pod in
-            pod["spec"]?["nodeName"] = .string(node)
-            var conditions = pod["status"]?["conditions"]?.arrayValue ?? []
-            conditions.removeAll { $0["type"] == "PodScheduled" }
-            conditions.append(["type": "PodScheduled", "status": "True", "lastProbeTime": nil, "lastTransitionTime": .string(KubernetesStore.timestamp())])
-            pod["status"]?["conditions"] = .array(conditions)
-        }
+        guard let node = binding["target"]?["name"]?.stringValue, !node.isEmpty else { throw KubernetesAPIStatus.badRequest("a Binding needs target.name") }
+        try await store.bind(pod: podName, namespace: call.namespace, to: node)
         return .json(.created, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201] as JSONValue)
     }
 
-    /// Subresources served by the node's kubelet (`pods/log`, `pods/exec`, `pods/attach`,
-    /// `pods/portforward`, `nodes/proxy`). Not implemented yet; authorization has already run, so
-    /// callers see real 403s, and everyone else a 500 naming what is missing.
-    ///
-    /// How the kubelet proxy plugs in:
-    /// - Target: the pod's `spec.nodeName` → that Node's `status.addresses` (InternalIP) and
-    ///   `status.daemonEndpoints.kubeletEndpoint.Port`; paths `/containerLogs/NS/POD/CONTAINER?…`,
-    ///   `/exec|attach|portForward/NS/POD[/CONTAINER]?…`, `/…` after `nodes/NAME/proxy/` (see
-    ///   `apiserver-to-kubelet-requests.txt`). Connect with TLS, no server verification (like a
-    ///   kube-apiserver without `--kubelet-certificate-authority`), presenting
-    ///   `KubernetesSimulator.kubeletClientCertificate`. A refused connection answers the recorded
-    ///   500: `Get "https://IP:PORT/containerLogs/...": dial tcp IP:PORT: connect: connection refused`.
-    /// - Plain requests (`log`, `nodes/proxy`): return a `SimulatorResponse` whose body streams the
-    ///   kubelet's answer (generalise `SimulatorResponse.stream` to raw `Data` chunks).
-    /// - Upgrades (`Connection: Upgrade`, `SPDY/3.1` or WebSocket): `SimulatorHTTPServer.serve` must
-    ///   hand the connection over instead of writing a response: send the request head to the kubelet,
-    ///   relay its `101` head verbatim, then remove the HTTP codec handlers from the server pipeline
-    ///   (the `NIOAsyncChannel` has to be created over a pipeline you can still reconfigure, e.g. via
-    ///   `NIOTypedHTTPServerUpgradeHandler` with a custom `NIOTypedHTTPServerProtocolUpgrader` whose
-    ///   `buildUpgradeResponse` connects to the kubelet) and glue the two raw channels byte for byte.
+    /// Subresources served by the node's kubelet (`log`, `exec`, `attach`, `portforward`, `proxy`).
     private func proxy(_ call: ResourceCall) async throws -> SimulatorResponse {
-        throw KubernetesAPIStatus.internalError(
-            "the simulator does not proxy \(call.type.resource)/\(call.subresource ?? "") to kubelets yet")
+        try await kubeletProxy.forward(call, store: store)
     }
 
     /// The CSR signer of the controller-manager: an approved request gets `status.certificate`,

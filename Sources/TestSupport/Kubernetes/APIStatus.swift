@@ -47,6 +47,16 @@ public struct KubernetesAPIStatus: Error, Sendable, CustomStringConvertible {
             details: ["name": .string(namespace), "kind": "namespaces"])
     }
 
+    static func namespaceTerminating(_ namespace: String, resource: ResourceType, name: String) -> Self {
+        Self(
+            code: 403, reason: "Forbidden",
+            message: "\(resource.qualifiedName) \"\(name)\" is forbidden: unable to create new content in namespace \(namespace) because it is being terminated",
+            details: [
+                "name": .string(name), "kind": .string(resource.resource),
+                "causes": [["reason": "NamespaceTerminating", "message": .string("namespace \(namespace) is being terminated"), "field": "metadata.namespace"]],
+            ])
+    }
+
     static func alreadyExists(_ resource: ResourceType, name: String) -> Self {
         Self(
             code: 409, reason: "AlreadyExists", message: "\(resource.qualifiedName) \"\(name)\" already exists",

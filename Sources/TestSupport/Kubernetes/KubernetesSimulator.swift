@@ -7,7 +7,10 @@ import Synchronization
 /// generates, client-certificate and bearer-token authentication, the Node authorizer and
 /// NodeRestriction for node identities, a small RBAC-like policy for other users, generic storage
 /// for every resource in the recorded discovery documents plus CRDs, watches with bookmarks and
-/// 410s, and the discovery/OpenAPI documents kubectl needs.
+/// 410s, and the discovery/OpenAPI documents kubectl needs. Minimal controllers (ReplicaSet,
+/// Deployment, StatefulSet, scheduler, foreground deletion, namespace termination; see
+/// `Configuration.controllers`) make it behave like a small cluster, and the kubelet proxy forwards
+/// `pods/log|exec|attach|portforward` and `nodes/proxy` to the node's kubelet endpoint.
 ///
 /// ```swift
 /// let simulator = try await KubernetesSimulator.start()
@@ -31,6 +34,9 @@ public final class KubernetesSimulator: Sendable {
         public var accessGrants: [AccessGrant] = []
         /// Namespaces that exist from the start.
         public var namespaces = ["default", "kube-system", "kube-public", "kube-node-lease"]
+        /// The minimal controllers that run in-process (workloads, garbage collector, scheduler,
+        /// namespace lifecycle); all by default.
+        public var controllers = SimulatedControllers.all
         /// Where the simulator logs (requests at debug level).
         public var logger = Logger(label: "nomad-kubelet.kubernetes-simulator")
 
@@ -84,14 +90,16 @@ public final class KubernetesSimulator: Sendable {
     private let handler: APIHandler
     private let tokens: TokenRegistry
     private let bookmarkTask: Task<Void, Never>
+    private let controllers: ClusterControllers
 
     /// The recorded discovery and OpenAPI documents bundled with TestSupport.
     static var resourceDirectory: URL? { Bundle.module.url(forResource: "kubectl", withExtension: nil) }
 
     private init(
         url: String, store: KubernetesStore, pki: SimulatorPKI, server: SimulatorHTTPServer, handler: APIHandler,
-        tokens: TokenRegistry, bookmarkTask: Task<Void, Never>, kubeletClientCertificate: PEMKeyPair
+        tokens: TokenRegistry, bookmarkTask: Task<Void, Never>, kubeletClientCertificate: PEMKeyPair, controllers: ClusterControllers
     ) {
+        self.controllers = controllers
         self.url = url
         self.store = store
         self.pki = pki
@@ -128,10 +136,13 @@ public final class KubernetesSimulator: Sendable {
             }
         }
         let kubeletClient = try pki.issue(commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"], server: false)
+        handler.kubeletProxy.setClientCertificate(kubeletClient)
+        let controllers = await ClusterControllers.start(
+            store: store, enabled: configuration.controllers, logger: configuration.logger)
         configuration.logger.debug("kubernetes simulator started", metadata: ["port": "\(server.port)"])
         return KubernetesSimulator(
             url: "https://127.0.0.1:\(server.port)", store: store, pki: pki, server: server, handler: handler, tokens: tokens,
-            bookmarkTask: bookmarkTask, kubeletClientCertificate: kubeletClient)
+            bookmarkTask: bookmarkTask, kubeletClientCertificate: kubeletClient, controllers: controllers)
     }
 
     private static func seed(_ store: KubernetesStore, namespaces: [String], caPEM: String) async throws {
@@ -211,6 +222,7 @@ public final class KubernetesSimulator: Sendable {
     /// Stops listening, ends every watch and closes every connection.
     public func shutdown() async throws {
         bookmarkTask.cancel()
+        await controllers.stop()
         await store.finishAllWatches()
         await server.shutdown()
     }

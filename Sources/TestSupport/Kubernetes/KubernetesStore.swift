@@ -189,7 +189,8 @@ public actor KubernetesStore {
         }
         if type.namespaced {
             guard let namespace else { throw .badRequest("a namespace is required to create \(type.qualifiedName)") }
-            guard objects["/namespaces"]?[namespace] != nil else { throw .namespaceNotFound(namespace) }
+            guard let namespaceObject = objects["/namespaces"]?[namespace] else { throw .namespaceNotFound(namespace) }
+            if namespaceObject["metadata"]?["deletionTimestamp"] != nil { throw .namespaceTerminating(namespace, resource: type, name: name) }
             metadata["namespace"] = .string(namespace)
         } else {
             metadata.removeValue(forKey: "namespace")
@@ -310,7 +311,7 @@ public actor KubernetesStore {
                 details: KubernetesAPIStatus.details(name: name, resource: type, kindOverride: type.kind))
         }
         if options.propagationPolicy == "Orphan" { orphaning.insert(uid) }
-        let finalizers = old["metadata"]?["finalizers"]?.arrayValue ?? []
+        let finalizers = Self.finalizers(of: old, type)
         var grace = 0
         if type.storageKey == "/pods" {
             let phase = old["status"]?["phase"]?.stringValue
@@ -341,6 +342,7 @@ public actor KubernetesStore {
         var marked = old
         marked["metadata"]?["deletionTimestamp"] = .string(Self.timestamp(Date().addingTimeInterval(Double(grace))))
         marked["metadata"]?["deletionGracePeriodSeconds"] = .number(Double(grace))
+        if type.storageKey == "/namespaces" { marked["status"] = ["phase": "Terminating"] }
         if bumpGeneration, let generation = old["metadata"]?["generation"]?.intValue {
             marked["metadata"]?["generation"] = .number(Double(generation + 1))
         }
@@ -439,7 +441,7 @@ public actor KubernetesStore {
         }
         revision += 1
         new["metadata"]?["resourceVersion"] = .string(String(revision))
-        let finalizers = new["metadata"]?["finalizers"]?.arrayValue ?? []
+        let finalizers = Self.finalizers(of: new, type)
         if new["metadata"]?["deletionTimestamp"] != nil, finalizers.isEmpty,
             (new["metadata"]?["deletionGracePeriodSeconds"]?.intValue ?? 0) == 0
         {
@@ -583,6 +585,14 @@ public actor KubernetesStore {
         object["metadata"] = nil
         object["status"] = nil
         return object
+    }
+
+    /// What holds an object being deleted: `metadata.finalizers`, and for namespaces `spec.finalizers`
+    /// (which the namespace controller removes once the namespace is empty).
+    private static func finalizers(of object: JSONValue, _ type: ResourceType) -> [JSONValue] {
+        let finalizers = object["metadata"]?["finalizers"]?.arrayValue ?? []
+        guard type.storageKey == "/namespaces" else { return finalizers }
+        return finalizers + (object["spec"]?["finalizers"]?.arrayValue ?? [])
     }
 
     static func key(_ type: ResourceType, _ namespace: String?, _ name: String) -> String {

@@ -27,6 +27,8 @@ struct SimulatorResponse: Sendable {
     var stream: AsyncStream<WatchEvent>?
     var encodeEvent: @Sendable (WatchEvent) -> Data = { _ in Data() }
     var streamTimeoutSeconds: Int?
+    /// Set for the kubelet proxy: the connection is handed over to the kubelet instead.
+    var tunnel: KubeletTunnel?
 
     static func json(_ status: HTTPResponseStatus, _ value: some Encodable, contentType: String = "application/json") -> Self {
         let encoder = JSONEncoder()
@@ -80,6 +82,7 @@ final class SimulatorHTTPServer: Sendable {
             .bind(host: "127.0.0.1", port: 0) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    try channel.pipeline.syncOperations.addHandler(TunnelHandler())
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     return try Connection(wrappingChannelSynchronously: channel)
                 }
@@ -154,6 +157,15 @@ final class SimulatorHTTPServer: Sendable {
         _ response: SimulatorResponse, for head: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
         channel: any Channel
     ) async throws {
+        if let tunnel = response.tunnel {
+            do {
+                try await tunnel.splice(client: channel)
+            } catch {
+                return try await write(tunnel.failure(error), for: head, to: outbound, channel: channel)
+            }
+            try? await channel.closeFuture.get()
+            return
+        }
         var headers = response.headers
         guard let stream = response.stream else {
             headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))

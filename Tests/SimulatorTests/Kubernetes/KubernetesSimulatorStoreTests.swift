@@ -81,7 +81,10 @@ struct KubernetesSimulatorStoreTests {
 
     @Test("a no-op PUT keeps the resourceVersion; a spec change bumps generation, a label change does not")
     func generationAndNoOp() async throws {
-        try await withSimulator { _, admin in
+        // Without controllers: the Deployment controller would write the revision annotation and status.
+        var configuration = KubernetesSimulator.Configuration()
+        configuration.controllers = []
+        try await withSimulator(configuration) { _, admin in
             let path = "/apis/apps/v1/namespaces/default/deployments"
             let deployment: JSONValue = [
                 "metadata": ["name": "web"],

@@ -1,0 +1,273 @@
+import Foundation
+import KubernetesModels
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// The API server's kubelet proxy: `pods/log`, `pods/exec`, `pods/attach`, `pods/portforward` and
+/// `nodes/proxy` go to the node's kubelet endpoint (`status.addresses` InternalIP and
+/// `status.daemonEndpoints.kubeletEndpoint.Port`) over TLS with the simulator's kubelet-client
+/// certificate, without verifying the kubelet's serving certificate, exactly as recorded in
+/// `apiserver-to-kubelet-requests.txt`. The answer, and for upgrades the whole stream after the
+/// kubelet's 101, passes through byte for byte.
+final class KubeletProxy: Sendable {
+    private let clientCertificate = Mutex<PEMKeyPair?>(nil)
+    private let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    /// The certificate the proxy presents to kubelets.
+    func setClientCertificate(_ pair: PEMKeyPair) {
+        clientCertificate.withLock { $0 = pair }
+    }
+
+    /// Resolves the kubelet request for a subresource call; the HTTP server connects and splices.
+    func forward(_ call: APIHandler.ResourceCall, store: KubernetesStore) async throws -> SimulatorResponse {
+        guard let nodeType = await store.resourceType(group: "", version: "v1", resource: "nodes") else {
+            throw KubernetesAPIStatus.internalError("the simulator serves no nodes")
+        }
+        let name = call.name ?? ""
+        let target: (node: String, path: String, query: [(String, String)], verb: String)
+        switch (call.type.resource, call.subresource) {
+        case ("nodes", "proxy"):
+            let marker = "/nodes/\(name)/proxy"
+            let rest = call.request.path.range(of: marker).map { String(call.request.path[$0.upperBound...]) } ?? ""
+            let query = Self.queryItems(call.request.uri)
+            target = (name, rest.isEmpty ? "/" : rest, query, call.request.method.rawValue.capitalized)
+        case ("pods", let subresource?) where ["log", "exec", "attach", "portforward"].contains(subresource):
+            let pod = try await store.get(call.type, namespace: call.namespace, name: name)
+            guard let node = pod["spec"]?["nodeName"]?.stringValue, !node.isEmpty else {
+                throw KubernetesAPIStatus.badRequest("pod \(name) does not have a host assigned")
+            }
+            let namespace = call.namespace ?? ""
+            let query = Self.queryItems(call.request.uri)
+            if subresource == "portforward" {
+                let ports = query.filter { $0.0 == "ports" }.map { ("port", $0.1) }
+                target = (node, "/portForward/\(namespace)/\(name)", ports, call.request.method.rawValue.capitalized)
+                break
+            }
+            let container = try Self.container(of: pod, requested: query.first { $0.0 == "container" }?.1)
+            if subresource == "log" {
+                target = (node, "/containerLogs/\(namespace)/\(name)/\(container)", Self.logQuery(query), "Get")
+            } else {
+                target = (node, "/\(subresource)/\(namespace)/\(name)/\(container)", Self.streamQuery(query), call.request.method.rawValue.capitalized)
+            }
+        default:
+            throw KubernetesAPIStatus(
+                code: 503, reason: "ServiceUnavailable",
+                message: "the simulator does not proxy \(call.type.resource)/\(call.subresource ?? "") (only pods log/exec/attach/portforward and nodes/proxy)")
+        }
+        let node = try await store.get(nodeType, namespace: nil, name: target.node)
+        let addresses = node["status"]?["addresses"]?.arrayValue ?? []
+        let host = (addresses.first { $0["type"] == "InternalIP" } ?? addresses.first)?["address"]?.stringValue ?? ""
+        let port = node["status"]?["daemonEndpoints"]?["kubeletEndpoint"]?["Port"]?.intValue ?? 10250
+        let pathAndQuery = target.path + (target.query.isEmpty ? "" : "?" + Self.encode(target.query))
+        let url = "https://\(Self.hostPort(host, port))\(pathAndQuery)"
+        let upgrade = call.request.headers.first(name: "Upgrade") != nil
+        let request = Self.requestHead(call.request, pathAndQuery: pathAndQuery, host: Self.hostPort(host, port), upgrade: upgrade)
+        guard let pair = clientCertificate.withLock({ $0 }) else { throw KubernetesAPIStatus.internalError("the kubelet client certificate is missing") }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        tls.certificateChain = [.certificate(try NIOSSLCertificate(bytes: Array(pair.certificatePEM.utf8), format: .pem))]
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(pair.privateKeyPEM.utf8), format: .pem))
+        logger.debug("proxying to kubelet", metadata: ["url": "\(url)", "upgrade": "\(upgrade)"])
+        var response = SimulatorResponse.json(.ok, JSONValue.null)
+        let verb = target.verb
+        response.tunnel = KubeletTunnel(host: host, port: port, request: request, tls: tls) { error in
+            let reason = Self.dialError(error, host: host, port: port)
+            let message = upgrade ? "error dialing backend: \(reason)" : "\(verb) \"\(url)\": \(reason)"
+            return .status(KubernetesAPIStatus(code: 500, reason: "", message: message))
+        }
+        return response
+    }
+
+    /// The container a call names, or the only one of the pod.
+    private static func container(of pod: JSONValue, requested: String?) throws -> String {
+        let names = (pod["spec"]?["containers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        let podName = pod["metadata"]?["name"]?.stringValue ?? ""
+        if let requested, !requested.isEmpty {
+            let all = names + (pod["spec"]?["initContainers"]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+            guard all.contains(requested) else { throw KubernetesAPIStatus.badRequest("container \(requested) is not valid for pod \(podName)") }
+            return requested
+        }
+        guard names.count == 1 else {
+            throw KubernetesAPIStatus.badRequest("a container name must be specified for pod \(podName), choose one of: [\(names.joined(separator: " "))]")
+        }
+        return names[0]
+    }
+
+    /// `PodLogOptions` as the kubelet's `containerLogs` query takes them.
+    private static func logQuery(_ query: [(String, String)]) -> [(String, String)] {
+        let booleans: Set = ["follow", "previous", "timestamps"]
+        let values: Set = ["tailLines", "limitBytes", "sinceSeconds", "sinceTime"]
+        return query.compactMap { key, value in
+            if booleans.contains(key) { return ["true", "1"].contains(value) ? (key, "true") : nil }
+            return values.contains(key) ? (key, value) : nil
+        }
+    }
+
+    /// `PodExecOptions`/`PodAttachOptions` renamed as the API server does: stdin→input,
+    /// stdout→output, stderr→error, tty, and every `command`.
+    private static func streamQuery(_ query: [(String, String)]) -> [(String, String)] {
+        let renamed = ["stdin": "input", "stdout": "output", "stderr": "error", "tty": "tty"]
+        return query.compactMap { key, value in
+            if key == "command" { return (key, value) }
+            guard let name = renamed[key] else { return nil }
+            return ["true", "1"].contains(value) ? (name, "1") : nil
+        }
+    }
+
+    private static func queryItems(_ uri: String) -> [(String, String)] {
+        (URLComponents(string: uri)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }
+    }
+
+    /// Go's `url.Values.Encode`: keys sorted, values in order, query-escaped.
+    private static func encode(_ items: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        allowed.insert(charactersIn: "-_.~ ")
+        func escape(_ text: String) -> String {
+            (text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text).replacingOccurrences(of: " ", with: "+")
+        }
+        return items.enumerated()
+            .sorted { ($0.element.0, $0.offset) < ($1.element.0, $1.offset) }
+            .map { "\(escape($0.element.0))=\(escape($0.element.1))" }.joined(separator: "&")
+    }
+
+    private static func hostPort(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// The request line and headers the API server sends to the kubelet.
+    private static func requestHead(_ request: SimulatorRequest, pathAndQuery: String, host: String, upgrade: Bool) -> ByteBuffer {
+        var lines = ["\(request.method.rawValue) \(pathAndQuery) HTTP/1.1", "Host: \(host)", "User-Agent: Go-http-client/1.1"]
+        if upgrade {
+            let passed: Set = ["upgrade", "connection", "x-stream-protocol-version", "sec-websocket-key", "sec-websocket-version", "sec-websocket-protocol"]
+            lines.append("Content-Length: \(request.body.count)")
+            lines += request.headers.filter { passed.contains($0.name.lowercased()) }.map { "\($0.name): \($0.value)" }
+        } else {
+            if !request.body.isEmpty || request.method == .POST || request.method == .PUT {
+                lines.append("Content-Length: \(request.body.count)")
+            }
+            if let type = request.headers.first(name: "Content-Type") { lines.append("Content-Type: \(type)") }
+            lines.append("Connection: close")
+        }
+        var buffer = ByteBuffer(string: lines.joined(separator: "\r\n") + "\r\n\r\n")
+        buffer.writeBytes(request.body)
+        return buffer
+    }
+
+    /// How Go's dialer words a failed connection.
+    private static func dialError(_ error: any Error, host: String, port: Int) -> String {
+        let address = "dial tcp \(hostPort(host, port))"
+        if let io = error as? IOError, io.errnoCode == ECONNREFUSED { return "\(address): connect: connection refused" }
+        if case ChannelError.connectTimeout = error { return "\(address): i/o timeout" }
+        return "\(address): \(error)"
+    }
+}
+
+/// A connection the HTTP server hands over to the kubelet: what to send, where, and the answer when
+/// the kubelet cannot be reached.
+struct KubeletTunnel: Sendable {
+    var host: String
+    var port: Int
+    var request: ByteBuffer
+    var tls: TLSConfiguration
+    var failure: @Sendable (any Error) -> SimulatorResponse
+
+    /// Connects to the kubelet on the client's event loop and splices the two connections: bytes
+    /// from the client (after this request) go to the kubelet, the kubelet's bytes go back
+    /// unchanged, and when either side closes, so does the other. Throws when the kubelet does not
+    /// accept the connection (nothing has been sent to the client then).
+    func splice(client: any Channel) async throws {
+        let context = try NIOSSLContext(configuration: tls)
+        let address = try SocketAddress(ipAddress: host, port: port)
+        let kubelet = try await ClientBootstrap(group: client.eventLoop)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let tunnel = try client.pipeline.syncOperations.handler(type: TunnelHandler.self)
+                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(KubeletRelayHandler(client: tunnel))
+                }
+            }
+            .connect(to: address).get()
+        let request = self.request
+        try await client.eventLoop.submit {
+            try client.pipeline.syncOperations.handler(type: TunnelHandler.self).splice(to: kubelet)
+            kubelet.writeAndFlush(request, promise: nil)
+        }.get()
+    }
+}
+
+/// Sits between TLS and HTTP on every simulator connection. Normally it passes bytes up to the HTTP
+/// decoder; once spliced to a kubelet connection, the client's bytes go to the kubelet instead, and
+/// the kubelet's bytes are written below the HTTP encoder, unchanged.
+final class TunnelHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var peer: (any Channel)?
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let peer else { return context.fireChannelRead(data) }
+        peer.writeAndFlush(unwrapInboundIn(data), promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.fireChannelReadComplete()
+        // The HTTP pipeline handler above holds back reads while its response is pending, which
+        // during a splice is forever; read on our own.
+        if peer != nil { context.read() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        peer?.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    /// From now on the client's bytes go to `peer` (call on the event loop).
+    func splice(to peer: any Channel) {
+        self.peer = peer
+        context?.read()
+    }
+
+    /// Writes the kubelet's bytes to the client as they are.
+    func sendToClient(_ buffer: ByteBuffer) {
+        context?.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Closes the client connection (the kubelet closed its side).
+    func closeClient() {
+        context?.close(promise: nil)
+    }
+}
+
+/// The kubelet side of a splice: everything the kubelet sends goes to the client connection.
+private final class KubeletRelayHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let client: TunnelHandler
+
+    init(client: TunnelHandler) { self.client = client }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        client.sendToClient(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        client.closeClient()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
