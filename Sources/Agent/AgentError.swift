@@ -1,0 +1,53 @@
+/// Errors of the agent: its configuration, and the operations that cannot proceed.
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    fileprivate enum Code: Sendable, Hashable {
+        case invalidConfiguration
+        case unreadableConfiguration
+        case nodeRegistration
+    }
+
+    /// The kind of failure, for callers that branch on it.
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        fileprivate let code: Code
+        /// The configuration file has a value the agent cannot use.
+        public static let invalidConfiguration = Kind(code: .invalidConfiguration)
+        /// The configuration file (or a file it names) cannot be read or parsed.
+        public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
+        /// The Node could not be created or adopted.
+        public static let nodeRegistration = Kind(code: .nodeRegistration)
+        public var description: String { "\(code)" }
+    }
+
+    /// What went wrong.
+    public let kind: Kind
+    /// The configuration key path involved (`node.taints[0].effect`), if any.
+    public let keyPath: String?
+    /// A message that says what happened and what to do.
+    public let message: String
+
+    private init(_ kind: Kind, keyPath: String? = nil, message: String) {
+        self.kind = kind
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// A configuration value the agent cannot use.
+    public static func invalidConfiguration(file: String, keyPath: String, line: Int?, problem: String) -> AgentError {
+        let location = line.map { "\(file):\($0)" } ?? file
+        return AgentError(.invalidConfiguration, keyPath: keyPath, message: "\(location): \(keyPath): \(problem)")
+    }
+
+    /// A configuration file that cannot be read or parsed.
+    public static func unreadableConfiguration(file: String, reason: String) -> AgentError {
+        AgentError(.unreadableConfiguration, message: "cannot read the configuration \(file): \(reason)")
+    }
+
+    /// The Node could not be registered.
+    public static func nodeRegistration(node: String, reason: String) -> AgentError {
+        AgentError(
+            .nodeRegistration,
+            message: "cannot register or adopt Node \(node): \(reason); check that the kubeconfig authenticates as system:node:\(node) (or has RBAC for nodes)")
+    }
+}
