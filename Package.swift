@@ -130,6 +130,7 @@ let package = Package(
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",
