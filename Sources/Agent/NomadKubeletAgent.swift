@@ -1,0 +1,81 @@
+import Foundation
+import KubernetesClient
+import Logging
+import NomadClient
+import ServiceLifecycle
+import UnixSignals
+
+/// The whole agent: the Kubernetes and Nomad clients built from the configuration, and the node
+/// and pod controllers run as one ServiceLifecycle group. Stopping it (signal or cancellation)
+/// leaves every workload running in Nomad.
+public final class NomadKubeletAgent: Sendable {
+    /// The configuration the agent runs with.
+    public let configuration: AgentConfiguration
+    /// Registers the Node and keeps its Lease and status.
+    public let nodeController: NodeController
+    /// Runs the node's pods as Nomad jobs.
+    public let podController: PodController
+    private let kubernetes: KubernetesClient
+    private let nomad: NomadClient
+    private let logger: Logger
+
+    /// Builds the clients and controllers; throws when a file the configuration names is unusable.
+    public init(configuration: AgentConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let kubernetesConfiguration: ClientConfiguration
+        if configuration.kubernetes.inCluster {
+            kubernetesConfiguration = try KubeconfigLoader.inCluster()
+        } else if let path = configuration.kubernetes.kubeconfig {
+            kubernetesConfiguration = try KubeconfigLoader.load(path: path, context: configuration.kubernetes.context)
+        } else {
+            kubernetesConfiguration = try KubeconfigLoader.loadDefault(context: configuration.kubernetes.context)
+        }
+        let nomadSettings = configuration.nomad
+        let token = try nomadSettings.tokenFile.map { try NomadToken(contentsOfFile: $0) }
+        let nomadConfiguration = NomadClientConfiguration(
+            address: nomadSettings.address, region: nomadSettings.region, namespace: nomadSettings.namespace, token: token,
+            tls: .init(
+                caFile: nomadSettings.tls.caFile, clientCertificateFile: nomadSettings.tls.certFile, clientKeyFile: nomadSettings.tls.keyFile,
+                serverName: nomadSettings.tls.serverName, insecureSkipVerify: nomadSettings.tls.insecureSkipVerify))
+        let nomad = try NomadClient(configuration: nomadConfiguration, logger: logger)
+        let kubernetes: KubernetesClient
+        do {
+            kubernetes = try KubernetesClient(configuration: kubernetesConfiguration, logger: logger)
+        } catch {
+            Task { try? await nomad.shutdown() }
+            throw error
+        }
+        self.kubernetes = kubernetes
+        self.nomad = nomad
+        self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+    }
+
+    /// Runs both controllers until a graceful-shutdown signal arrives or the task is cancelled,
+    /// then closes the clients. Workloads keep running in Nomad.
+    public func run(gracefulShutdownSignals: [UnixSignal] = []) async throws {
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: nodeController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: podController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: gracefulShutdownSignals,
+                logger: logger))
+        logger.notice("agent starting", metadata: ["version": "\(AgentVersion.current)", "nomad": "\(configuration.nomad.address)"])
+        defer { logger.notice("agent stopped; workloads keep running in Nomad") }
+        do {
+            try await group.run()
+        } catch {
+            try? await closeClients()
+            throw error
+        }
+        try await closeClients()
+    }
+
+    private func closeClients() async throws {
+        try await nomad.shutdown()
+        try await kubernetes.shutdown()
+    }
+}
