@@ -1,0 +1,175 @@
+import Agent
+import Foundation
+import KubernetesClient
+import KubernetesModels
+import NomadClient
+import NomadModels
+import Testing
+import TestSupport
+import Translation
+
+/// The agent's user stories, end to end: a real agent in-process with a node identity, against the
+/// simulators (or real servers with `NOMAD_KUBELET_E2E=1`). Every wait names what it waits for.
+/// The harness sets the periodic resync to an hour, so every pod status change seen here came
+/// through Nomad's change feed.
+@Suite("Agent end to end", .serialized, .timeLimit(.minutes(3)))
+struct AgentEndToEndTests {
+    @Test("the Node appears Ready with capacity from Nomad, and its Lease renews")
+    func nodeReadyWithCapacityAndLease() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        let node = try await eventually("Node \(harness.nodeName) to be Ready") { () -> Node? in
+            guard let node = try? await harness.admin.get(Node.self, name: harness.nodeName),
+                node.status?.conditions?.contains(where: { $0.type == "Ready" && $0.status == "True" }) == true
+            else { return nil }
+            return node
+        }
+        #expect(node.metadata.labels?["type"] == "virtual-kubelet")
+        #expect(node.metadata.labels?["kubernetes.io/hostname"] == harness.nodeName)
+        #expect(node.spec?.taints?.contains(AgentConfiguration.defaultTaint) == true)
+        #expect((node.status?.capacity?["cpu"]?.milliValue ?? 0) > 0)
+        #expect((node.status?.capacity?["memory"]?.value ?? 0) > 0)
+        #expect(node.status?.capacity?["pods"]?.value == 110)
+        #expect(node.status?.allocatable == node.status?.capacity)
+        #expect(node.status?.nodeInfo?.kubeletVersion == AgentVersion.kubeletVersion)
+        #expect(node.status?.daemonEndpoints?.kubeletEndpoint?.port == 10250)
+        let first = try await harness.admin.get(Lease.self, name: harness.nodeName, namespace: "kube-node-lease")
+        #expect(first.spec?.holderIdentity == harness.nodeName)
+        try await eventually("Lease \(harness.nodeName) to be renewed") { () -> Bool? in
+            let lease = try await harness.admin.get(Lease.self, name: harness.nodeName, namespace: "kube-node-lease")
+            return lease.spec?.renewTime != first.spec?.renewTime ? true : nil
+        }
+    }
+
+    @Test("a pod bound to the node runs as a real process and becomes Running and Ready")
+    func boundPodRunsAsProcess() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("web", script: harness.pidScript("web.pid", then: "sleep 300")))
+        let pod = try await harness.waitForPod("web", "Running and Ready") { $0.status?.phase == "Running" && $0.isReady }
+        let pid = try await harness.pid("web.pid")
+        #expect(processExists(pid))
+        #expect(pod.mainStatus?.state?.running != nil)
+        #expect(pod.mainStatus?.containerID?.hasPrefix("nomad://") == true)
+        #expect(pod.status?.hostIP != nil)
+        let jobs = try await harness.jobsOfNode()
+        #expect(jobs.count == 1)
+        #expect(jobs.first?.meta?[PodJobIdentity.podMetaKey] == "web")
+    }
+
+    @Test("deleting a pod stops its process within the grace period and removes the pod")
+    func deletionStopsProcessAndRemovesPod() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("doomed", script: harness.pidScript("doomed.pid", then: "sleep 300"), grace: 5))
+        try await harness.waitForPod("doomed", "Running") { $0.status?.phase == "Running" }
+        let pid = try await harness.pid("doomed.pid")
+        let deletedAt = ContinuousClock.now
+        try await harness.admin.delete(Pod.self, name: "doomed", namespace: harness.namespace)
+        try await eventually("pod doomed to be removed") { try await harness.readPod("doomed") == nil ? true : nil }
+        #expect(!processExists(pid))
+        #expect(ContinuousClock.now - deletedAt < .seconds(5 + 10))
+        let jobs = try await harness.jobsOfNode()
+        #expect(jobs.allSatisfy { $0.stop == true })
+    }
+
+    @Test("a crashing container shows restarts and CrashLoopBackOff")
+    func crashingContainer() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("crasher", script: "echo failing; exit 1"))
+        let pod = try await harness.waitForPod("crasher", "a restart and CrashLoopBackOff", timeout: .seconds(60)) {
+            ($0.mainStatus?.restartCount ?? 0) >= 1 && $0.mainStatus?.state?.waiting?.reason == "CrashLoopBackOff"
+        }
+        #expect(pod.mainStatus?.lastState?.terminated?.exitCode == 1)
+        #expect(!pod.isReady)
+    }
+
+    @Test("a batch pod ends Succeeded or Failed with its exit code", arguments: [(0, "Succeeded"), (3, "Failed")])
+    func batchPod(exitCode: Int, phase: String) async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("batch", script: "exit \(exitCode)", restartPolicy: "Never"))
+        let pod = try await harness.waitForPod("batch", "phase \(phase)") { $0.status?.phase == phase }
+        #expect(pod.mainStatus?.state?.terminated?.exitCode == exitCode)
+        #expect(pod.mainStatus?.restartCount == 0)
+    }
+
+    @Test("an agent stopped abruptly and started again makes no duplicate job and keeps the status right")
+    func restartMakesNoDuplicate() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("survivor", script: harness.pidScript("survivor.pid", then: "sleep 300")))
+        try await harness.waitForPod("survivor", "Running and Ready") { $0.status?.phase == "Running" && $0.isReady }
+        let pid = try await harness.pid("survivor.pid")
+        let before = try #require(try await harness.jobsOfNode().first)
+        await harness.stopAgent()
+        #expect(processExists(pid), "workloads keep running while the agent is away")
+
+        try harness.startAgent()
+        // Only the new agent can act on this deletion, so its removal proves the agent is back.
+        _ = try await harness.admin.create(harness.pod("probe", script: "sleep 300"))
+        try await harness.waitForPod("probe", "Running (the restarted agent is working)") { $0.status?.phase == "Running" }
+        let jobs = try await harness.jobsOfNode()
+        #expect(jobs.count == 2)
+        let survivorJobs = jobs.filter { $0.meta?[PodJobIdentity.podMetaKey] == "survivor" }
+        #expect(survivorJobs.count == 1)
+        #expect(survivorJobs.first?.jobModifyIndex == before.jobModifyIndex, "the restarted agent re-registered an unchanged job")
+        #expect(processExists(pid))
+        let pod = try #require(try await harness.readPod("survivor"))
+        #expect(pod.status?.phase == "Running" && pod.isReady)
+    }
+
+    @Test("Nomad down turns the node NotReady with a reason, touching no pod or job; back up, Ready again")
+    func nomadOutage() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        let nomadSimulator = try #require(harness.nomadSimulator, "needs the Nomad simulator to take Nomad down")
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("steady", script: harness.pidScript("steady.pid", then: "sleep 300")))
+        try await harness.waitForPod("steady", "Running") { $0.status?.phase == "Running" }
+        let pid = try await harness.pid("steady.pid")
+        let jobBefore = try #require(try await harness.jobsOfNode().first)
+
+        func readyCondition() async throws -> NodeCondition? {
+            try await harness.admin.get(Node.self, name: harness.nodeName).status?.conditions?.first { $0.type == "Ready" }
+        }
+        await nomadSimulator.setAvailability(.refusingConnections)
+        let notReady = try await eventually("the node to turn NotReady while Nomad refuses connections") { () -> NodeCondition? in
+            guard let ready = try await readyCondition(), ready.status == "False" else { return nil }
+            return ready
+        }
+        #expect(notReady.reason == "NomadUnreachable")
+        #expect(notReady.message?.isEmpty == false)
+        let pod = try #require(try await harness.readPod("steady"), "no pod is deleted during the outage")
+        #expect(pod.metadata.deletionTimestamp == nil)
+        #expect(processExists(pid))
+
+        await nomadSimulator.setAvailability(.up)
+        try await eventually("the node to be Ready again after Nomad returns") { try await readyCondition()?.status == "True" ? true : nil }
+        let jobAfter = try #require(try await harness.jobsOfNode().first)
+        #expect(jobAfter.jobModifyIndex == jobBefore.jobModifyIndex, "the job is untouched by the outage")
+        #expect(jobAfter.stop != true)
+        #expect(processExists(pid))
+    }
+
+    @Test("a pod that cannot be translated fails with the field named and no job")
+    func untranslatablePod() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        var pod = harness.pod("bad", script: "true")
+        pod.spec?.activeDeadlineSeconds = 30
+        _ = try await harness.admin.create(pod)
+        let failed = try await harness.waitForPod("bad", "Failed for translation") { $0.status?.phase == "Failed" }
+        #expect(failed.status?.message?.contains("spec.activeDeadlineSeconds") == true)
+        #expect(failed.status?.conditions?.contains { $0.type == PodController.translatedCondition && $0.status == "False" } == true)
+        #expect(try await harness.jobsOfNode().isEmpty)
+    }
+}
