@@ -46,14 +46,21 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
     /// Kept as raw JSON: the agent never interprets it, but it must survive updates.
     public var managedFields: [JSONValue]?
 
+    /// Metadata for an object built in code; the server fills in the rest (uid, timestamps...) on create.
     public init(
         name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil,
-        annotations: [String: String]? = nil
+        annotations: [String: String]? = nil, generateName: String? = nil, uid: String? = nil,
+        resourceVersion: String? = nil, ownerReferences: [OwnerReference]? = nil, finalizers: [String]? = nil
     ) {
         self.name = name
         self.namespace = namespace
         self.labels = labels
         self.annotations = annotations
+        self.generateName = generateName
+        self.uid = uid
+        self.resourceVersion = resourceVersion
+        self.ownerReferences = ownerReferences
+        self.finalizers = finalizers
     }
 }
 
@@ -169,3 +176,6 @@ public struct StatusCause: Codable, Sendable, Hashable {
         self.field = field
     }
 }
+
+extension ResourceList: Equatable where Item: Equatable {}
+extension ResourceList: Hashable where Item: Hashable {}

@@ -248,7 +248,7 @@ public struct NodeSystemInfo: Codable, Sendable, Hashable {
         self.swap = swap
     }
 
-    /// Decodes leniently: `machineID`, `systemUUID`, `bootID`, `kernelVersion`, `osImage`, `containerRuntimeVersion`, `kubeletVersion`, `kubeProxyVersion`, `operatingSystem`, `architecture` missing or `null` reads as their defaults.
+    /// Decodes leniently: required fields missing or `null` read as their defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         machineID = try container.decodeIfPresent(String.self, forKey: .machineID) ?? ""

@@ -62,7 +62,8 @@ public struct PodStatus: Codable, Sendable, Hashable {
     }
 }
 
-/// One condition of a Pod: `PodScheduled`, `PodReadyToStartContainers`, `Initialized`, `ContainersReady`, `Ready`...
+/// One condition of a Pod: `PodScheduled`, `PodReadyToStartContainers`, `Initialized`, `ContainersReady`,
+/// `Ready`...
 public struct PodCondition: Codable, Sendable, Hashable {
     public var type: String
     public var observedGeneration: Int64?
@@ -159,7 +160,7 @@ public struct ContainerStatus: Codable, Sendable, Hashable {
         self.stopSignal = stopSignal
     }
 
-    /// Decodes leniently: `ready`, `restartCount`, `image`, `imageID` missing or `null` reads as their defaults.
+    /// Decodes leniently: required fields missing or `null` read as their defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         name = try container.decode(String.self, forKey: .name)

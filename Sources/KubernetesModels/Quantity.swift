@@ -15,6 +15,9 @@ public struct Quantity: Sendable, Hashable, CustomStringConvertible {
     public let decimalValue: Decimal
 
     /// Parses a quantity; throws `KubernetesModelsError` naming `string` when it is not one.
+    ///
+    /// Given a string literal (`Quantity("1Gi")`) Swift calls the literal initializer instead,
+    /// which stops the program on an invalid literal; pass untrusted text as a `String` value.
     public init(_ string: String) throws {
         self.string = string
         self.decimalValue = try Self.parse(string)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// An authentication.k8s.io/v1 TokenReview: asks the API server who a bearer token belongs to (a kubelet's webhook authentication).
+/// An authentication.k8s.io/v1 TokenReview: asks the API server who a bearer token belongs to (a kubelet's
+/// webhook authentication).
 public struct TokenReview: KubernetesResource, Hashable {
     public static let group = "authentication.k8s.io"
     public static let version = "v1"
@@ -89,7 +90,8 @@ public struct UserInfo: Codable, Sendable, Hashable {
     }
 }
 
-/// An authorization.k8s.io/v1 SubjectAccessReview: asks the API server whether a user may do something (a kubelet's webhook authorization).
+/// An authorization.k8s.io/v1 SubjectAccessReview: asks the API server whether a user may do something (a
+/// kubelet's webhook authorization).
 public struct SubjectAccessReview: KubernetesResource, Hashable {
     public static let group = "authorization.k8s.io"
     public static let version = "v1"
@@ -386,7 +388,7 @@ public struct CertificateSigningRequestSpec: Codable, Sendable, Hashable {
         self.extra = extra
     }
 
-    /// Decodes leniently: `request`, `signerName` missing or `null` reads as their defaults.
+    /// Decodes leniently: `request`, `signerName` missing or `null` read as their defaults.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         request = try container.decodeIfPresent(String.self, forKey: .request) ?? ""

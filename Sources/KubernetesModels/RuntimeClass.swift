@@ -1,6 +1,7 @@
 import Foundation
 
-/// A node.k8s.io/v1 RuntimeClass: a named container runtime configuration; Pods choose one with `runtimeClassName`.
+/// A node.k8s.io/v1 RuntimeClass: a named container runtime configuration; Pods choose one with
+/// `runtimeClassName`.
 public struct RuntimeClass: KubernetesResource, Hashable {
     public static let group = "node.k8s.io"
     public static let version = "v1"

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A named volume of a Pod; exactly one source is set. Sources the agent cannot serve are kept as raw JSON by the client.
+/// A named volume of a Pod; exactly one source is set. Sources the agent cannot serve are kept as raw JSON by the
+/// client.
 public struct Volume: Codable, Sendable, Hashable {
     public var name: String
     public var hostPath: HostPathVolumeSource?
