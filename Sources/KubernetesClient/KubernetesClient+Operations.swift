@@ -148,6 +148,22 @@ extension KubernetesClient {
         return try await replaceObject(ResourceType(Resource.self), body: object, name: name, namespace: object.metadata.namespace, subresource: "status")
     }
 
+    /// POSTs `body` to a subresource of an object (`pods/binding`, `pods/eviction`,
+    /// `serviceaccounts/token`) and decodes the answer as `Result` (`JSONValue` takes anything).
+    public func create<Parent: KubernetesResource, Result: Decodable>(
+        subresource: String, of parent: Parent.Type, name: String, namespace: String? = nil, body: some Encodable & Sendable,
+        as result: Result.Type = Result.self
+    ) async throws -> Result {
+        try await createObject(ResourceType(parent), body: body, namespace: namespace, subresource: subresource, name: name)
+    }
+
+    /// GETs a subresource of an object (`scale`, `status`, ...) decoded as `Result`.
+    public func get<Parent: KubernetesResource, Result: Decodable>(
+        subresource: String, of parent: Parent.Type, name: String, namespace: String? = nil, as result: Result.Type = Result.self
+    ) async throws -> Result {
+        try await getObject(ResourceType(parent), name: name, namespace: namespace, subresource: subresource)
+    }
+
     /// Read-modify-write that never loses fields the Swift type does not know.
     ///
     /// GETs the object, lets `change` edit the typed value, applies only what changed (a three-way

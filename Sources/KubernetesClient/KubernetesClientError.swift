@@ -166,9 +166,4 @@ public struct KubernetesClientError: Error, Sendable, CustomStringConvertible {
     static func encodingFailed(what: String, underlying: any Error & Sendable) -> Self {
         Self(.encodingFailed, message: "cannot encode \(what) as JSON: \(underlying)", underlying: underlying)
     }
-
-    /// Whether retrying the same request later may succeed (429, 5xx, unreachable).
-    var isTransient: Bool {
-        kind == .tooManyRequests || kind == .serverError || kind == .serverUnreachable
-    }
 }
