@@ -122,7 +122,7 @@ let package = Package(
 
         .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels"], swiftSettings: swiftSettings),
-        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatorTests",

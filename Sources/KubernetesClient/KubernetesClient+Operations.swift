@@ -19,12 +19,12 @@ extension KubernetesClient {
     }
 
     func getObject<Result: Decodable>(_ resource: ResourceType, name: String, namespace: String?, subresource: String? = nil) async throws -> Result {
-        let request = APIRequest(method: .GET, path: resource.path(namespace: self.namespace(for: resource, namespace), name: name, subresource: subresource), idempotent: true)
+        let request = APIRequest.get(resource.path(namespace: self.namespace(for: resource, namespace), name: name, subresource: subresource))
         return try decode(Result.self, from: try await send(request))
     }
 
     func listObjects<Result: Decodable>(_ resource: ResourceType, namespace: String?, options: ListOptions) async throws -> Result {
-        let request = APIRequest(method: .GET, path: resource.path(namespace: resource.isNamespaced ? namespace : nil), query: options.queryItems, idempotent: true)
+        let request = APIRequest.get(resource.path(namespace: resource.isNamespaced ? namespace : nil), query: options.queryItems)
         return try decode(Result.self, from: try await send(request))
     }
 
@@ -178,8 +178,7 @@ extension KubernetesClient {
         let resource = ResourceType(type)
         var attempt = 1
         while true {
-            let response = try await send(
-                APIRequest(method: .GET, path: resource.path(namespace: self.namespace(for: resource, namespace), name: name), idempotent: true))
+            let response = try await send(APIRequest.get(resource.path(namespace: self.namespace(for: resource, namespace), name: name)))
             let raw = try decode(JSONValue.self, from: response)
             let before = try decode(Resource.self, from: response)
             var after = before
