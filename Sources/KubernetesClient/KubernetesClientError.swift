@@ -106,6 +106,14 @@ public struct KubernetesClientError: Error, Sendable, CustomStringConvertible {
             url: url, underlying: underlying)
     }
 
+    /// An open watch stream broke (the server went away or a proxy cut the connection).
+    static func watchInterrupted(url: String, underlying: any Error & Sendable) -> Self {
+        Self(
+            .serverUnreachable,
+            message: "the watch \(url) broke: \(underlying). Watch again from the last resourceVersion (an Informer does this itself).",
+            url: url, underlying: underlying)
+    }
+
     /// The server's certificate did not verify against the configured CA.
     static func tlsVerificationFailed(url: String, caSource: String, underlying: any Error & Sendable) -> Self {
         Self(

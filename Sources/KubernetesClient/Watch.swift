@@ -171,7 +171,9 @@ public struct WatchStream<Resource: Codable & Sendable>: AsyncSequence, Sendable
                         chunk = try await body.next()
                     } catch {
                         state = .finished
-                        throw stream.client.transportError(error, url: decoder.url)
+                        let classified = stream.client.transportError(error, url: decoder.url)
+                        guard let clientError = classified as? KubernetesClientError, clientError.kind == .serverUnreachable else { throw classified }
+                        throw KubernetesClientError.watchInterrupted(url: decoder.url, underlying: error)
                     }
                     guard let chunk else {
                         state = .finished
