@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.8.0"),
     ],
     targets: [
@@ -59,6 +60,8 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -98,10 +101,12 @@ let package = Package(
         ),
 
         // Test support: simulators of the Kubernetes API and of Nomad. Never linked into the shipped binary.
+        // Process primitives for the Nomad simulator's executor (new session, pty, task user).
+        .target(name: "CNomadSimShims"),
         .target(
             name: "TestSupport",
             dependencies: [
-                "KubernetesModels", "NomadModels",
+                "KubernetesModels", "NomadModels", "CNomadSimShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -121,7 +126,7 @@ let package = Package(
         ),
 
         .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels"], swiftSettings: swiftSettings),
+        .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
@@ -133,6 +138,9 @@ let package = Package(
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "WSClient", package: "swift-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

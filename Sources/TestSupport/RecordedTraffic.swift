@@ -17,7 +17,8 @@ public struct RecordedExchange: Sendable {
     public var status: Int
     /// Response headers in the order recorded.
     public var responseHeaders: [(name: String, value: String)]
-    /// The response body as recorded (pretty-printed JSON or plain text); empty when there was none.
+    /// The response body as recorded (pretty-printed JSON or plain text), without the recorder's
+    /// trailing `# ` commentary; empty when there was none.
     public var responseBody: String
 
     /// The value of the first response header with that name, compared case-insensitively.
@@ -117,7 +118,10 @@ public enum RecordedTraffic {
             }
             let responseHeaders = responseLines.dropFirst().compactMap(headerPair)
             let status = Int(statusLine.split(separator: " ").first ?? "") ?? 0
-            while let last = bodyLines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { bodyLines.removeLast() }
+            // Drop trailing blank lines and the recorder's `# ` commentary that follows some bodies.
+            while let last = bodyLines.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last.hasPrefix("#") {
+                bodyLines.removeLast()
+            }
             let joinedRequestBody = requestBody.joined(separator: "\n")
             result.append(
                 RecordedExchange(

@@ -110,12 +110,13 @@ func withSimulator<T>(
     let admin = try SimulatorHTTP(simulator)
     do {
         let result = try await body(simulator, admin)
-        try await admin.shutdown()
+        // The simulator first: it closes open watches, which the client would otherwise wait for.
         try await simulator.shutdown()
+        try await admin.shutdown()
         return result
     } catch {
-        try? await admin.shutdown()
         try? await simulator.shutdown()
+        try? await admin.shutdown()
         throw error
     }
 }

@@ -1,0 +1,138 @@
+#define _GNU_SOURCE
+#include "CNomadSimShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pty.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+static void child_fail(int report_fd) {
+    int err = errno;
+    ssize_t ignored = write(report_fd, &err, sizeof err);
+    (void)ignored;
+    _exit(127);
+}
+
+int nsim_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
+               int stdin_fd, int stdout_fd, int stderr_fd, int uid, int gid,
+               int *pty_master, unsigned short rows, unsigned short cols, int *spawn_errno) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) { *spawn_errno = errno; return -1; }
+    int master = -1, slave = -1;
+    if (pty_master != NULL) {
+        struct winsize size = { .ws_row = rows, .ws_col = cols };
+        if (openpty(&master, &slave, NULL, NULL, &size) != 0) {
+            *spawn_errno = errno;
+            close(report[0]); close(report[1]);
+            return -1;
+        }
+        fcntl(master, F_SETFD, FD_CLOEXEC);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        *spawn_errno = errno;
+        close(report[0]); close(report[1]);
+        if (master >= 0) { close(master); close(slave); }
+        return -1;
+    }
+    if (pid == 0) {
+        // Child: only async-signal-safe calls until exec.
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        for (int sig = 1; sig < NSIG; sig++) {
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        }
+        if (setsid() < 0) child_fail(report[1]);
+        int fds[3] = { stdin_fd, stdout_fd, stderr_fd };
+        if (slave >= 0) {
+            if (ioctl(slave, TIOCSCTTY, 0) != 0) child_fail(report[1]);
+            fds[0] = fds[1] = fds[2] = slave;
+        }
+        for (int target = 0; target < 3; target++) {
+            int source = fds[target];
+            if (source < 0) {
+                source = open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+                if (source < 0) child_fail(report[1]);
+            }
+            if (source == target) {
+                fcntl(target, F_SETFD, 0);
+            } else if (dup2(source, target) < 0) {
+                child_fail(report[1]);
+            }
+        }
+        // Keep no other descriptor of the simulator open in the task.
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        if (cwd != NULL && chdir(cwd) != 0) child_fail(report[1]);
+        if (gid >= 0) {
+            if (setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0) child_fail(report[1]);
+        }
+        if (uid >= 0 && setuid((uid_t)uid) != 0) child_fail(report[1]);
+        execve(path, argv, envp);
+        child_fail(report[1]);
+    }
+    close(report[1]);
+    if (slave >= 0) close(slave);
+    int child_errno = 0;
+    ssize_t got;
+    do { got = read(report[0], &child_errno, sizeof child_errno); } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof child_errno) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        if (master >= 0) close(master);
+        *spawn_errno = child_errno;
+        return -1;
+    }
+    if (pty_master != NULL) *pty_master = master;
+    return pid;
+}
+
+int nsim_wait(int pid, int *exit_code, int *signal_number) {
+    int status = 0;
+    for (;;) {
+        pid_t result = waitpid(pid, &status, 0);
+        if (result == pid) break;
+        if (result < 0 && errno == EINTR) continue;
+        return -1;
+    }
+    if (WIFEXITED(status)) {
+        *exit_code = WEXITSTATUS(status);
+        *signal_number = 0;
+    } else if (WIFSIGNALED(status)) {
+        *exit_code = 128 + WTERMSIG(status);
+        *signal_number = WTERMSIG(status);
+    } else {
+        *exit_code = -1;
+        *signal_number = 0;
+    }
+    return 0;
+}
+
+int nsim_set_winsize(int master_fd, unsigned short rows, unsigned short cols) {
+    struct winsize size = { .ws_row = rows, .ws_col = cols };
+    return ioctl(master_fd, TIOCSWINSZ, &size);
+}
+
+int nsim_lookup_user(const char *name, int *uid, int *gid) {
+    struct passwd entry;
+    struct passwd *found = NULL;
+    char buffer[4096];
+    if (getpwnam_r(name, &entry, buffer, sizeof buffer, &found) != 0 || found == NULL) return -1;
+    *uid = (int)found->pw_uid;
+    *gid = (int)found->pw_gid;
+    return 0;
+}

@@ -1,0 +1,154 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NomadModels
+
+/// Which log of a task to read.
+public enum NomadLogType: String, Sendable {
+    /// The task's standard output.
+    case stdout
+    /// The task's standard error.
+    case stderr
+}
+
+/// Where a log `offset` counts from.
+public enum NomadLogOrigin: String, Sendable {
+    /// Offset bytes from the beginning.
+    case start
+    /// Offset bytes before the end (the last N bytes).
+    case end
+}
+
+/// A piece of a task log: bytes, or a file event (`file truncated`, `file deleted`) from the framed form.
+public struct NomadLogChunk: Sendable, Hashable {
+    /// The log bytes (empty for a file event).
+    public var data: Data
+    /// The log file the bytes came from (framed form only), e.g. `alloc/logs/web.stdout.0`.
+    public var file: String?
+    /// The offset in `file` after these bytes (framed form only).
+    public var offset: Int64?
+    /// A file event instead of data (framed form only).
+    public var fileEvent: String?
+
+    /// A chunk.
+    public init(data: Data, file: String? = nil, offset: Int64? = nil, fileEvent: String? = nil) {
+        self.data = data
+        self.file = file
+        self.offset = offset
+        self.fileEvent = fileEvent
+    }
+}
+
+/// Turns the body of `/v1/client/fs/logs` into chunks: plain bodies pass through, framed bodies
+/// (concatenated JSON `StreamFrame`s with base64 `Data` and `{}` heartbeats) are decoded.
+struct LogFrameDecoder {
+    let plain: Bool
+    private var splitter = JSONObjectSplitter()
+
+    init(plain: Bool) { self.plain = plain }
+
+    mutating func feed(_ bytes: [UInt8]) throws -> [NomadLogChunk] {
+        if plain { return bytes.isEmpty ? [] : [NomadLogChunk(data: Data(bytes))] }
+        return try splitter.feed(bytes).compactMap { object in
+            let frame = try JSONDecoder().decode(StreamFrame.self, from: Data(object))
+            if frame.isHeartbeat { return nil }
+            if frame.data != nil, Data(base64Encoded: frame.data ?? "") == nil {
+                throw JSONObjectSplitter.FramingError(description: "a log frame's Data is not base64")
+            }
+            if frame.fileEvent == nil, frame.bytes.isEmpty { return nil }
+            return NomadLogChunk(data: frame.bytes, file: frame.file, offset: frame.offset, fileEvent: frame.fileEvent)
+        }
+    }
+
+    /// Checks the stream did not stop inside a frame.
+    func finish() throws {
+        if !plain, splitter.hasPartialObject {
+            throw JSONObjectSplitter.FramingError(description: "the log stream ended inside a frame (truncated)")
+        }
+    }
+}
+
+extension NomadClient {
+    /// Streams a task's log from `/v1/client/fs/logs/:alloc`.
+    ///
+    /// With `follow`, the stream stays open and yields new output as the task writes it, until the
+    /// consumer stops iterating or cancels its task; that closes the connection. `plain` asks Nomad
+    /// for raw bytes instead of base64 frames (frames also report truncation and rotation).
+    public func logs(
+        allocationID: String, task: String, type: NomadLogType = .stdout, origin: NomadLogOrigin = .start,
+        offset: Int64 = 0, follow: Bool = false, plain: Bool = false
+    ) -> AsyncThrowingStream<NomadLogChunk, any Error> {
+        var query: [(String, String)] = [("task", task), ("type", type.rawValue), ("origin", origin.rawValue), ("offset", String(offset))]
+        if follow { query.append(("follow", "true")) }
+        if plain { query.append(("plain", "true")) }
+        let target = target("/v1/client/fs/logs/\(Self.pathSegment(allocationID))", query)
+        let resource = "logs of task \"\(task)\" in allocation \(allocationID)"
+        return stream(
+            target, resource: resource,
+            decode: { decoder, bytes in try decoder.feed(bytes) },
+            makeDecoder: { LogFrameDecoder(plain: plain) },
+            finish: { decoder in
+                try decoder.finish()
+                return []
+            }
+        )
+    }
+
+    /// Opens a long-lived GET and turns its body into elements with a stateful decoder. Cancelling
+    /// the consumer cancels the request, which closes the connection.
+    func stream<Element: Sendable, Decoder>(
+        _ target: String, resource: String,
+        decode: @escaping @Sendable (inout Decoder, [UInt8]) throws -> [Element],
+        makeDecoder: @escaping @Sendable () -> Decoder,
+        finish: @escaping @Sendable (inout Decoder) throws -> [Element]
+    ) -> AsyncThrowingStream<Element, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let response = try await openStream(target, resource: resource)
+                    var decoder = makeDecoder()
+                    for try await buffer in response.body {
+                        for element in try decode(&decoder, Array(buffer.readableBytesView)) { continuation.yield(element) }
+                    }
+                    for element in try finish(&decoder) { continuation.yield(element) }
+                    continuation.finish()
+                } catch let error as JSONObjectSplitter.FramingError {
+                    continuation.finish(throwing: NomadClientError.malformedResponse(request: "GET \(target)", reason: error.description))
+                } catch let error as DecodingError {
+                    continuation.finish(throwing: NomadClientError.malformedResponse(request: "GET \(target)", reason: "a frame does not decode (\(error))"))
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Sends a streaming GET: retried like other reads until the headers arrive; a non-2xx answer
+    /// is read in full and mapped to a ``NomadClientError``.
+    func openStream(_ target: String, resource: String?) async throws -> HTTPClientResponse {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let request = makeRequest(.get, target, body: nil)
+            do {
+                // No overall deadline: the stream lives as long as its consumer.
+                let response = try await httpClient.execute(request, deadline: .distantFuture, logger: logger)
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) { return response }
+                let body = try await response.body.collect(upTo: 1 << 20)
+                let error = NomadClientError.response(status: status, method: "GET", path: target, resource: resource, body: String(buffer: body))
+                guard [500, 502, 503, 504].contains(status), error.kind != .enforceIndexConflict, attempt < configuration.retry.maxAttempts else { throw error }
+            } catch let error as NomadClientError {
+                throw error
+            } catch {
+                if Task.isCancelled || error is CancellationError { throw CancellationError() }
+                guard attempt < configuration.retry.maxAttempts else {
+                    throw NomadClientError.unreachable(address: displayAddress, underlying: error)
+                }
+            }
+            try await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import CNomadSimShims
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+
+/// `/v1/client/allocation/:id/exec`: runs a command in a task's environment and directory,
+/// streaming stdin/stdout/stderr as Nomad's JSON WebSocket frames.
+extension NomadRoutes {
+    func registerWebSocket(on router: Router<Context>) {
+        router.ws("/v1/client/allocation/:id/exec") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let request = context.request
+            let id = context.requestContext.parameters.get("id") ?? ""
+            let query = request.uri.queryParameters
+            let taskName = query.get("task") ?? ""
+            let tty = query.get("tty") == "true"
+            let commandText = query.get("command") ?? ""
+            guard let alloc = await cluster.allocation(id: id), let runner = await cluster.runner(for: alloc.id) else {
+                try await outbound.close(.unexpectedServerError, reason: "unknown allocation")
+                return
+            }
+            guard let task = alloc.group.tasks.first(where: { $0.name == taskName }) else {
+                try await outbound.close(.unexpectedServerError, reason: "task not found")
+                return
+            }
+            guard let command = (try? NomadJSON.parse(Data(commandText.utf8)))?.array?.compactMap(\.string), !command.isEmpty else {
+                try await outbound.close(.unexpectedServerError, reason: "command is not present")
+                return
+            }
+            let spec = LaunchSpec(
+                command: command[0], arguments: Array(command.dropFirst()), environment: runner.environment(for: task),
+                workingDirectory: runner.taskDirectory(task.name).path, user: task.user.isEmpty ? nil : task.user)
+            try await ExecSession.run(spec: spec, tty: tty, inbound: inbound, outbound: outbound)
+        }
+    }
+}
+
+/// One exec session: a real process with pipes or a pty, bridged to WebSocket frames.
+enum ExecSession {
+    static func run(spec: LaunchSpec, tty: Bool, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        var stdinRead: Int32 = -1
+        var stdinWrite: Int32 = -1
+        var stdoutRead: Int32 = -1
+        var stdoutWrite: Int32 = -1
+        var stderrRead: Int32 = -1
+        var stderrWrite: Int32 = -1
+        let pid: Int32
+        do {
+            if tty {
+                let started = try ProcessLauncher.spawnWithPTY(spec, rows: 24, columns: 80)
+                pid = started.pid
+                stdinWrite = started.master
+                stdoutRead = dup(started.master)
+            } else {
+                (stdinRead, stdinWrite) = makePipe()
+                (stdoutRead, stdoutWrite) = makePipe()
+                (stderrRead, stderrWrite) = makePipe()
+                defer {
+                    close(stdinRead)
+                    close(stdoutWrite)
+                    close(stderrWrite)
+                }
+                pid = try ProcessLauncher.spawn(spec, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite)
+            }
+        } catch {
+            for fd in [stdinWrite, stdoutRead, stderrRead, stdinRead, stdoutWrite, stderrWrite] where fd >= 0 { close(fd) }
+            try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
+            return
+        }
+        let stdinFD = stdinWrite
+        let masterFD = tty ? stdinWrite : -1
+        let stdoutFD = stdoutRead
+        let stderrFD = stderrRead
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Input: stdin data/close and terminal size.
+            group.addTask {
+                var stdinOpen = true
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    guard case .text(let text) = message, let frame = try? NomadJSON.parse(Data(text.utf8)) else { continue }
+                    if let size = frame["tty_size"], masterFD >= 0 {
+                        _ = nsim_set_winsize(masterFD, UInt16(clamping: size["height"]?.int ?? 24), UInt16(clamping: size["width"]?.int ?? 80))
+                        ProcessLauncher.signalGroup(pid, SIGWINCH)
+                    }
+                    if let stdin = frame["stdin"], stdinOpen {
+                        if let data = stdin["data"]?.string.flatMap({ Data(base64Encoded: $0) }) {
+                            _ = data.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
+                        }
+                        if stdin["close"]?.bool == true && !tty {
+                            close(stdinFD)
+                            stdinOpen = false
+                        }
+                    }
+                }
+                // The client went away: end the command.
+                ProcessLauncher.signalGroup(pid, SIGKILL)
+            }
+            // Output, then the exit code.
+            group.addTask {
+                async let stdoutDone: Void = pump(fd: stdoutFD, name: "stdout", outbound: outbound)
+                async let stderrDone: Void = stderrFD >= 0 ? pump(fd: stderrFD, name: "stderr", outbound: outbound) : ()
+                let exit = await ProcessLauncher.wait(for: pid)
+                if tty { ProcessLauncher.signalGroup(pid, SIGHUP) }
+                try await stderrDone
+                try await stdoutDone
+                let exited: NomadJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
+                try await outbound.write(.text(exited.text))
+                try await outbound.close(.normalClosure, reason: nil)
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        if !tty { close(stdinFD) }
+        if tty { close(masterFD) }
+    }
+
+    /// A pipe whose ends are closed on exec (the child gets dup2'ed copies only).
+    private static func makePipe() -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return (-1, -1) }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    /// Reads `fd` on a dedicated thread until EOF, sending `{"<name>":{"data":...}}` frames and a final close frame.
+    private static func pump(fd: Int32, name: String, outbound: WebSocketOutboundWriter) async throws {
+        let chunks = AsyncStream<Data> { continuation in
+            let thread = Thread {
+                var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    if count <= 0 { break }
+                    continuation.yield(Data(buffer[0..<count]))
+                }
+                close(fd)
+                continuation.finish()
+            }
+            thread.start()
+        }
+        for await chunk in chunks {
+            let frame: NomadJSON = [.init(stringLiteral: name): ["data": .string(chunk.base64EncodedString())]]
+            try await outbound.write(.text(frame.text))
+        }
+        let closing: NomadJSON = [.init(stringLiteral: name): ["close": true]]
+        try await outbound.write(.text(closing.text))
+    }
+}
+
+/// Resource usage read from /proc for real task processes and the host.
+enum ResourceStats {
+    private static func usage(rss: Int64, userTicks: Double, systemTicks: Double, devices: NomadJSON) -> NomadJSON {
+        [
+            "CpuStats": [
+                "Measured": ["System Mode", "User Mode", "Percent"], "Percent": 0.0, "SystemMode": .double(systemTicks),
+                "ThrottledPeriods": 0, "ThrottledTime": 0, "TotalTicks": .double(userTicks + systemTicks), "UserMode": .double(userTicks),
+            ],
+            "DeviceStats": devices,
+            "MemoryStats": [
+                "Cache": 0, "KernelMaxUsage": 0, "KernelUsage": 0, "MaxUsage": 0, "Measured": ["RSS", "Swap"], "RSS": .int(rss), "Swap": 0,
+                "Usage": 0,
+            ],
+        ]
+    }
+
+    static func allocation(_ alloc: AllocationRecord, runner: AllocationRunner) -> NomadJSON {
+        let now = NomadTime.nowNanos()
+        var tasks: [String: NomadJSON] = [:]
+        var totalRSS: Int64 = 0
+        var totalUser = 0.0
+        var totalSystem = 0.0
+        for task in alloc.group.tasks {
+            var pids: [String: NomadJSON] = [:]
+            var rss: Int64 = 0
+            var user = 0.0
+            var system = 0.0
+            if let leader = runner.pid(of: task.name) {
+                for pid in ProcessLauncher.groupMembers(leader) {
+                    guard let stat = ProcessLauncher.procStat(pid) else { continue }
+                    pids["\(pid)"] = usage(rss: stat.rssBytes, userTicks: stat.userTicks, systemTicks: stat.systemTicks, devices: nil)
+                    rss += stat.rssBytes
+                    user += stat.userTicks
+                    system += stat.systemTicks
+                }
+            }
+            totalRSS += rss
+            totalUser += user
+            totalSystem += system
+            tasks[task.name] = [
+                "Pids": pids.isEmpty ? nil : .object(pids),
+                "ResourceUsage": usage(rss: rss, userTicks: user, systemTicks: system, devices: nil), "Timestamp": .int(now),
+            ]
+        }
+        return [
+            "ResourceUsage": usage(rss: totalRSS, userTicks: totalUser, systemTicks: totalSystem, devices: []), "Tasks": .object(tasks),
+            "Timestamp": .int(now),
+        ]
+    }
+
+    static func host() -> NomadJSON {
+        var memory: [String: Int64] = [:]
+        if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                if parts.count >= 2, let value = Int64(parts[1]) { memory[String(parts[0].dropLast())] = value * 1024 }
+            }
+        }
+        let total = memory["MemTotal"] ?? 0
+        let free = memory["MemFree"] ?? 0
+        let available = memory["MemAvailable"] ?? 0
+        var disk = statvfs()
+        statvfs("/", &disk)
+        let size = Int64(disk.f_blocks) * Int64(disk.f_frsize)
+        let availableDisk = Int64(disk.f_bavail) * Int64(disk.f_frsize)
+        let used = size - Int64(disk.f_bfree) * Int64(disk.f_frsize)
+        let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") } ?? 0
+        let diskStats: NomadJSON = [
+            "Available": .int(availableDisk), "Device": "", "InodesUsedPercent": 0.0, "Mountpoint": "", "Size": .int(size),
+            "Used": .int(used), "UsedPercent": .double(size > 0 ? Double(used) / Double(size) * 100 : 0),
+        ]
+        var mounted = diskStats
+        mounted["Mountpoint"] = "/"
+        return [
+            "AllocDirStats": diskStats,
+            "CPU": .array(
+                (0..<ProcessInfo.processInfo.activeProcessorCount).map {
+                    ["CPU": .string("cpu\($0)"), "Idle": 100.0, "System": 0.0, "Total": 0.0, "User": 0.0]
+                }), "CPUTicksConsumed": 0.0, "DeviceStats": nil, "DiskStats": [mounted],
+            "Memory": ["Available": .int(available), "Free": .int(free), "Total": .int(total), "Used": .int(total - available)],
+            "Timestamp": .int(NomadTime.nowNanos()), "Uptime": .int(Int64(uptime)),
+        ]
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import NomadClient
+import NomadModels
+import TestSupport
+
+/// The Nomad agent an end-to-end test talks to: a real one when `E2EEnvironment.realNomadAddress`
+/// is set (token from `NOMAD_TOKEN`), else a fresh ``NomadSimulator``.
+struct NomadTestAgent {
+    let client: NomadClient
+    let simulator: NomadSimulator?
+
+    static func start(simulatorConfiguration: NomadSimulator.Configuration = .init(), token: NomadToken? = nil, retry: NomadClientConfiguration.Retry = .init()) async throws -> NomadTestAgent {
+        if let address = E2EEnvironment.realNomadAddress {
+            var configuration = NomadClientConfiguration.fromEnvironment()
+            configuration.address = address
+            if let token { configuration.token = token }
+            configuration.retry = retry
+            return NomadTestAgent(client: try NomadClient(configuration: configuration), simulator: nil)
+        }
+        let simulator = try await NomadSimulator.start(simulatorConfiguration)
+        let configuration = NomadClientConfiguration(address: simulator.address, token: token, retry: retry)
+        return NomadTestAgent(client: try NomadClient(configuration: configuration), simulator: simulator)
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+        await simulator?.shutdown()
+    }
+
+    /// A service job running `script` with `/bin/sh -c` in task `main` (raw_exec), restarted in place on failure.
+    static func shellJob(id: String, script: String) -> Job {
+        let task = NomadTask(
+            name: "main", driver: "raw_exec", config: TaskConfig(command: "/bin/sh", args: ["-c", script]),
+            env: ["NOMAD_CLIENT_TEST": id], resources: Resources(cpu: 100, memoryMB: 64),
+            killTimeout: .seconds(2), killSignal: "SIGTERM", logConfig: LogConfig(maxFiles: 2, maxFileSizeMB: 1)
+        )
+        let group = TaskGroup(
+            name: "pod", count: 1, tasks: [task],
+            restartPolicy: RestartPolicy(attempts: 3, interval: .seconds(120), delay: .seconds(1), mode: .delay),
+            reschedulePolicy: ReschedulePolicy(attempts: 0, unlimited: false), ephemeralDisk: EphemeralDisk(sizeMB: 50)
+        )
+        return Job(id: id, name: id, type: .service, datacenters: ["dc1"], meta: ["k8s.node": "nomad-client-tests"], taskGroups: [group])
+    }
+
+    static func uniqueJobID(_ name: String) -> String { "nomad-client-\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
+}
+
+/// Polls `probe` until it returns a value, failing with `what` after `timeout`.
+func eventually<T>(_ what: String, timeout: Duration = .seconds(30), _ probe: () async throws -> T?) async throws -> T {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if let value = try await probe() { return value }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw WaitTimedOut(what: what, timeout: timeout)
+}
+
+/// Thrown by ``eventually(_:timeout:_:)``.
+struct WaitTimedOut: Error, CustomStringConvertible {
+    var what: String
+    var timeout: Duration
+    var description: String { "timed out after \(timeout) waiting for \(what)" }
+}
+
+/// Whether a process exists, asked of the OS (`kill(pid, 0)`; EPERM means it exists under another user).
+func processExists(_ pid: Int32) -> Bool {
+    kill(pid, 0) == 0 || errno == EPERM
+}
