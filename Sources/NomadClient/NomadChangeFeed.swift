@@ -169,7 +169,7 @@ extension NomadClient {
                 do {
                     var useStream = options.mode != .blockingQueries
                     if options.mode == .automatic {
-                        useStream = try await self.version().hasEventStream
+                        useStream = try await self.versionRetryingOutages(options).hasEventStream
                     }
                     var cursor = EventStreamCursor(startIndex: options.startIndex)
                     if useStream {
@@ -233,6 +233,20 @@ extension NomadClient {
             try await Task.sleep(for: reconnectBackoff(options.reconnectDelay, failures: failures))
         }
         throw CancellationError()
+    }
+
+    /// The agent version, waiting out an unreachable or unavailable agent like the feed does.
+    private func versionRetryingOutages(_ options: NomadChangeFeedOptions) async throws -> NomadVersion {
+        var failures = 0
+        while true {
+            do {
+                return try await version()
+            } catch let error as NomadClientError where error.kind == .unreachable || error.kind == .unavailable {
+                failures += 1
+                logger.warning("Nomad agent not reachable for the change feed; retrying", metadata: ["error": "\(error)"])
+            }
+            try await Task.sleep(for: reconnectBackoff(options.reconnectDelay, failures: failures))
+        }
     }
 
     private func reconnectBackoff(_ base: Duration, failures: Int) -> Duration {

@@ -238,7 +238,16 @@ struct EndToEndTests {
         }
         if let simulator = agent.simulator {
             await simulator.setAvailability(.refusingConnections)
-            try await Task.sleep(for: .milliseconds(300))  // let the feed notice the outage (not a synchronisation point)
+            let probe = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address, connectTimeout: .milliseconds(200), retry: .none))
+            _ = try await eventually("the simulator to refuse connections") { () -> Bool? in
+                do {
+                    _ = try await probe.jobs()
+                    return nil
+                } catch let error as NomadClientError where error.kind == .unreachable {
+                    return true
+                }
+            }
+            try await probe.shutdown()
             await simulator.setAvailability(.up)
         }
         _ = try await client.register(NomadTestAgent.shellJob(id: secondID, script: "sleep 600"))

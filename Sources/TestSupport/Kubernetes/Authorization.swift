@@ -160,6 +160,8 @@ struct Authorizer: Sendable {
         case ("", "services", nil), ("", "endpoints", nil), ("node.k8s.io", "runtimeclasses", nil),
             ("storage.k8s.io", "csidrivers", nil), ("discovery.k8s.io", "endpointslices", nil):
             return ["get", "list", "watch"].contains(verb) ? .allow : .deny(reason: nil)
+        case ("", "serviceaccounts", "token"):
+            return verb == "create" ? .allow : .deny(reason: nil)
         case ("authentication.k8s.io", "tokenreviews", nil),
             ("authorization.k8s.io", "subjectaccessreviews", nil), ("authorization.k8s.io", "localsubjectaccessreviews", nil):
             return verb == "create" ? .allow : .deny(reason: nil)
