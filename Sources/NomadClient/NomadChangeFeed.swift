@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NomadModels
+import Synchronization
 
 /// A change of Nomad state the agent reacts to.
 public enum NomadChange: Sendable, Hashable {
@@ -62,14 +63,21 @@ public struct NomadChangeFeedOptions: Sendable {
     public var blockingWait: Duration
     /// First delay before reconnecting after a failure (doubles up to 10 s).
     public var reconnectDelay: Duration
+    /// Reconnect the event stream when nothing (not even a `{}` heartbeat, sent every 10 s by
+    /// Nomad) arrived for this long: the connection died silently.
+    public var streamIdleTimeout: Duration
 
     /// Feed options.
-    public init(topics: Topics = .all, startIndex: UInt64 = 0, mode: Mode = .automatic, blockingWait: Duration = .seconds(60), reconnectDelay: Duration = .milliseconds(250)) {
+    public init(
+        topics: Topics = .all, startIndex: UInt64 = 0, mode: Mode = .automatic, blockingWait: Duration = .seconds(60),
+        reconnectDelay: Duration = .milliseconds(250), streamIdleTimeout: Duration = .seconds(45)
+    ) {
         self.topics = topics
         self.startIndex = startIndex
         self.mode = mode
         self.blockingWait = blockingWait
         self.reconnectDelay = reconnectDelay
+        self.streamIdleTimeout = streamIdleTimeout
     }
 }
 
@@ -105,6 +113,25 @@ struct EventStreamCursor: Sendable {
         seenAtLastIndex = [identity]
         return true
     }
+}
+
+/// The cursor shared by the stream reader and the feed (reference, so a reconnect resumes exactly).
+final class SharedCursor: Sendable {
+    let value: Mutex<EventStreamCursor>
+    init(_ cursor: EventStreamCursor) { self.value = Mutex(cursor) }
+}
+
+/// When a stream last delivered bytes.
+final class ActivityMark: Sendable {
+    private let last = Mutex(ContinuousClock.now)
+    func touch() { last.withLock { $0 = .now } }
+    var idle: Duration { last.withLock { ContinuousClock.now - $0 } }
+}
+
+/// The event stream stayed silent longer than the idle timeout.
+struct StreamIdle: Error, CustomStringConvertible {
+    var idle: Duration
+    var description: String { "no data or heartbeat from the event stream for \(idle)" }
 }
 
 /// Decodes event stream bytes into batches (one JSON object per line, `{}` heartbeats skipped).
@@ -171,14 +198,14 @@ extension NomadClient {
                     if options.mode == .automatic {
                         useStream = try await self.versionRetryingOutages(options).hasEventStream
                     }
-                    var cursor = EventStreamCursor(startIndex: options.startIndex)
+                    let cursor = SharedCursor(EventStreamCursor(startIndex: options.startIndex))
                     if useStream {
-                        let fellBack = try await self.followEventStream(options, cursor: &cursor, continuation: continuation)
+                        let fellBack = try await self.followEventStream(options, cursor: cursor, continuation: continuation)
                         guard fellBack else { return continuation.finish() }
                         self.logger.info("Nomad event stream unavailable; using blocking queries", metadata: ["address": "\(self.displayAddress)"])
                     }
                     var fallbackOptions = options
-                    fallbackOptions.startIndex = cursor.lastIndex
+                    fallbackOptions.startIndex = cursor.value.withLock { $0.lastIndex }
                     try await self.pollBlockingQueries(fallbackOptions, continuation: continuation)
                     continuation.finish()
                 } catch is CancellationError {
@@ -194,7 +221,7 @@ extension NomadClient {
     /// Follows the event stream, reconnecting from the cursor. Returns `true` when the agent has no
     /// event stream (404 in `.automatic` mode) so the caller falls back.
     private func followEventStream(
-        _ options: NomadChangeFeedOptions, cursor: inout EventStreamCursor, continuation: AsyncThrowingStream<NomadChangeEvent, any Error>.Continuation
+        _ options: NomadChangeFeedOptions, cursor: SharedCursor, continuation: AsyncThrowingStream<NomadChangeEvent, any Error>.Continuation
     ) async throws -> Bool {
         var topics: [(String, String)] = []
         if options.topics.contains(.jobs) { topics.append(("topic", "Job")) }
@@ -202,21 +229,38 @@ extension NomadClient {
         if options.topics.contains(.nodes) { topics.append(("topic", "Node")) }
         var failures = 0
         while !Task.isCancelled {
-            let target = target("/v1/event/stream", topics + [("index", String(cursor.resumeIndex))])
+            let resumeIndex = cursor.value.withLock { $0.resumeIndex }
+            let target = target("/v1/event/stream", topics + [("index", String(resumeIndex))])
             do {
                 let response = try await openStream(target, resource: "the event stream")
                 failures = 0
-                var decoder = EventStreamDecoder()
-                for try await buffer in response.body {
-                    for batch in try decoder.feed(Array(buffer.readableBytesView)) {
-                        for event in batch.events ?? [] where cursor.accept(event, batchIndex: batch.index) {
-                            if let change = change(from: event) {
-                                continuation.yield(NomadChangeEvent(index: event.index ?? batch.index ?? 0, change: change))
+                let lastActivity = ActivityMark()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        var decoder = EventStreamDecoder()
+                        for try await buffer in response.body {
+                            lastActivity.touch()
+                            for batch in try decoder.feed(Array(buffer.readableBytesView)) {
+                                for event in batch.events ?? [] where cursor.value.withLock({ $0.accept(event, batchIndex: batch.index) }) {
+                                    if let change = change(from: event) {
+                                        continuation.yield(NomadChangeEvent(index: event.index ?? batch.index ?? 0, change: change))
+                                    }
+                                }
                             }
                         }
                     }
+                    group.addTask {
+                        // Watchdog: a silent connection is as good as a dead one.
+                        while true {
+                            try await Task.sleep(for: min(options.streamIdleTimeout / 3, .seconds(5)))
+                            let idle = lastActivity.idle
+                            if idle > options.streamIdleTimeout { throw StreamIdle(idle: idle) }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
                 }
-                logger.debug("Nomad event stream ended; reconnecting", metadata: ["index": "\(cursor.resumeIndex)"])
+                logger.debug("Nomad event stream ended; reconnecting", metadata: ["index": "\(cursor.value.withLock { $0.resumeIndex })"])
             } catch let error as NomadClientError where error.kind == .notFound && options.mode == .automatic {
                 return true
             } catch let error as NomadClientError where error.kind == .forbidden || error.kind == .badRequest || error.kind == .notFound {
@@ -228,7 +272,7 @@ extension NomadClient {
             } catch {
                 if Task.isCancelled { throw CancellationError() }
                 failures += 1
-                logger.warning("Nomad event stream failed; reconnecting", metadata: ["error": "\(error)", "index": "\(cursor.resumeIndex)"])
+                logger.warning("Nomad event stream failed; reconnecting", metadata: ["error": "\(error)", "index": "\(cursor.value.withLock { $0.resumeIndex })"])
             }
             try await Task.sleep(for: reconnectBackoff(options.reconnectDelay, failures: failures))
         }

@@ -1,6 +1,8 @@
 import Foundation
+import Logging
 import NomadClient
 import NomadModels
+import Synchronization
 import Testing
 import TestSupport
 
@@ -265,6 +267,33 @@ struct EndToEndTests {
         for id in [firstID, secondID] { _ = try await client.deregister(jobID: id, purge: true) }
     }
 
+    @Test func restartOneTaskThenStopTheAllocation() async throws {
+        let agent = try await NomadTestAgent.start()
+        defer { Task { await agent.shutdown() } }
+        let client = agent.client
+        let jobID = NomadTestAgent.uniqueJobID("restart")
+        _ = try await client.register(NomadTestAgent.shellJob(id: jobID, script: "sleep 600"))
+        let allocationID = try await Self.runningAllocation(of: jobID, client: client)
+
+        try await client.restartAllocation(allocationID, task: "main")
+        let restarted = try await eventually("task main to be restarted on request") { () -> TaskState? in
+            let state = try await client.allocation(allocationID).value.taskStates?["main"]
+            return state?.restarts == 1 && state?.state == .running ? state : nil
+        }
+        #expect(restarted.events?.contains { $0.type == "Restart Signaled" && $0.restartReason == "User requested restart" } == true)
+        let unknownTask = await #expect(throws: NomadClientError.self) { try await client.restartAllocation(allocationID, task: "nope") }
+        #expect(unknownTask != nil)
+
+        let stop = try await client.stopAllocation(allocationID)
+        #expect(stop.evalID?.isEmpty == false)
+        let stopped = try await eventually("allocation \(allocationID) to stop") { () -> Allocation? in
+            let allocation = try await client.allocation(allocationID).value
+            return allocation.desiredStatus == .stop && allocation.taskStates?["main"]?.state == .dead ? allocation : nil
+        }
+        #expect(stopped.clientStatus == .complete)
+        _ = try await client.deregister(jobID: jobID, purge: true)
+    }
+
     @Test func hostStatsAndAgentVersion() async throws {
         let agent = try await NomadTestAgent.start()
         defer { Task { await agent.shutdown() } }
@@ -286,4 +315,129 @@ struct EndToEndTests {
     }
 
     static func pid(in log: String) -> Int32? { pids(in: log).first }
+}
+
+@Suite("Log streams", .serialized)
+struct LogStreamTests {
+    /// Established TCP connections from this machine to `port` (client side), from `/proc/net/tcp`.
+    static func establishedConnections(toPort port: Int) -> Int {
+        // Read to the end: procfs reports size 0, and the table can span several reads.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/net/tcp"), let data = try? handle.readToEnd() else { return -1 }
+        try? handle.close()
+        let table = String(decoding: data, as: UTF8.self)
+        let hexPort = String(format: "%04X", port)
+        return table.split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 3 && fields[2].hasSuffix(":\(hexPort)") && fields[3] == "01"
+        }.count
+    }
+
+    @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "counts connections to the simulator's port"))
+    func stoppingAFollowedLogClosesTheConnection() async throws {
+        let agent = try await NomadTestAgent.start()
+        defer { Task { await agent.shutdown() } }
+        let simulator = try #require(agent.simulator)
+        let jobID = NomadTestAgent.uniqueJobID("follow")
+        _ = try await agent.client.register(NomadTestAgent.shellJob(id: jobID, script: "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"))
+        let allocationID = try await EndToEndTests.runningAllocation(of: jobID, client: agent.client)
+        let port = try #require(URLComponents(string: simulator.address)?.port)
+
+        // A client of its own, so the follow gets a connection of its own; the other client's pooled
+        // connections are the baseline.
+        let baseline = Self.establishedConnections(toPort: port)
+        let logClient = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address))
+        defer { Task { try? await logClient.shutdown() } }
+        var connectionsWhileFollowing = 0
+        var text = ""
+        for try await chunk in logClient.logs(allocationID: allocationID, task: "main", origin: .end, offset: 0, follow: true, plain: true) {
+            text += String(decoding: chunk.data, as: UTF8.self)
+            connectionsWhileFollowing = Self.establishedConnections(toPort: port)
+            if text.split(separator: "\n").count >= 2 { break }
+        }
+        #expect(connectionsWhileFollowing == baseline + 1)
+        _ = try await eventually("the followed log's connection to close") {
+            Self.establishedConnections(toPort: port) <= baseline ? true : nil
+        }
+        _ = try await agent.client.deregister(jobID: jobID, purge: true)
+    }
+
+    @Test func originEndReadsTheLastBytes() async throws {
+        let agent = try await NomadTestAgent.start()
+        defer { Task { await agent.shutdown() } }
+        let jobID = NomadTestAgent.uniqueJobID("tail")
+        _ = try await agent.client.register(NomadTestAgent.shellJob(id: jobID, script: "echo first; echo second; echo third; sleep 600"))
+        let allocationID = try await EndToEndTests.runningAllocation(of: jobID, client: agent.client)
+        let tail = try await eventually("the task to write three lines") { () -> String? in
+            var text = ""
+            for try await chunk in agent.client.logs(allocationID: allocationID, task: "main", origin: .end, offset: 6) {
+                text += String(decoding: chunk.data, as: UTF8.self)
+            }
+            return text.isEmpty ? nil : text
+        }
+        #expect(tail == "third\n")
+        _ = try await agent.client.deregister(jobID: jobID, purge: true)
+    }
+}
+
+/// Records log messages so a test can wait for something the client only logs.
+final class RecordingLogHandler: LogHandler, Sendable {
+    private let recorded = Mutex<[String]>([])
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}  // metadata is not recorded
+    }
+    var logLevel: Logger.Level {
+        get { .debug }
+        set {}  // always records from debug up
+    }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}  // metadata is not recorded
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let details = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        recorded.withLock { $0.append("\(message) \(details)") }
+    }
+
+    var messages: [String] { recorded.withLock { $0 } }
+}
+
+@Suite("Change feed watchdog", .serialized)
+struct ChangeFeedWatchdogTests {
+    @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "needs the simulator's heartbeat setting"))
+    func aSilentEventStreamIsReconnectedWithoutLossOrRepeats() async throws {
+        var configuration = NomadSimulator.Configuration()
+        configuration.heartbeatInterval = .seconds(30)  // far beyond the feed's idle timeout
+        let simulator = try await NomadSimulator.start(configuration)
+        defer { Task { await simulator.shutdown() } }
+        let handler = RecordingLogHandler()
+        let client = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address), logger: Logger(label: "test") { _ in handler })
+        defer { Task { try? await client.shutdown() } }
+
+        let feed = client.changes(NomadChangeFeedOptions(topics: [.jobs], mode: .eventStream, reconnectDelay: .milliseconds(20), streamIdleTimeout: .milliseconds(300)))
+        var iterator = feed.makeAsyncIterator()
+        let firstID = NomadTestAgent.uniqueJobID("idle-a")
+        let secondID = NomadTestAgent.uniqueJobID("idle-b")
+        _ = try await client.register(NomadTestAgent.shellJob(id: firstID, script: "sleep 600"))
+        var jobEvents: [String] = []
+        while let event = try await iterator.next() {
+            guard case .job(let job) = event.change else { continue }
+            jobEvents.append("\(event.index) \(job.id ?? "")")
+            if job.id == firstID { break }
+        }
+        _ = try await eventually("the watchdog to reconnect the silent stream") {
+            handler.messages.contains { $0.contains("reconnecting") && $0.contains("no data or heartbeat") } ? true : nil
+        }
+        _ = try await client.register(NomadTestAgent.shellJob(id: secondID, script: "sleep 600"))
+        while let event = try await iterator.next() {
+            guard case .job(let job) = event.change else { continue }
+            jobEvents.append("\(event.index) \(job.id ?? "")")
+            if job.id == secondID { break }
+        }
+        #expect(Set(jobEvents).count == jobEvents.count, "no change delivered twice: \(jobEvents)")
+        #expect(jobEvents.filter { $0.hasSuffix(firstID) }.count >= 1)
+        #expect(jobEvents.last?.hasSuffix(secondID) == true)
+        for id in [firstID, secondID] { _ = try await client.deregister(jobID: id, purge: true) }
+    }
 }

@@ -266,7 +266,10 @@ final class AllocationRunner: Sendable {
                 TaskEvent.make("Task Setup", display: "Building Task Directory", details: ["message": "Building Task Directory"], message: "Building Task Directory"))
         }
         let env = environment(for: task)
-        if let failure = await TaskPreparation.prepare(task: task, directory: directory, env: env, interpolate: { self.interpolate($0, env: env) }) {
+        let failure = await TaskPreparation.prepare(
+            task: task, directory: directory, env: env, interpolate: { self.interpolate($0, env: env) },
+            report: { event in await self.report(task.name) { $0.events.append(event) } })
+        if let failure {
             await report(task.name) {
                 $0.events.append(failure)
                 $0.state = "dead"
@@ -410,8 +413,23 @@ final class AllocationRunner: Sendable {
 enum TaskPreparation {
     /// Returns a failure event, or nil when the task is ready to start.
     static func prepare(
-        task: TaskSpec, directory: URL, env: [String: String], interpolate: @Sendable (String) -> String
+        task: TaskSpec, directory: URL, env: [String: String], interpolate: @Sendable (String) -> String,
+        report: @Sendable (NomadJSON) async -> Void
     ) async -> NomadJSON? {
+        if !task.artifacts.isEmpty {
+            await report(TaskEvent.make("Downloading Artifacts", display: "Client is downloading artifacts"))
+        }
+        for artifact in task.artifacts {
+            do {
+                try await ArtifactFetcher.fetch(
+                    source: interpolate(artifact.source), options: artifact.options,
+                    into: directory.appendingPathComponent(interpolate(artifact.destination)))
+            } catch {
+                let message = "GET error: \(error.message)"
+                return TaskEvent.make(
+                    "Failed Artifact Download", display: "Failed to download artifacts: \(message)", downloadError: message)
+            }
+        }
         for template in task.templates {
             let destination = directory.appendingPathComponent(template.destination)
             do {

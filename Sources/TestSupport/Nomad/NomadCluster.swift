@@ -201,16 +201,22 @@ actor NomadCluster {
             }
         }
         let writeIndex = bump("jobs", "evals")
-        let version: Int64 = existing.map { $0.version + 1 } ?? 0
-        var record = JobRecord(
-            json: canonical, spec: spec, createIndex: existing?.createIndex ?? writeIndex, modifyIndex: writeIndex,
-            jobModifyIndex: writeIndex, version: version, submitTime: NomadTime.nowNanos())
-        record.status = "pending"
+        var record: JobRecord
+        if let existing, !existing.stop, existing.json == canonical {
+            // Nomad keeps the version and JobModifyIndex when the spec did not change.
+            record = existing
+            record.modifyIndex = writeIndex
+        } else {
+            record = JobRecord(
+                json: canonical, spec: spec, createIndex: existing?.createIndex ?? writeIndex, modifyIndex: writeIndex,
+                jobModifyIndex: writeIndex, version: existing.map { $0.version + 1 } ?? 0, submitTime: NomadTime.nowNanos())
+            record.status = existing == nil ? "pending" : existing?.status ?? "pending"
+        }
         jobs[key] = record
         let eval = newEvaluation(job: record, triggeredBy: "job-register", index: writeIndex)
         publish([jobEvent(record, type: "JobRegistered", index: writeIndex), evaluationEvent(eval, type: "JobRegistered", index: writeIndex)], at: writeIndex)
         schedule(jobKey: key, evalID: eval["ID"]?.string ?? "")
-        return WriteResult(evalID: eval["ID"]?.string ?? "", index: writeIndex, jobModifyIndex: writeIndex)
+        return WriteResult(evalID: eval["ID"]?.string ?? "", index: writeIndex, jobModifyIndex: record.jobModifyIndex)
     }
 
     /// Stops a job (and purges it when asked), killing its allocations.
@@ -226,7 +232,7 @@ actor NomadCluster {
         let eval = newEvaluation(job: record, triggeredBy: "job-deregister", index: writeIndex)
         publish([jobEvent(record, type: "JobDeregistered", index: writeIndex), evaluationEvent(eval, type: "JobDeregistered", index: writeIndex)], at: writeIndex)
         if let blocked = blockedEvaluations.removeValue(forKey: key) { evaluations[blocked]?["Status"] = "cancelled" }
-        stopAllocations(of: record, description: "alloc not needed due to job update", evalID: eval["ID"]?.string ?? "")
+        stopAllocations(of: record, description: "alloc not needed due to job update")
         completeEvaluation(eval["ID"]?.string ?? "", failed: [:], queued: [:])
         return WriteResult(evalID: eval["ID"]?.string ?? "", index: writeIndex, jobModifyIndex: writeIndex)
     }
@@ -319,6 +325,7 @@ actor NomadCluster {
             "JobModifyIndex": .int(Int64(job.jobModifyIndex)), "ModifyIndex": .int(Int64(writeIndex)), "ModifyTime": .int(now),
             "Namespace": .string(job.spec.namespace), "Priority": job.json["Priority"] ?? 50, "Status": "pending",
             "TriggeredBy": .string(triggeredBy), "Type": .string(job.spec.type), "SnapshotIndex": .int(Int64(writeIndex)),
+            "DeploymentID": .string(job.spec.type == "service" ? UUID().uuidString.lowercased() : ""),
         ]
         evaluations[id] = eval
         return eval
@@ -364,7 +371,7 @@ actor NomadCluster {
         }
     }
 
-    private func stopAllocations(of job: JobRecord, description: String, evalID: String) {
+    private func stopAllocations(of job: JobRecord, description: String) {
         for alloc in allocationList(jobNamespace: job.spec.namespace, jobID: job.spec.id) where alloc.desiredStatus == "run" {
             stop(alloc.id, description: description)
         }
@@ -424,7 +431,6 @@ actor NomadCluster {
                 stop(alloc.id, description: "alloc not needed due to job update")
             }
             current.removeAll { $0.jobVersion != job.version }
-            // Batch allocations that finished successfully satisfy their slot.
             let slots: [String?]
             if job.spec.type == "system" {
                 slots = eligibleNodes.map { Optional($0.id) }
@@ -436,6 +442,7 @@ actor NomadCluster {
             for (slotIndex, slotNode) in slots.enumerated() {
                 let name = "\(job.spec.id).\(group.name)[\(slotIndex)]"
                 if let existing = current.first(where: { $0.name == name && (slotNode == nil || $0.nodeID == slotNode) }) {
+                    // A failed service allocation is replaced; finished batch allocations keep their slot.
                     if existing.clientStatus == "failed" && job.spec.type != "batch" {
                         missing.append((slotIndex, slotNode))
                     } else {
@@ -494,10 +501,9 @@ actor NomadCluster {
         var bestLoad = Int.max
         for node in candidates {
             guard job.spec.datacenters.contains(node.config.datacenter) || job.spec.datacenters.contains("*") else { continue }
-            if let driver = group.tasks.first(where: { !node.config.drivers.contains($0.driver) })?.driver {
+            if group.tasks.contains(where: { !node.config.drivers.contains($0.driver) }) {
                 filtered += 1
                 constraintFiltered["missing drivers", default: 0] += 1
-                _ = driver
                 continue
             }
             if let unmet = constraints.first(where: { !node.satisfies($0) }) {

@@ -38,7 +38,7 @@ struct NodeRecord: Sendable {
         case "node.pool": return config.pool
         default:
             if name.hasPrefix("attr.") { return attributes[String(name.dropFirst(5))] }
-            if name.hasPrefix("meta.") { return config.meta[String(name.dropFirst(5))] }
+            if name.hasPrefix("meta.") { return meta[String(name.dropFirst(5))] }
             return nil
         }
     }
@@ -83,6 +83,17 @@ struct NodeRecord: Sendable {
         }
     }
 
+    /// Node metadata: the dev agent's connect defaults plus the configured entries.
+    var meta: [String: String] {
+        var result = [
+            "connect.sidecar_image": "envoyproxy/envoy:v${NOMAD_envoy_version}",
+            "connect.gateway_image": "envoyproxy/envoy:v${NOMAD_envoy_version}", "connect.log_level": "info",
+            "connect.proxy_concurrency": "1",
+        ]
+        result.merge(config.meta) { _, configured in configured }
+        return result
+    }
+
     /// The wire form of `/v1/node/:id`.
     func json() -> NomadJSON {
         let drivers = NomadJSON.object(
@@ -107,12 +118,23 @@ struct NodeRecord: Sendable {
             "ComputedClass": "v1:791150598650094307", "CreateIndex": .int(Int64(createIndex)),
             "Datacenter": .string(config.datacenter), "Drain": false, "DrainStrategy": nil, "Drivers": drivers,
             "Events": .array(events), "HTTPAddr": .string("\(config.address):4646"), "HostVolumes": nil, "ID": .string(id),
-            "LastDrain": nil, "Links": nil, "Meta": .stringMap(config.meta), "ModifyIndex": .int(Int64(modifyIndex)),
+            "LastDrain": nil, "Links": nil, "Meta": .stringMap(meta), "ModifyIndex": .int(Int64(modifyIndex)),
             "Name": .string(config.name), "NodeClass": .string(config.nodeClass), "NodePool": .string(config.pool),
             "NodeResources": [
                 "Cpu": ["CpuShares": .number(config.cpuMHz), "ReservableCpuCores": [0, 1], "TotalCpuCores": 2],
                 "Devices": nil, "Disk": ["DiskMB": .number(config.diskMB)], "Memory": ["MemoryMB": .number(config.memoryMB)],
-                "Networks": networks, "NodeNetworks": nil,
+                "Networks": networks,
+                "NodeNetworks": [
+                    [
+                        "Addresses": [
+                            [
+                                "Address": .string(config.address), "Alias": "default", "Family": "ipv4", "Gateway": "",
+                                "ReservedPorts": "",
+                            ]
+                        ],
+                        "Device": "lo", "MacAddress": "", "Mode": "host", "Speed": 1000,
+                    ]
+                ],
             ],
             "Reserved": [
                 "CPU": 0, "Cores": 0, "Devices": nil, "DiskMB": 0, "IOPS": 0, "MemoryMB": 0, "MemoryMaxMB": 0, "Networks": nil,
@@ -216,8 +238,9 @@ struct AllocationRecord: Sendable {
         desiredStatus != "run" || ["complete", "failed", "lost"].contains(clientStatus)
     }
 
-    /// Whether the allocation still holds node resources (its tasks may run).
-    var holdsResources: Bool { !["complete", "failed", "lost"].contains(clientStatus) && !(desiredStatus != "run" && clientStatus != "running") }
+    /// Whether the scheduler counts the allocation's resources as used. Like Nomad's planner, an
+    /// allocation being stopped no longer counts, so its replacement can take its ports.
+    var holdsResources: Bool { desiredStatus == "run" && !["complete", "failed", "lost"].contains(clientStatus) }
 
     /// Recomputes the client status from the task states, as the Nomad client does.
     mutating func updateClientStatus() {
