@@ -394,7 +394,9 @@ final class APIHandler: Sendable {
         return DeleteOptions(
             gracePeriodSeconds: call.request.query["gracePeriodSeconds"].flatMap { Int($0) } ?? body?["gracePeriodSeconds"]?.intValue,
             preconditionUID: body?["preconditions"]?["uid"]?.stringValue,
-            preconditionResourceVersion: body?["preconditions"]?["resourceVersion"]?.stringValue)
+            preconditionResourceVersion: body?["preconditions"]?["resourceVersion"]?.stringValue,
+            propagationPolicy: call.request.query["propagationPolicy"] ?? body?["propagationPolicy"]?.stringValue
+                ?? (call.request.query["orphanDependents"] == "true" || body?["orphanDependents"] == .bool(true) ? "Orphan" : nil))
     }
 
     private func delete(_ call: ResourceCall) async throws -> SimulatorResponse {

@@ -23,13 +23,11 @@ struct KubernetesSimulatorAuthTests {
     func authentication() async throws {
         try await withSimulator { simulator, _ in
             let anonymous = try SimulatorHTTP(simulator, credential: .none)
-            defer { Task { try? await anonymous.shutdown() } }
             let refused = try await anonymous.get("/api/v1/namespaces")
             #expect(refused.status == 401)
             #expect(refused.json == ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401])
 
             let withToken = try SimulatorHTTP(simulator, as: .admin, credential: .token)
-            defer { Task { try? await withToken.shutdown() } }
             #expect(try await withToken.get("/api/v1/namespaces").status == 200)
             #expect(simulator.token(for: .admin) == simulator.token(for: .admin))
             #expect(simulator.token(for: .node("a")) != simulator.token(for: .admin))
@@ -48,7 +46,6 @@ struct KubernetesSimulatorAuthTests {
         try await withSimulator { simulator, admin in
             try await seedPods(admin)
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let answer = try await node.get(path)
             #expect(answer.status == status)
             #expect(answer.json == body)
@@ -60,7 +57,6 @@ struct KubernetesSimulatorAuthTests {
         try await withSimulator { simulator, admin in
             try await seedPods(admin)
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let list = try await node.get("/api/v1/pods?fieldSelector=spec.nodeName%3Dvk-nomad&limit=500")
             #expect(list.status == 200)
             #expect(list.json["items"]?.arrayValue?.count == 1)
@@ -78,7 +74,6 @@ struct KubernetesSimulatorAuthTests {
         try await withSimulator { simulator, admin in
             try await seedPods(admin)
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let answer = try await node.patch("/api/v1/namespaces/default/pods/web-6ddb9c647c-fhn9x", ["metadata": ["labels": ["x": "y"]]])
             #expect(answer.status == status)
             #expect(answer.json == body)
@@ -92,7 +87,6 @@ struct KubernetesSimulatorAuthTests {
         let (labelStatus, labelBody) = try recordedStatus(leases, "NodeRestriction refuses")
         try await withSimulator { simulator, _ in
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let own = try await node.post("/api/v1/nodes", ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "vk-nomad"]])
             #expect(own.status == 201)
             let other = try await node.post("/api/v1/nodes", ["apiVersion": "v1", "kind": "Node", "metadata": ["name": "someone-else"]])
@@ -121,7 +115,6 @@ struct KubernetesSimulatorAuthTests {
         try await withSimulator { simulator, admin in
             _ = try await admin.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let pv = try await node.post("/api/v1/persistentvolumes", try JSONValue(parsing: Data((pvExchange.requestBody ?? "").utf8)))
             #expect(pv.status == pvExchange.status)
             #expect(pv.json == (try JSONValue(parsing: Data(pvExchange.responseBody.utf8))))
@@ -137,7 +130,6 @@ struct KubernetesSimulatorAuthTests {
         try await withSimulator { simulator, admin in
             _ = try await admin.post("/api/v1/namespaces/default/pods", podManifest("web-6ddb9c647c-gbbll", node: "vk-nomad"))
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let answer = try await node.delete(
                 "/api/v1/namespaces/default/pods/web-6ddb9c647c-gbbll", try JSONValue(parsing: Data((exchange.requestBody ?? "").utf8)))
             var expected = try JSONValue(parsing: Data(exchange.responseBody.utf8))
@@ -155,7 +147,6 @@ struct KubernetesSimulatorAuthTests {
         configuration.accessGrants = [AccessGrant(groups: ["viewers"], rules: [AccessRule(verbs: ["get", "list", "watch"], resources: ["pods"])])]
         try await withSimulator(configuration) { simulator, _ in
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let viewerToken = simulator.token(for: .user("viewer", groups: ["viewers"]))
             let valid = try await node.post("/apis/authentication.k8s.io/v1/tokenreviews", ["apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": ["token": .string(viewerToken)]])
             #expect(valid.status == 201)
@@ -180,7 +171,6 @@ struct KubernetesSimulatorAuthTests {
             #expect(try await review("viewer", ["viewers"], "delete", "pods", nil) == false)
 
             let viewer = try SimulatorHTTP(simulator, as: .user("viewer", groups: ["viewers"]), credential: .token)
-            defer { Task { try? await viewer.shutdown() } }
             #expect(try await viewer.get("/api/v1/namespaces/default/pods").status == 200)
             let denied = try await viewer.get("/api/v1/namespaces/default/secrets")
             #expect(denied.status == 403)

@@ -21,7 +21,6 @@ struct KubernetesSimulatorCredentialTests {
             let pod = try await admin.post("/api/v1/namespaces/default/pods", podManifest("token-demo", node: "vk-nomad"))
             #expect(pod.json["spec"]?["volumes"]?.arrayValue?.first?["name"]?.stringValue?.hasPrefix("kube-api-access-") == true)
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let path = "/api/v1/namespaces/default/serviceaccounts/default/token"
 
             let issued = try await node.post(path, try requestBody("TokenRequest by the node for the service account"))
@@ -45,7 +44,6 @@ struct KubernetesSimulatorCredentialTests {
     func certificateSigning() async throws {
         try await withSimulator { simulator, admin in
             let node = try SimulatorHTTP(simulator, as: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
             let created = try await node.post(
                 "/apis/certificates.k8s.io/v1/certificatesigningrequests", try requestBody("the node asks for a kubelet serving certificate"))
             #expect(created.status == 201)

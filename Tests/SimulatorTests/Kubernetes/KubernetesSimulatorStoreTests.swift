@@ -271,3 +271,33 @@ struct KubernetesSimulatorStoreTests {
         }
     }
 }
+
+@Suite("Kubernetes simulator: garbage collection")
+struct KubernetesSimulatorGarbageCollectionTests {
+    private func ownedConfigMap(_ name: String, owner: JSONValue) -> JSONValue {
+        [
+            "metadata": [
+                "name": .string(name),
+                "ownerReferences": [["apiVersion": "v1", "kind": "ConfigMap", "name": owner["metadata"]?["name"] ?? "", "uid": owner["metadata"]?["uid"] ?? ""]],
+            ]
+        ]
+    }
+
+    @Test("deleting an owner deletes its dependents; propagationPolicy Orphan keeps them without the reference")
+    func cascade() async throws {
+        try await withSimulator { _, admin in
+            let path = "/api/v1/namespaces/default/configmaps"
+            let owner = try await admin.post(path, ["metadata": ["name": "owner"]]).json
+            _ = try await admin.post(path, ownedConfigMap("dependent", owner: owner))
+            _ = try await admin.delete("\(path)/owner")
+            #expect(try await admin.get("\(path)/dependent").status == 404)
+
+            let parent = try await admin.post(path, ["metadata": ["name": "parent"]]).json
+            _ = try await admin.post(path, ownedConfigMap("orphan", owner: parent))
+            _ = try await admin.delete("\(path)/parent", ["propagationPolicy": "Orphan"])
+            let orphan = try await admin.get("\(path)/orphan")
+            #expect(orphan.status == 200)
+            #expect(orphan.json["metadata"]?["ownerReferences"] == nil)
+        }
+    }
+}

@@ -9,9 +9,11 @@ import TestSupport
 
 /// A raw HTTP client for the simulator, authenticated as one identity (client certificate, bearer
 /// token, or nothing), so tests see status codes and bodies exactly as they go on the wire.
+/// Every request (and every watch) uses an HTTPClient of its own that is shut down when the answer
+/// is complete, so there is nothing to clean up.
 struct SimulatorHTTP {
     let simulator: KubernetesSimulator
-    let client: HTTPClient
+    let tls: TLSConfiguration
     let bearerToken: String?
 
     /// The answer to a request.
@@ -35,11 +37,11 @@ struct SimulatorHTTP {
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(pair.privateKeyPEM.utf8), format: .pem))
         }
         bearerToken = credential == .token ? simulator.token(for: identity) : nil
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
+        self.tls = tls
     }
 
-    func shutdown() async throws {
-        try await client.shutdown()
+    private func makeClient() -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(tlsConfiguration: tls))
     }
 
     private func makeRequest(_ method: HTTPMethod, _ path: String, body: JSONValue?, contentType: String, accept: String?) throws -> HTTPClientRequest {
@@ -59,9 +61,18 @@ struct SimulatorHTTP {
     func send(
         _ method: HTTPMethod, _ path: String, body: JSONValue? = nil, contentType: String = "application/json", accept: String? = nil
     ) async throws -> Response {
-        let response = try await client.execute(
-            try makeRequest(method, path, body: body, contentType: contentType, accept: accept), timeout: .seconds(30))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let client = makeClient()
+        let bytes: ByteBuffer
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(
+                try makeRequest(method, path, body: body, contentType: contentType, accept: accept), timeout: .seconds(30))
+            bytes = try await response.body.collect(upTo: 64 << 20)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
         return Response(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Data(buffer: bytes))
     }
@@ -76,8 +87,14 @@ struct SimulatorHTTP {
 
     /// A watch: the status code and the events as they arrive (the stream ends with the response).
     func watch(_ path: String, accept: String? = nil) async throws -> (status: Int, events: AsyncThrowingStream<JSONValue, any Error>) {
-        let response = try await client.execute(
-            try makeRequest(.GET, path, body: nil, contentType: "", accept: accept), timeout: .seconds(120))
+        let client = makeClient()
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(try makeRequest(.GET, path, body: nil, contentType: "", accept: accept), timeout: .seconds(120))
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
         let (events, continuation) = AsyncThrowingStream<JSONValue, any Error>.makeStream()
         let body = response.body
         let task = Task {
@@ -95,6 +112,7 @@ struct SimulatorHTTP {
             } catch {
                 continuation.finish(throwing: error)
             }
+            try? await client.shutdown()
         }
         continuation.onTermination = { _ in task.cancel() }
         return (Int(response.status.code), events)
@@ -110,13 +128,10 @@ func withSimulator<T>(
     let admin = try SimulatorHTTP(simulator)
     do {
         let result = try await body(simulator, admin)
-        // The simulator first: it closes open watches, which the client would otherwise wait for.
         try await simulator.shutdown()
-        try await admin.shutdown()
         return result
     } catch {
         try? await simulator.shutdown()
-        try? await admin.shutdown()
         throw error
     }
 }
