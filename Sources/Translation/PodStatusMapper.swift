@@ -218,7 +218,8 @@ public enum PodStatusMapper {
             } else {
                 status.state = ContainerState(running: ContainerStateRunning(startedAt: startedAt.map(Time.init)))
                 status.started = true
-                status.ready = input.readiness[container.name] ?? true
+                // A regular init container is ready only once it has completed.
+                status.ready = kind != .initContainer && (input.readiness[container.name] ?? true)
             }
             if let last = terminations.last { status.lastState = terminatedState(last) }
         case .dead?:

@@ -203,18 +203,19 @@ struct PodStatusMapperTests {
         #expect(PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, now: Fixtures.now)).phase == expected)
     }
 
+    // A start failure counts as a run that ended (the kubelet's StartError), so restartPolicy Always reads Running.
     @Test(
         "waiting reasons before the task runs",
         arguments: [
-            (nil, nil, "ContainerCreating"),
-            ([String: TaskState](), nil, "ContainerCreating"),
-            (["web": TaskState(state: .pending, events: [TaskEvent(type: "Task Setup", time: 1)])], nil, "ContainerCreating"),
-            (["web": TaskState(state: .pending, events: [TaskEvent(type: "Driver Failure", time: 1, driverError: "no such file")])], "no such file", "CreateContainerError"),
-        ] as [([String: TaskState]?, String?, String)])
-    func waiting(states: [String: TaskState]?, message: String?, reason: String) {
+            (nil, nil, "ContainerCreating", "Pending"),
+            ([String: TaskState](), nil, "ContainerCreating", "Pending"),
+            (["web": TaskState(state: .pending, events: [TaskEvent(type: "Task Setup", time: 1)])], nil, "ContainerCreating", "Pending"),
+            (["web": TaskState(state: .pending, events: [TaskEvent(type: "Driver Failure", time: 1, driverError: "no such file")])], "no such file", "CreateContainerError", "Running"),
+        ] as [([String: TaskState]?, String?, String, String)])
+    func waiting(states: [String: TaskState]?, message: String?, reason: String, phase: String) {
         let allocation = states.map { Allocation(id: "a1", taskGroup: "pod", clientStatus: .pending, taskStates: $0) }
         let status = PodStatusMapper.status(for: PodStatusInput(pod: Fixtures.pod(), allocation: allocation, now: Fixtures.now))
-        #expect(status.phase == "Pending")
+        #expect(status.phase == phase)
         #expect(status.containerStatuses?.first?.state?.waiting == ContainerStateWaiting(reason: reason, message: message))
     }
 
