@@ -279,6 +279,11 @@ public final class PodController: Service, Sendable {
         if allocation == nil, let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
             evaluation = try? await nomad.evaluation(evalID)
         }
+        if allocation == nil, let evaluation, evaluation.failedTGAllocs?.isEmpty ?? true, [nil, "pending"].contains(evaluation.status) {
+            // Nomad has not placed the job yet, nor said why: the evaluation's outcome is not in the
+            // change feed, so look again shortly (this job only).
+            queue.add(Self.key(pod), after: .seconds(1))
+        }
         let address = await nodeAddress(allocation?.nodeID)
         let status = PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date()))
         if let allocation {

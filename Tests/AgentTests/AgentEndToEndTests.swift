@@ -173,3 +173,81 @@ struct AgentEndToEndTests {
         #expect(try await harness.jobsOfNode().isEmpty)
     }
 }
+
+@Suite("Agent end to end: Nomad-side happenings", .serialized, .timeLimit(.minutes(3)))
+struct AgentNomadSideTests {
+    @Test("a change only Nomad knows (a task restarted in Nomad) reaches pods/status with the resync at an hour")
+    func nomadChangeReachesStatusWithoutResync() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        #expect(harness.configuration.timings.resyncInterval == .seconds(3600))
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("restarted", script: "sleep 300"))
+        try await harness.waitForPod("restarted", "Running") { $0.status?.phase == "Running" && $0.mainStatus?.state?.running != nil }
+        let job = try #require(try await harness.jobsOfNode().first?.id)
+        let allocation = try #require(try await harness.nomad.allocations(ofJob: job).value.first?.id)
+        try await harness.nomad.restartAllocation(allocation, task: "main")
+        let pod = try await harness.waitForPod("restarted", "restartCount 1 after the restart in Nomad") { ($0.mainStatus?.restartCount ?? 0) >= 1 }
+        #expect(pod.mainStatus?.restartCount == 1)
+    }
+
+    @Test("the pod's story is told in Events (Created, Started, Killing)")
+    func eventsTellTheStory() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        let created = try await harness.admin.create(harness.pod("storied", script: "sleep 300"))
+        try await harness.waitForPod("storied", "Running") { $0.status?.phase == "Running" }
+        func reasons() async throws -> Set<String> {
+            let events = try await harness.admin.listAll(Event.self, namespace: harness.namespace)
+            return Set(events.items.filter { $0.involvedObject.uid == created.metadata.uid }.compactMap { $0.reason })
+        }
+        try await eventually("Created and Started events on pod storied") { try await reasons().isSuperset(of: ["Created", "Started"]) ? true : nil }
+        try await harness.admin.delete(Pod.self, name: "storied", namespace: harness.namespace)
+        try await eventually("a Killing event on pod storied") { try await reasons().contains("Killing") ? true : nil }
+    }
+
+    @Test("a pod Nomad cannot place stays Pending, quoting the placement failure")
+    func unplaceablePodStaysPending() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        var pod = harness.pod("huge", script: "sleep 300")
+        pod.spec?.containers[0].resources = ResourceRequirements(requests: ["memory": Quantity(integerLiteral: 64 * 1024 * 1024 * 1024 * 1024)])
+        _ = try await harness.admin.create(pod)
+        let pending = try await harness.waitForPod("huge", "Pending with the placement failure") {
+            $0.status?.phase == "Pending" && $0.status?.reason == PodStatusMapper.placementFailedReason
+        }
+        #expect(pending.status?.message?.isEmpty == false)
+        #expect(pending.mainStatus?.state?.running == nil)
+    }
+
+    @Test("a lost Nomad client fails its pods with reason NomadClientLost")
+    func lostClientFailsPod() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        let nomadSimulator = try #require(harness.nomadSimulator, "needs the Nomad simulator to lose a client")
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("stranded", script: "sleep 300"))
+        try await harness.waitForPod("stranded", "Running") { $0.status?.phase == "Running" }
+        await nomadSimulator.setNodeDown("vm", true)
+        let failed = try await harness.waitForPod("stranded", "Failed with NomadClientLost") { $0.status?.phase == "Failed" }
+        #expect(failed.status?.reason == PodStatusMapper.clientLostReason)
+    }
+
+    @Test("a job whose pod vanished while the agent was away is stopped after the orphan grace")
+    func orphanJobStopped() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("forgotten", script: harness.pidScript("forgotten.pid", then: "sleep 300")))
+        try await harness.waitForPod("forgotten", "Running") { $0.status?.phase == "Running" }
+        let pid = try await harness.pid("forgotten.pid")
+        await harness.stopAgent()
+        try await harness.admin.delete(Pod.self, name: "forgotten", namespace: harness.namespace, options: DeleteOptions(gracePeriodSeconds: 0))
+        #expect(processExists(pid), "nothing stops the job while the agent is away")
+        try harness.startAgent()
+        try await eventually("the orphan job to be stopped") { try await harness.jobsOfNode().allSatisfy { $0.stop == true } ? true : nil }
+        try await eventually("the orphan's process to exit") { processExists(pid) ? nil : true }
+    }
+}
