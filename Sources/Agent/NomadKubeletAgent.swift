@@ -17,6 +17,9 @@ public final class NomadKubeletAgent: Sendable {
     public let podController: PodController
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
+    /// A client with short timeouts and no retries, so a Nomad outage shows in the Node's status
+    /// within a heartbeat or two.
+    private let nomadProbe: NomadClient
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
@@ -38,17 +41,24 @@ public final class NomadKubeletAgent: Sendable {
             tls: .init(
                 caFile: nomadSettings.tls.caFile, clientCertificateFile: nomadSettings.tls.certFile, clientKeyFile: nomadSettings.tls.keyFile,
                 serverName: nomadSettings.tls.serverName, insecureSkipVerify: nomadSettings.tls.insecureSkipVerify))
+        var probeConfiguration = nomadConfiguration
+        probeConfiguration.connectTimeout = .seconds(2)
+        probeConfiguration.requestTimeout = .seconds(5)
+        probeConfiguration.retry = .none
         let nomad = try NomadClient(configuration: nomadConfiguration, logger: logger)
+        let nomadProbe: NomadClient
         let kubernetes: KubernetesClient
         do {
+            nomadProbe = try NomadClient(configuration: probeConfiguration, logger: logger)
             kubernetes = try KubernetesClient(configuration: kubernetesConfiguration, logger: logger)
         } catch {
             Task { try? await nomad.shutdown() }
             throw error
         }
+        self.nomadProbe = nomadProbe
         self.kubernetes = kubernetes
         self.nomad = nomad
-        self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger)
         self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
     }
 
@@ -76,6 +86,7 @@ public final class NomadKubeletAgent: Sendable {
 
     private func closeClients() async throws {
         try await nomad.shutdown()
+        try await nomadProbe.shutdown()
         try await kubernetes.shutdown()
     }
 }
