@@ -42,6 +42,53 @@ struct AgentEndToEndTests {
         }
     }
 
+    @Test("an existing Node is adopted: its taints stay, the standard labels are added")
+    func adoptsExistingNode() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        let adminTaint = Taint(key: "example.com/dedicated", value: "gateway", effect: "NoSchedule")
+        _ = try await harness.admin.create(
+            Node(metadata: ObjectMeta(name: harness.nodeName, labels: ["site": "lab"]), spec: NodeSpec(taints: [adminTaint])))
+        try harness.startAgent()
+        let node = try await eventually("Node \(harness.nodeName) to be adopted and Ready") { () -> Node? in
+            guard let node = try? await harness.admin.get(Node.self, name: harness.nodeName),
+                node.metadata.labels?["type"] == "virtual-kubelet",
+                node.status?.conditions?.contains(where: { $0.type == "Ready" && $0.status == "True" }) == true
+            else { return nil }
+            return node
+        }
+        #expect(node.metadata.labels?["site"] == "lab")
+        #expect(node.spec?.taints == [adminTaint])
+    }
+
+    @Test("scaling a set of pods up and down leaves exactly the right processes")
+    func scaleUpAndDown() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        let names = ["replica-0", "replica-1", "replica-2"]
+        for name in names {
+            _ = try await harness.admin.create(harness.pod(name, script: harness.pidScript("\(name).pid", then: "sleep 300"), grace: 2))
+        }
+        var pids: [String: Int32] = [:]
+        for name in names {
+            try await harness.waitForPod(name, "Running") { $0.status?.phase == "Running" }
+            pids[name] = try await harness.pid("\(name).pid")
+        }
+        #expect(pids.values.allSatisfy(processExists))
+        for name in names.dropFirst() {
+            try await harness.admin.delete(Pod.self, name: name, namespace: harness.namespace)
+        }
+        for name in names.dropFirst() {
+            try await eventually("pod \(name) to be removed") { try await harness.readPod(name) == nil ? true : nil }
+        }
+        #expect(processExists(pids["replica-0"]!))
+        #expect(!processExists(pids["replica-1"]!))
+        #expect(!processExists(pids["replica-2"]!))
+        let running = try await harness.jobsOfNode().filter { $0.stop != true }
+        #expect(running.compactMap { $0.meta?[PodJobIdentity.podMetaKey] } == ["replica-0"])
+    }
+
     @Test("a pod bound to the node runs as a real process and becomes Running and Ready")
     func boundPodRunsAsProcess() async throws {
         let harness = try await AgentHarness.start()
@@ -233,6 +280,11 @@ struct AgentNomadSideTests {
         await nomadSimulator.setNodeDown("vm", true)
         let failed = try await harness.waitForPod("stranded", "Failed with NomadClientLost") { $0.status?.phase == "Failed" }
         #expect(failed.status?.reason == PodStatusMapper.clientLostReason)
+        let ready = try await eventually("the node to turn NotReady without an eligible client") { () -> NodeCondition? in
+            let condition = try await harness.admin.get(Node.self, name: harness.nodeName).status?.conditions?.first { $0.type == "Ready" }
+            return condition?.status == "False" ? condition : nil
+        }
+        #expect(ready.reason == "NoEligibleNomadClient")
     }
 
     @Test("a job whose pod vanished while the agent was away is stopped after the orphan grace")
