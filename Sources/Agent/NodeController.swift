@@ -41,7 +41,7 @@ public final class NodeController: Service, Sendable {
     /// Registers the Node, then renews the Lease and the status until shutdown. Retries Kubernetes
     /// failures; never deletes the Node (its pods keep running in Nomad).
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await Self.untilGracefulShutdown {
             while true {
                 do {
                     try await self.registerNode()

@@ -90,3 +90,14 @@ public final class NomadKubeletAgent: Sendable {
         try await kubernetes.shutdown()
     }
 }
+
+extension Service {
+    /// Runs `body` until graceful shutdown cancels it; that cancellation is a normal end, not an error.
+    static func untilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+        do {
+            try await cancelWhenGracefulShutdown(body)
+        } catch is CancellationError {
+            return
+        }
+    }
+}

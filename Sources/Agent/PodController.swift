@@ -68,7 +68,7 @@ public final class PodController: Service, Sendable {
 
     /// Watches pods and Nomad until shutdown. Leaves every job running when it stops.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        try await Self.untilGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.informer.run() }
                 group.addTask { await self.consumeInformer() }
