@@ -123,6 +123,31 @@ struct AgentEndToEndTests {
         #expect(jobs.allSatisfy { $0.stop == true })
     }
 
+    @Test("a shorter deletion grace (kubectl delete --grace-period=2) kills a process that ignores SIGTERM within it")
+    func shorterDeletionGraceHonoured() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        let script = "trap '' TERM; echo $$ > \(harness.workDirectory.appendingPathComponent("stubborn.pid").path); while true; do sleep 1; done"
+        _ = try await harness.admin.create(harness.pod("stubborn", script: script, grace: 60))
+        try await harness.waitForPod("stubborn", "Running") { $0.status?.phase == "Running" }
+        let pid = try await harness.pid("stubborn.pid")
+        let deletedAt = ContinuousClock.now
+        try await harness.admin.delete(Pod.self, name: "stubborn", namespace: harness.namespace, options: DeleteOptions(gracePeriodSeconds: 2))
+        // The agent re-registers the job with kill_timeout = 2 s before stopping it; real Nomad
+        // updates the allocation in place. The simulator replaces the allocation instead and kills
+        // the old one with its old 60 s timeout, so there this is a known issue (of the simulator).
+        try await withKnownIssue("the Nomad simulator ignores an in-place kill_timeout update") {
+            try await eventually("pod stubborn to be removed well before its 60 s spec grace", timeout: .seconds(15)) {
+                try await harness.readPod("stubborn") == nil ? true : nil
+            }
+            #expect(ContinuousClock.now - deletedAt < .seconds(15))
+            #expect(!processExists(pid))
+        } when: {
+            harness.nomadSimulator != nil
+        }
+    }
+
     @Test("a crashing container shows restarts and CrashLoopBackOff")
     func crashingContainer() async throws {
         let harness = try await AgentHarness.start()
