@@ -14,6 +14,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         /// Use the in-cluster service account (token and CA mounted into the pod).
         public var inCluster: Bool
 
+        /// Kubernetes settings; by default `$KUBECONFIG` or `~/.kube/config`.
         public init(kubeconfig: String? = nil, context: String? = nil, inCluster: Bool = false) {
             self.kubeconfig = kubeconfig
             self.context = context
@@ -28,6 +29,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         /// The `Hostname` address; the node name when `nil`.
         public var hostname: String?
 
+        /// Addresses; by default 127.0.0.1 and the node name.
         public init(internalIP: String = "127.0.0.1", hostname: String? = nil) {
             self.internalIP = internalIP
             self.hostname = hostname
@@ -54,6 +56,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         /// `kubernetes.io/arch` and `nodeInfo.architecture`.
         public var architecture: String
 
+        /// Node settings with the documented defaults.
         public init(
             name: String, labels: [String: String] = [:], taints: [Taint] = [AgentConfiguration.defaultTaint], capacity: [String: Quantity] = [:],
             addresses: Addresses = Addresses(), kubeletPort: Int = 10250, operatingSystem: String = "linux",
@@ -72,12 +75,18 @@ public struct AgentConfiguration: Sendable, Hashable {
 
     /// TLS towards the Nomad agent.
     public struct NomadTLS: Sendable, Hashable {
+        /// PEM file of the CA that signed Nomad's certificate.
         public var caFile: String?
+        /// PEM client certificate presented to Nomad (with `keyFile`).
         public var certFile: String?
+        /// PEM private key of `certFile`.
         public var keyFile: String?
+        /// Name checked in Nomad's certificate instead of the address's host.
         public var serverName: String?
+        /// Skip verifying Nomad's certificate (tests only).
         public var insecureSkipVerify: Bool
 
+        /// TLS settings; none by default.
         public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, serverName: String? = nil, insecureSkipVerify: Bool = false) {
             self.caFile = caFile
             self.certFile = certFile
@@ -91,11 +100,13 @@ public struct AgentConfiguration: Sendable, Hashable {
     public struct Nomad: Sendable, Hashable {
         /// The HTTP API address of a Nomad agent.
         public var address: String
+        /// The region of the jobs; the agent's own when `nil`.
         public var region: String?
         /// The Nomad namespace jobs are registered in.
         public var namespace: String?
         /// A file holding the ACL token (never the token itself in the config).
         public var tokenFile: String?
+        /// TLS towards Nomad.
         public var tls: NomadTLS
         /// Datacenters jobs may run in, and whose clients count for capacity.
         public var datacenters: [String]
@@ -106,6 +117,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         /// The task driver for pods (`raw_exec` or `exec`).
         public var driver: String
 
+        /// Nomad settings with the documented defaults.
         public init(
             address: String = "http://127.0.0.1:4646", region: String? = nil, namespace: String? = nil, tokenFile: String? = nil, tls: NomadTLS = NomadTLS(),
             datacenters: [String] = ["dc1"], nodePool: String? = nil, nodeClass: String? = nil, driver: String = "raw_exec"
@@ -135,6 +147,7 @@ public struct AgentConfiguration: Sendable, Hashable {
         /// Period of the full resync of every pod (status is event-driven; this is a safety net).
         public var resyncInterval: Duration
 
+        /// The documented default timings.
         public init(
             leaseRenewInterval: Duration = .seconds(10), leaseDuration: Duration = .seconds(40), statusUpdateInterval: Duration = .seconds(60),
             orphanGrace: Duration = .seconds(300), resyncInterval: Duration = .seconds(600)
@@ -150,9 +163,13 @@ public struct AgentConfiguration: Sendable, Hashable {
     /// Log level names accepted in `logging.level`.
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
+    /// The `kubernetes` section.
     public var kubernetes: Kubernetes
+    /// The `node` section.
     public var node: NodeSettings
+    /// The `nomad` section.
     public var nomad: Nomad
+    /// The `timings` section.
     public var timings: Timings
     /// One of ``logLevels``.
     public var logLevel: String

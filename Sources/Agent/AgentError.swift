@@ -1,9 +1,8 @@
-/// Errors of the agent: its configuration, and the operations that cannot proceed.
+/// Errors of the agent: a configuration it cannot read or use.
 public struct AgentError: Error, Sendable, CustomStringConvertible {
     fileprivate enum Code: Sendable, Hashable {
         case invalidConfiguration
         case unreadableConfiguration
-        case nodeRegistration
     }
 
     /// The kind of failure, for callers that branch on it.
@@ -13,8 +12,6 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Kind(code: .invalidConfiguration)
         /// The configuration file (or a file it names) cannot be read or parsed.
         public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
-        /// The Node could not be created or adopted.
-        public static let nodeRegistration = Kind(code: .nodeRegistration)
         public var description: String { "\(code)" }
     }
 
@@ -42,12 +39,5 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     /// A configuration file that cannot be read or parsed.
     public static func unreadableConfiguration(file: String, reason: String) -> AgentError {
         AgentError(.unreadableConfiguration, message: "cannot read the configuration \(file): \(reason)")
-    }
-
-    /// The Node could not be registered.
-    public static func nodeRegistration(node: String, reason: String) -> AgentError {
-        AgentError(
-            .nodeRegistration,
-            message: "cannot register or adopt Node \(node): \(reason); check that the kubeconfig authenticates as system:node:\(node) (or has RBAC for nodes)")
     }
 }
