@@ -228,7 +228,9 @@ public final class PodController: Service, Sendable {
         let jobID = plain.identity.jobID
         let hash = Self.specHash(plain.job)
         let existing = try await existingJob(jobID)
-        if existing == nil || existing?.stop == true || existing?.meta?[Self.specHashMetaKey] != hash {
+        // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
+        let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
+        if !ended, existing == nil || existing?.stop == true || existing?.meta?[Self.specHashMetaKey] != hash {
             var options = TranslationOptions()
             if let existing, existing.stop != true {
                 // A changed spec (image): restart in place on the same client, counting restarts on.
@@ -249,6 +251,7 @@ public final class PodController: Service, Sendable {
                 return
             }
         }
+        if ended, existing == nil { return }
         try await updateStatus(pod, jobID: jobID, logger: logger)
     }
 

@@ -172,6 +172,24 @@ struct AgentEndToEndTests {
         #expect(pod.mainStatus?.restartCount == 0)
     }
 
+    @Test("a pod that ended is never run again, even when its job is gone from Nomad")
+    func endedPodNeverRerun() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("once", script: "exit 0", restartPolicy: "Never"))
+        try await harness.waitForPod("once", "Succeeded") { $0.status?.phase == "Succeeded" }
+        await harness.stopAgent()
+        let job = try #require(try await harness.jobsOfNode().first?.id)
+        _ = try await harness.nomad.deregister(jobID: job, purge: true)
+        try harness.startAgent()
+        _ = try await harness.admin.create(harness.pod("marker", script: "sleep 300"))
+        try await harness.waitForPod("marker", "Running (the restarted agent has reconciled)") { $0.status?.phase == "Running" }
+        let jobs = try await harness.jobsOfNode()
+        #expect(jobs.compactMap { $0.meta?[PodJobIdentity.podMetaKey] } == ["marker"])
+        #expect(try await harness.readPod("once")?.status?.phase == "Succeeded")
+    }
+
     @Test("an agent stopped abruptly and started again makes no duplicate job and keeps the status right")
     func restartMakesNoDuplicate() async throws {
         let harness = try await AgentHarness.start()
