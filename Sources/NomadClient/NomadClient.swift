@@ -289,7 +289,8 @@ public final class NomadClient: Sendable {
         var result: [Job] = []
         for stub in stubs {
             guard let id = stub.id else { continue }
-            if version.hasJobListMeta, !matches(stub.meta) { continue }
+            // A stub without Meta (older agent, or `meta` ignored) is decided on the full job.
+            if let stubMeta = stub.meta, !matches(stubMeta) { continue }
             do {
                 let job = try await self.job(id).value
                 if matches(job.meta) { result.append(job) }

@@ -9,7 +9,12 @@ public struct AgentVersion: Codable, Hashable, Sendable {
     public var revision: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(version: String? = nil, versionPrerelease: String? = nil, versionMetadata: String? = nil, revision: String? = nil) {
+    public init(
+        version: String? = nil,
+        versionPrerelease: String? = nil,
+        versionMetadata: String? = nil,
+        revision: String? = nil
+    ) {
         self.version = version
         self.versionPrerelease = versionPrerelease
         self.versionMetadata = versionMetadata
@@ -32,7 +37,12 @@ public struct AgentConfig: Codable, Hashable, Sendable {
     public var nodeName: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(version: AgentVersion? = nil, region: String? = nil, datacenter: String? = nil, nodeName: String? = nil) {
+    public init(
+        version: AgentVersion? = nil,
+        region: String? = nil,
+        datacenter: String? = nil,
+        nodeName: String? = nil
+    ) {
         self.version = version
         self.region = region
         self.datacenter = datacenter
@@ -50,10 +60,13 @@ public struct AgentConfig: Codable, Hashable, Sendable {
 /// The agent's serf member, when the agent is a server.
 public struct AgentMember: Codable, Hashable, Sendable {
     public var name: String?
-    public var tags: [String:String]?
+    public var tags: [String: String]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(name: String? = nil, tags: [String:String]? = nil) {
+    public init(
+        name: String? = nil,
+        tags: [String: String]? = nil
+    ) {
         self.name = name
         self.tags = tags
     }
@@ -70,7 +83,10 @@ public struct AgentSelf: Codable, Hashable, Sendable {
     public var member: AgentMember?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(config: AgentConfig? = nil, member: AgentMember? = nil) {
+    public init(
+        config: AgentConfig? = nil,
+        member: AgentMember? = nil
+    ) {
         self.config = config
         self.member = member
     }

@@ -57,7 +57,7 @@ public struct TaskEvent: Codable, Hashable, Sendable {
     public var displayMessage: String?
     public var message: String?
     /// e.g. `exit_code`, `signal`, `oom_killed`, `restart_reason`, `start_delay` (all strings).
-    public var details: [String:String]?
+    public var details: [String: String]?
     public var exitCode: Int?
     public var signal: Int?
     public var failsTask: Bool?
@@ -78,7 +78,30 @@ public struct TaskEvent: Codable, Hashable, Sendable {
     public var genericSource: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(type: String? = nil, time: Int64? = nil, displayMessage: String? = nil, message: String? = nil, details: [String:String]? = nil, exitCode: Int? = nil, signal: Int? = nil, failsTask: Bool? = nil, restartReason: String? = nil, startDelay: Int64? = nil, killTimeout: NomadDuration? = nil, killReason: String? = nil, killError: String? = nil, driverError: String? = nil, driverMessage: String? = nil, setupError: String? = nil, downloadError: String? = nil, validationError: String? = nil, taskSignal: String? = nil, taskSignalReason: String? = nil, failedSibling: String? = nil, genericSource: String? = nil) {
+    public init(
+        type: String? = nil,
+        time: Int64? = nil,
+        displayMessage: String? = nil,
+        message: String? = nil,
+        details: [String: String]? = nil,
+        exitCode: Int? = nil,
+        signal: Int? = nil,
+        failsTask: Bool? = nil,
+        restartReason: String? = nil,
+        startDelay: Int64? = nil,
+        killTimeout: NomadDuration? = nil,
+        killReason: String? = nil,
+        killError: String? = nil,
+        driverError: String? = nil,
+        driverMessage: String? = nil,
+        setupError: String? = nil,
+        downloadError: String? = nil,
+        validationError: String? = nil,
+        taskSignal: String? = nil,
+        taskSignalReason: String? = nil,
+        failedSibling: String? = nil,
+        genericSource: String? = nil
+    ) {
         self.type = type
         self.time = time
         self.displayMessage = displayMessage
@@ -141,7 +164,15 @@ public struct TaskState: Codable, Hashable, Sendable {
     public var events: [TaskEvent]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(state: TaskStateName? = nil, failed: Bool? = nil, restarts: Int? = nil, lastRestart: NomadTime? = nil, startedAt: NomadTime? = nil, finishedAt: NomadTime? = nil, events: [TaskEvent]? = nil) {
+    public init(
+        state: TaskStateName? = nil,
+        failed: Bool? = nil,
+        restarts: Int? = nil,
+        lastRestart: NomadTime? = nil,
+        startedAt: NomadTime? = nil,
+        finishedAt: NomadTime? = nil,
+        events: [TaskEvent]? = nil
+    ) {
         self.state = state
         self.failed = failed
         self.restarts = restarts
@@ -169,7 +200,11 @@ public struct DesiredTransition: Codable, Hashable, Sendable {
     public var forceReschedule: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(migrate: Bool? = nil, reschedule: Bool? = nil, forceReschedule: Bool? = nil) {
+    public init(
+        migrate: Bool? = nil,
+        reschedule: Bool? = nil,
+        forceReschedule: Bool? = nil
+    ) {
         self.migrate = migrate
         self.reschedule = reschedule
         self.forceReschedule = forceReschedule
@@ -188,7 +223,10 @@ public struct AllocatedCPUResources: Codable, Hashable, Sendable {
     public var reservedCores: [Int]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpuShares: Int? = nil, reservedCores: [Int]? = nil) {
+    public init(
+        cpuShares: Int? = nil,
+        reservedCores: [Int]? = nil
+    ) {
         self.cpuShares = cpuShares
         self.reservedCores = reservedCores
     }
@@ -205,7 +243,10 @@ public struct AllocatedMemoryResources: Codable, Hashable, Sendable {
     public var memoryMaxMB: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(memoryMB: Int? = nil, memoryMaxMB: Int? = nil) {
+    public init(
+        memoryMB: Int? = nil,
+        memoryMaxMB: Int? = nil
+    ) {
         self.memoryMB = memoryMB
         self.memoryMaxMB = memoryMaxMB
     }
@@ -223,7 +264,11 @@ public struct AllocatedTaskResources: Codable, Hashable, Sendable {
     public var networks: [NetworkResource]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpu: AllocatedCPUResources? = nil, memory: AllocatedMemoryResources? = nil, networks: [NetworkResource]? = nil) {
+    public init(
+        cpu: AllocatedCPUResources? = nil,
+        memory: AllocatedMemoryResources? = nil,
+        networks: [NetworkResource]? = nil
+    ) {
         self.cpu = cpu
         self.memory = memory
         self.networks = networks
@@ -244,7 +289,12 @@ public struct AllocatedPortMapping: Codable, Hashable, Sendable {
     public var hostIP: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(label: String? = nil, value: Int? = nil, to: Int? = nil, hostIP: String? = nil) {
+    public init(
+        label: String? = nil,
+        value: Int? = nil,
+        to: Int? = nil,
+        hostIP: String? = nil
+    ) {
         self.label = label
         self.value = value
         self.to = to
@@ -266,7 +316,11 @@ public struct AllocatedSharedResources: Codable, Hashable, Sendable {
     public var ports: [AllocatedPortMapping]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(diskMB: Int? = nil, networks: [NetworkResource]? = nil, ports: [AllocatedPortMapping]? = nil) {
+    public init(
+        diskMB: Int? = nil,
+        networks: [NetworkResource]? = nil,
+        ports: [AllocatedPortMapping]? = nil
+    ) {
         self.diskMB = diskMB
         self.networks = networks
         self.ports = ports
@@ -281,12 +335,16 @@ public struct AllocatedSharedResources: Codable, Hashable, Sendable {
 
 /// What the scheduler gave an allocation.
 public struct AllocatedResources: Codable, Hashable, Sendable {
-    public var tasks: [String:AllocatedTaskResources]?
-    public var taskLifecycles: [String:TaskLifecycle?]?
+    public var tasks: [String: AllocatedTaskResources]?
+    public var taskLifecycles: [String: TaskLifecycle?]?
     public var shared: AllocatedSharedResources?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(tasks: [String:AllocatedTaskResources]? = nil, taskLifecycles: [String:TaskLifecycle?]? = nil, shared: AllocatedSharedResources? = nil) {
+    public init(
+        tasks: [String: AllocatedTaskResources]? = nil,
+        taskLifecycles: [String: TaskLifecycle?]? = nil,
+        shared: AllocatedSharedResources? = nil
+    ) {
         self.tasks = tasks
         self.taskLifecycles = taskLifecycles
         self.shared = shared
@@ -306,7 +364,11 @@ public struct AllocNetworkStatus: Codable, Hashable, Sendable {
     public var dns: DNSConfig?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(interfaceName: String? = nil, address: String? = nil, dns: DNSConfig? = nil) {
+    public init(
+        interfaceName: String? = nil,
+        address: String? = nil,
+        dns: DNSConfig? = nil
+    ) {
         self.interfaceName = interfaceName
         self.address = address
         self.dns = dns
@@ -325,19 +387,33 @@ public struct AllocationMetric: Codable, Hashable, Sendable {
     public var nodesFiltered: Int?
     /// Nomad 1.6+.
     public var nodesInPool: Int?
-    public var nodesAvailable: [String:Int]?
-    public var classFiltered: [String:Int]?
-    public var constraintFiltered: [String:Int]?
+    public var nodesAvailable: [String: Int]?
+    public var classFiltered: [String: Int]?
+    public var constraintFiltered: [String: Int]?
     public var nodesExhausted: Int?
-    public var classExhausted: [String:Int]?
-    public var dimensionExhausted: [String:Int]?
+    public var classExhausted: [String: Int]?
+    public var dimensionExhausted: [String: Int]?
     public var quotaExhausted: [String]?
-    public var resourcesExhausted: [String:Resources]?
+    public var resourcesExhausted: [String: Resources]?
     public var coalescedFailures: Int?
     public var allocationTime: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(nodesEvaluated: Int? = nil, nodesFiltered: Int? = nil, nodesInPool: Int? = nil, nodesAvailable: [String:Int]? = nil, classFiltered: [String:Int]? = nil, constraintFiltered: [String:Int]? = nil, nodesExhausted: Int? = nil, classExhausted: [String:Int]? = nil, dimensionExhausted: [String:Int]? = nil, quotaExhausted: [String]? = nil, resourcesExhausted: [String:Resources]? = nil, coalescedFailures: Int? = nil, allocationTime: Int64? = nil) {
+    public init(
+        nodesEvaluated: Int? = nil,
+        nodesFiltered: Int? = nil,
+        nodesInPool: Int? = nil,
+        nodesAvailable: [String: Int]? = nil,
+        classFiltered: [String: Int]? = nil,
+        constraintFiltered: [String: Int]? = nil,
+        nodesExhausted: Int? = nil,
+        classExhausted: [String: Int]? = nil,
+        dimensionExhausted: [String: Int]? = nil,
+        quotaExhausted: [String]? = nil,
+        resourcesExhausted: [String: Resources]? = nil,
+        coalescedFailures: Int? = nil,
+        allocationTime: Int64? = nil
+    ) {
         self.nodesEvaluated = nodesEvaluated
         self.nodesFiltered = nodesFiltered
         self.nodesInPool = nodesInPool
@@ -387,7 +463,7 @@ public struct Allocation: Codable, Hashable, Sendable {
     public var desiredTransition: DesiredTransition?
     public var clientStatus: AllocationClientStatus?
     public var clientDescription: String?
-    public var taskStates: [String:TaskState]?
+    public var taskStates: [String: TaskState]?
     public var allocatedResources: AllocatedResources?
     public var networkStatus: AllocNetworkStatus?
     public var metrics: AllocationMetric?
@@ -403,7 +479,36 @@ public struct Allocation: Codable, Hashable, Sendable {
     public var modifyTime: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, namespace: String? = nil, evalID: String? = nil, name: String? = nil, nodeID: String? = nil, nodeName: String? = nil, jobID: String? = nil, job: Job? = nil, jobVersion: UInt64? = nil, taskGroup: String? = nil, desiredStatus: AllocationDesiredStatus? = nil, desiredDescription: String? = nil, desiredTransition: DesiredTransition? = nil, clientStatus: AllocationClientStatus? = nil, clientDescription: String? = nil, taskStates: [String:TaskState]? = nil, allocatedResources: AllocatedResources? = nil, networkStatus: AllocNetworkStatus? = nil, metrics: AllocationMetric? = nil, deploymentID: String? = nil, followupEvalID: String? = nil, previousAllocation: String? = nil, nextAllocation: String? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil, allocModifyIndex: UInt64? = nil, createTime: Int64? = nil, modifyTime: Int64? = nil) {
+    public init(
+        id: String? = nil,
+        namespace: String? = nil,
+        evalID: String? = nil,
+        name: String? = nil,
+        nodeID: String? = nil,
+        nodeName: String? = nil,
+        jobID: String? = nil,
+        job: Job? = nil,
+        jobVersion: UInt64? = nil,
+        taskGroup: String? = nil,
+        desiredStatus: AllocationDesiredStatus? = nil,
+        desiredDescription: String? = nil,
+        desiredTransition: DesiredTransition? = nil,
+        clientStatus: AllocationClientStatus? = nil,
+        clientDescription: String? = nil,
+        taskStates: [String: TaskState]? = nil,
+        allocatedResources: AllocatedResources? = nil,
+        networkStatus: AllocNetworkStatus? = nil,
+        metrics: AllocationMetric? = nil,
+        deploymentID: String? = nil,
+        followupEvalID: String? = nil,
+        previousAllocation: String? = nil,
+        nextAllocation: String? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil,
+        allocModifyIndex: UInt64? = nil,
+        createTime: Int64? = nil,
+        modifyTime: Int64? = nil
+    ) {
         self.id = id
         self.namespace = namespace
         self.evalID = evalID
@@ -483,7 +588,7 @@ public struct AllocationListStub: Codable, Hashable, Sendable {
     public var desiredTransition: DesiredTransition?
     public var clientStatus: AllocationClientStatus?
     public var clientDescription: String?
-    public var taskStates: [String:TaskState]?
+    public var taskStates: [String: TaskState]?
     public var followupEvalID: String?
     public var createIndex: UInt64?
     public var modifyIndex: UInt64?
@@ -491,7 +596,29 @@ public struct AllocationListStub: Codable, Hashable, Sendable {
     public var modifyTime: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, namespace: String? = nil, evalID: String? = nil, name: String? = nil, nodeID: String? = nil, nodeName: String? = nil, jobID: String? = nil, jobType: JobType? = nil, jobVersion: UInt64? = nil, taskGroup: String? = nil, desiredStatus: AllocationDesiredStatus? = nil, desiredDescription: String? = nil, desiredTransition: DesiredTransition? = nil, clientStatus: AllocationClientStatus? = nil, clientDescription: String? = nil, taskStates: [String:TaskState]? = nil, followupEvalID: String? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil, createTime: Int64? = nil, modifyTime: Int64? = nil) {
+    public init(
+        id: String? = nil,
+        namespace: String? = nil,
+        evalID: String? = nil,
+        name: String? = nil,
+        nodeID: String? = nil,
+        nodeName: String? = nil,
+        jobID: String? = nil,
+        jobType: JobType? = nil,
+        jobVersion: UInt64? = nil,
+        taskGroup: String? = nil,
+        desiredStatus: AllocationDesiredStatus? = nil,
+        desiredDescription: String? = nil,
+        desiredTransition: DesiredTransition? = nil,
+        clientStatus: AllocationClientStatus? = nil,
+        clientDescription: String? = nil,
+        taskStates: [String: TaskState]? = nil,
+        followupEvalID: String? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil,
+        createTime: Int64? = nil,
+        modifyTime: Int64? = nil
+    ) {
         self.id = id
         self.namespace = namespace
         self.evalID = evalID
@@ -546,7 +673,10 @@ public struct AllocStopResponse: Codable, Hashable, Sendable {
     public var index: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(evalID: String? = nil, index: UInt64? = nil) {
+    public init(
+        evalID: String? = nil,
+        index: UInt64? = nil
+    ) {
         self.evalID = evalID
         self.index = index
     }
@@ -564,7 +694,10 @@ public struct AllocRestartRequest: Codable, Hashable, Sendable {
     public var allTasks: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(taskName: String? = nil, allTasks: Bool? = nil) {
+    public init(
+        taskName: String? = nil,
+        allTasks: Bool? = nil
+    ) {
         self.taskName = taskName
         self.allTasks = allTasks
     }

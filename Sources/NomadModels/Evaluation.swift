@@ -19,9 +19,9 @@ public struct Evaluation: Codable, Hashable, Sendable {
     public var nextEval: String?
     public var previousEval: String?
     public var blockedEval: String?
-    public var failedTGAllocs: [String:AllocationMetric]?
-    public var classEligibility: [String:Bool]?
-    public var queuedAllocations: [String:Int]?
+    public var failedTGAllocs: [String: AllocationMetric]?
+    public var classEligibility: [String: Bool]?
+    public var queuedAllocations: [String: Int]?
     public var snapshotIndex: UInt64?
     public var createIndex: UInt64?
     public var modifyIndex: UInt64?
@@ -29,7 +29,31 @@ public struct Evaluation: Codable, Hashable, Sendable {
     public var modifyTime: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, namespace: String? = nil, priority: Int? = nil, type: JobType? = nil, triggeredBy: String? = nil, jobID: String? = nil, jobModifyIndex: UInt64? = nil, nodeID: String? = nil, deploymentID: String? = nil, status: String? = nil, statusDescription: String? = nil, wait: NomadDuration? = nil, nextEval: String? = nil, previousEval: String? = nil, blockedEval: String? = nil, failedTGAllocs: [String:AllocationMetric]? = nil, classEligibility: [String:Bool]? = nil, queuedAllocations: [String:Int]? = nil, snapshotIndex: UInt64? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil, createTime: Int64? = nil, modifyTime: Int64? = nil) {
+    public init(
+        id: String? = nil,
+        namespace: String? = nil,
+        priority: Int? = nil,
+        type: JobType? = nil,
+        triggeredBy: String? = nil,
+        jobID: String? = nil,
+        jobModifyIndex: UInt64? = nil,
+        nodeID: String? = nil,
+        deploymentID: String? = nil,
+        status: String? = nil,
+        statusDescription: String? = nil,
+        wait: NomadDuration? = nil,
+        nextEval: String? = nil,
+        previousEval: String? = nil,
+        blockedEval: String? = nil,
+        failedTGAllocs: [String: AllocationMetric]? = nil,
+        classEligibility: [String: Bool]? = nil,
+        queuedAllocations: [String: Int]? = nil,
+        snapshotIndex: UInt64? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil,
+        createTime: Int64? = nil,
+        modifyTime: Int64? = nil
+    ) {
         self.id = id
         self.namespace = namespace
         self.priority = priority

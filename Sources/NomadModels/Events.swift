@@ -33,7 +33,16 @@ public struct Deployment: Codable, Hashable, Sendable {
     public var modifyIndex: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, namespace: String? = nil, jobID: String? = nil, jobVersion: UInt64? = nil, status: String? = nil, statusDescription: String? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil) {
+    public init(
+        id: String? = nil,
+        namespace: String? = nil,
+        jobID: String? = nil,
+        jobVersion: UInt64? = nil,
+        status: String? = nil,
+        statusDescription: String? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil
+    ) {
         self.id = id
         self.namespace = namespace
         self.jobID = jobID
@@ -65,7 +74,13 @@ public struct EventPayload: Codable, Hashable, Sendable {
     public var deployment: Deployment?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(job: Job? = nil, allocation: Allocation? = nil, node: NomadNode? = nil, evaluation: Evaluation? = nil, deployment: Deployment? = nil) {
+    public init(
+        job: Job? = nil,
+        allocation: Allocation? = nil,
+        node: NomadNode? = nil,
+        evaluation: Evaluation? = nil,
+        deployment: Deployment? = nil
+    ) {
         self.job = job
         self.allocation = allocation
         self.node = node
@@ -94,7 +109,15 @@ public struct NomadEvent: Codable, Hashable, Sendable {
     public var payload: EventPayload?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(topic: EventTopic? = nil, type: String? = nil, key: String? = nil, namespace: String? = nil, filterKeys: [String]? = nil, index: UInt64? = nil, payload: EventPayload? = nil) {
+    public init(
+        topic: EventTopic? = nil,
+        type: String? = nil,
+        key: String? = nil,
+        namespace: String? = nil,
+        filterKeys: [String]? = nil,
+        index: UInt64? = nil,
+        payload: EventPayload? = nil
+    ) {
         self.topic = topic
         self.type = type
         self.key = key
@@ -121,7 +144,10 @@ public struct EventBatch: Codable, Hashable, Sendable {
     public var events: [NomadEvent]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(index: UInt64? = nil, events: [NomadEvent]? = nil) {
+    public init(
+        index: UInt64? = nil,
+        events: [NomadEvent]? = nil
+    ) {
         self.index = index
         self.events = events
     }
@@ -141,7 +167,12 @@ public struct StreamFrame: Codable, Hashable, Sendable {
     public var fileEvent: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(data: String? = nil, file: String? = nil, offset: Int64? = nil, fileEvent: String? = nil) {
+    public init(
+        data: String? = nil,
+        file: String? = nil,
+        offset: Int64? = nil,
+        fileEvent: String? = nil
+    ) {
         self.data = data
         self.file = file
         self.offset = offset

@@ -29,7 +29,7 @@ public struct Job: Codable, Hashable, Sendable {
     public var nodePool: String?
     public var priority: Int?
     public var allAtOnce: Bool?
-    public var meta: [String:String]?
+    public var meta: [String: String]?
     public var constraints: [Constraint]?
     public var affinities: [Affinity]?
     public var spreads: [Spread]?
@@ -50,7 +50,33 @@ public struct Job: Codable, Hashable, Sendable {
     public var jobModifyIndex: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, name: String? = nil, namespace: String? = nil, type: JobType? = nil, region: String? = nil, datacenters: [String]? = nil, nodePool: String? = nil, priority: Int? = nil, allAtOnce: Bool? = nil, meta: [String:String]? = nil, constraints: [Constraint]? = nil, affinities: [Affinity]? = nil, spreads: [Spread]? = nil, taskGroups: [TaskGroup]? = nil, update: UpdateStrategy? = nil, parentID: String? = nil, stop: Bool? = nil, status: String? = nil, statusDescription: String? = nil, stable: Bool? = nil, version: UInt64? = nil, submitTime: Int64? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil, jobModifyIndex: UInt64? = nil) {
+    public init(
+        id: String? = nil,
+        name: String? = nil,
+        namespace: String? = nil,
+        type: JobType? = nil,
+        region: String? = nil,
+        datacenters: [String]? = nil,
+        nodePool: String? = nil,
+        priority: Int? = nil,
+        allAtOnce: Bool? = nil,
+        meta: [String: String]? = nil,
+        constraints: [Constraint]? = nil,
+        affinities: [Affinity]? = nil,
+        spreads: [Spread]? = nil,
+        taskGroups: [TaskGroup]? = nil,
+        update: UpdateStrategy? = nil,
+        parentID: String? = nil,
+        stop: Bool? = nil,
+        status: String? = nil,
+        statusDescription: String? = nil,
+        stable: Bool? = nil,
+        version: UInt64? = nil,
+        submitTime: Int64? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil,
+        jobModifyIndex: UInt64? = nil
+    ) {
         self.id = id
         self.name = name
         self.namespace = namespace
@@ -114,7 +140,11 @@ public struct Constraint: Codable, Hashable, Sendable {
     public var operand: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(lTarget: String? = nil, rTarget: String? = nil, operand: String? = nil) {
+    public init(
+        lTarget: String? = nil,
+        rTarget: String? = nil,
+        operand: String? = nil
+    ) {
         self.lTarget = lTarget
         self.rTarget = rTarget
         self.operand = operand
@@ -135,7 +165,12 @@ public struct Affinity: Codable, Hashable, Sendable {
     public var weight: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(lTarget: String? = nil, rTarget: String? = nil, operand: String? = nil, weight: Int? = nil) {
+    public init(
+        lTarget: String? = nil,
+        rTarget: String? = nil,
+        operand: String? = nil,
+        weight: Int? = nil
+    ) {
         self.lTarget = lTarget
         self.rTarget = rTarget
         self.operand = operand
@@ -156,7 +191,10 @@ public struct SpreadTarget: Codable, Hashable, Sendable {
     public var percent: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(value: String? = nil, percent: Int? = nil) {
+    public init(
+        value: String? = nil,
+        percent: Int? = nil
+    ) {
         self.value = value
         self.percent = percent
     }
@@ -174,7 +212,11 @@ public struct Spread: Codable, Hashable, Sendable {
     public var spreadTarget: [SpreadTarget]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(attribute: String? = nil, weight: Int? = nil, spreadTarget: [SpreadTarget]? = nil) {
+    public init(
+        attribute: String? = nil,
+        weight: Int? = nil,
+        spreadTarget: [SpreadTarget]? = nil
+    ) {
         self.attribute = attribute
         self.weight = weight
         self.spreadTarget = spreadTarget
@@ -200,7 +242,17 @@ public struct UpdateStrategy: Codable, Hashable, Sendable {
     public var canary: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(stagger: NomadDuration? = nil, maxParallel: Int? = nil, healthCheck: String? = nil, minHealthyTime: NomadDuration? = nil, healthyDeadline: NomadDuration? = nil, progressDeadline: NomadDuration? = nil, autoRevert: Bool? = nil, autoPromote: Bool? = nil, canary: Int? = nil) {
+    public init(
+        stagger: NomadDuration? = nil,
+        maxParallel: Int? = nil,
+        healthCheck: String? = nil,
+        minHealthyTime: NomadDuration? = nil,
+        healthyDeadline: NomadDuration? = nil,
+        progressDeadline: NomadDuration? = nil,
+        autoRevert: Bool? = nil,
+        autoPromote: Bool? = nil,
+        canary: Int? = nil
+    ) {
         self.stagger = stagger
         self.maxParallel = maxParallel
         self.healthCheck = healthCheck
@@ -237,15 +289,31 @@ public struct TaskGroup: Codable, Hashable, Sendable {
     public var reschedulePolicy: ReschedulePolicy?
     public var ephemeralDisk: EphemeralDisk?
     public var networks: [NetworkResource]?
-    public var volumes: [String:VolumeRequest]?
+    public var volumes: [String: VolumeRequest]?
     public var update: UpdateStrategy?
-    public var meta: [String:String]?
+    public var meta: [String: String]?
     /// Delay between deregistering services and killing tasks (Nomad sends `null` when unset).
     public var shutdownDelay: NomadDuration?
     public var stopAfterClientDisconnect: NomadDuration?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(name: String? = nil, count: Int? = nil, tasks: [NomadTask]? = nil, constraints: [Constraint]? = nil, affinities: [Affinity]? = nil, spreads: [Spread]? = nil, restartPolicy: RestartPolicy? = nil, reschedulePolicy: ReschedulePolicy? = nil, ephemeralDisk: EphemeralDisk? = nil, networks: [NetworkResource]? = nil, volumes: [String:VolumeRequest]? = nil, update: UpdateStrategy? = nil, meta: [String:String]? = nil, shutdownDelay: NomadDuration? = nil, stopAfterClientDisconnect: NomadDuration? = nil) {
+    public init(
+        name: String? = nil,
+        count: Int? = nil,
+        tasks: [NomadTask]? = nil,
+        constraints: [Constraint]? = nil,
+        affinities: [Affinity]? = nil,
+        spreads: [Spread]? = nil,
+        restartPolicy: RestartPolicy? = nil,
+        reschedulePolicy: ReschedulePolicy? = nil,
+        ephemeralDisk: EphemeralDisk? = nil,
+        networks: [NetworkResource]? = nil,
+        volumes: [String: VolumeRequest]? = nil,
+        update: UpdateStrategy? = nil,
+        meta: [String: String]? = nil,
+        shutdownDelay: NomadDuration? = nil,
+        stopAfterClientDisconnect: NomadDuration? = nil
+    ) {
         self.name = name
         self.count = count
         self.tasks = tasks
@@ -304,7 +372,13 @@ public struct RestartPolicy: Codable, Hashable, Sendable {
     public var renderTemplates: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(attempts: Int? = nil, interval: NomadDuration? = nil, delay: NomadDuration? = nil, mode: RestartMode? = nil, renderTemplates: Bool? = nil) {
+    public init(
+        attempts: Int? = nil,
+        interval: NomadDuration? = nil,
+        delay: NomadDuration? = nil,
+        mode: RestartMode? = nil,
+        renderTemplates: Bool? = nil
+    ) {
         self.attempts = attempts
         self.interval = interval
         self.delay = delay
@@ -331,7 +405,14 @@ public struct ReschedulePolicy: Codable, Hashable, Sendable {
     public var unlimited: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(attempts: Int? = nil, interval: NomadDuration? = nil, delay: NomadDuration? = nil, delayFunction: String? = nil, maxDelay: NomadDuration? = nil, unlimited: Bool? = nil) {
+    public init(
+        attempts: Int? = nil,
+        interval: NomadDuration? = nil,
+        delay: NomadDuration? = nil,
+        delayFunction: String? = nil,
+        maxDelay: NomadDuration? = nil,
+        unlimited: Bool? = nil
+    ) {
         self.attempts = attempts
         self.interval = interval
         self.delay = delay
@@ -357,7 +438,11 @@ public struct EphemeralDisk: Codable, Hashable, Sendable {
     public var sizeMB: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(sticky: Bool? = nil, migrate: Bool? = nil, sizeMB: Int? = nil) {
+    public init(
+        sticky: Bool? = nil,
+        migrate: Bool? = nil,
+        sizeMB: Int? = nil
+    ) {
         self.sticky = sticky
         self.migrate = migrate
         self.sizeMB = sizeMB
@@ -380,7 +465,12 @@ public struct Port: Codable, Hashable, Sendable {
     public var hostNetwork: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(label: String? = nil, value: Int? = nil, to: Int? = nil, hostNetwork: String? = nil) {
+    public init(
+        label: String? = nil,
+        value: Int? = nil,
+        to: Int? = nil,
+        hostNetwork: String? = nil
+    ) {
         self.label = label
         self.value = value
         self.to = to
@@ -407,7 +497,16 @@ public struct NetworkResource: Codable, Hashable, Sendable {
     public var dynamicPorts: [Port]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(mode: String? = nil, device: String? = nil, cidr: String? = nil, ip: String? = nil, mBits: Int? = nil, dns: DNSConfig? = nil, reservedPorts: [Port]? = nil, dynamicPorts: [Port]? = nil) {
+    public init(
+        mode: String? = nil,
+        device: String? = nil,
+        cidr: String? = nil,
+        ip: String? = nil,
+        mBits: Int? = nil,
+        dns: DNSConfig? = nil,
+        reservedPorts: [Port]? = nil,
+        dynamicPorts: [Port]? = nil
+    ) {
         self.mode = mode
         self.device = device
         self.cidr = cidr
@@ -437,7 +536,11 @@ public struct DNSConfig: Codable, Hashable, Sendable {
     public var options: [String]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(servers: [String]? = nil, searches: [String]? = nil, options: [String]? = nil) {
+    public init(
+        servers: [String]? = nil,
+        searches: [String]? = nil,
+        options: [String]? = nil
+    ) {
         self.servers = servers
         self.searches = searches
         self.options = options
@@ -461,7 +564,15 @@ public struct VolumeRequest: Codable, Hashable, Sendable {
     public var perAlloc: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(name: String? = nil, type: String? = nil, source: String? = nil, readOnly: Bool? = nil, accessMode: String? = nil, attachmentMode: String? = nil, perAlloc: Bool? = nil) {
+    public init(
+        name: String? = nil,
+        type: String? = nil,
+        source: String? = nil,
+        readOnly: Bool? = nil,
+        accessMode: String? = nil,
+        attachmentMode: String? = nil,
+        perAlloc: Bool? = nil
+    ) {
         self.name = name
         self.type = type
         self.source = source
@@ -490,7 +601,12 @@ public struct NomadVolumeMount: Codable, Hashable, Sendable {
     public var propagationMode: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(volume: String? = nil, destination: String? = nil, readOnly: Bool? = nil, propagationMode: String? = nil) {
+    public init(
+        volume: String? = nil,
+        destination: String? = nil,
+        readOnly: Bool? = nil,
+        propagationMode: String? = nil
+    ) {
         self.volume = volume
         self.destination = destination
         self.readOnly = readOnly
@@ -525,7 +641,10 @@ public struct TaskLifecycle: Codable, Hashable, Sendable {
     public var sidecar: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(hook: LifecycleHook? = nil, sidecar: Bool? = nil) {
+    public init(
+        hook: LifecycleHook? = nil,
+        sidecar: Bool? = nil
+    ) {
         self.hook = hook
         self.sidecar = sidecar
     }
@@ -549,7 +668,15 @@ public struct Resources: Codable, Hashable, Sendable {
     public var networks: [NetworkResource]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpu: Int? = nil, cores: Int? = nil, memoryMB: Int? = nil, memoryMaxMB: Int? = nil, diskMB: Int? = nil, iops: Int? = nil, networks: [NetworkResource]? = nil) {
+    public init(
+        cpu: Int? = nil,
+        cores: Int? = nil,
+        memoryMB: Int? = nil,
+        memoryMaxMB: Int? = nil,
+        diskMB: Int? = nil,
+        iops: Int? = nil,
+        networks: [NetworkResource]? = nil
+    ) {
         self.cpu = cpu
         self.cores = cores
         self.memoryMB = memoryMB
@@ -578,7 +705,11 @@ public struct LogConfig: Codable, Hashable, Sendable {
     public var disabled: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(maxFiles: Int? = nil, maxFileSizeMB: Int? = nil, disabled: Bool? = nil) {
+    public init(
+        maxFiles: Int? = nil,
+        maxFileSizeMB: Int? = nil,
+        disabled: Bool? = nil
+    ) {
         self.maxFiles = maxFiles
         self.maxFileSizeMB = maxFileSizeMB
         self.disabled = disabled
@@ -595,14 +726,20 @@ public struct LogConfig: Codable, Hashable, Sendable {
 public struct TaskArtifact: Codable, Hashable, Sendable {
     public var getterSource: String?
     /// e.g. `checksum`: `sha256:...`.
-    public var getterOptions: [String:String]?
-    public var getterHeaders: [String:String]?
+    public var getterOptions: [String: String]?
+    public var getterHeaders: [String: String]?
     /// `any`, `file` or `dir`.
     public var getterMode: String?
     public var relativeDest: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(getterSource: String? = nil, getterOptions: [String:String]? = nil, getterHeaders: [String:String]? = nil, getterMode: String? = nil, relativeDest: String? = nil) {
+    public init(
+        getterSource: String? = nil,
+        getterOptions: [String: String]? = nil,
+        getterHeaders: [String: String]? = nil,
+        getterMode: String? = nil,
+        relativeDest: String? = nil
+    ) {
         self.getterSource = getterSource
         self.getterOptions = getterOptions
         self.getterHeaders = getterHeaders
@@ -640,7 +777,21 @@ public struct Template: Codable, Hashable, Sendable {
     public var vaultGrace: NomadDuration?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(sourcePath: String? = nil, destPath: String? = nil, embeddedTmpl: String? = nil, changeMode: String? = nil, changeSignal: String? = nil, splay: NomadDuration? = nil, perms: String? = nil, uid: Int? = nil, gid: Int? = nil, leftDelim: String? = nil, rightDelim: String? = nil, envvars: Bool? = nil, vaultGrace: NomadDuration? = nil) {
+    public init(
+        sourcePath: String? = nil,
+        destPath: String? = nil,
+        embeddedTmpl: String? = nil,
+        changeMode: String? = nil,
+        changeSignal: String? = nil,
+        splay: NomadDuration? = nil,
+        perms: String? = nil,
+        uid: Int? = nil,
+        gid: Int? = nil,
+        leftDelim: String? = nil,
+        rightDelim: String? = nil,
+        envvars: Bool? = nil,
+        vaultGrace: NomadDuration? = nil
+    ) {
         self.sourcePath = sourcePath
         self.destPath = destPath
         self.embeddedTmpl = embeddedTmpl
@@ -679,7 +830,7 @@ public struct NomadTask: Codable, Hashable, Sendable {
     public var driver: String?
     public var user: String?
     public var config: TaskConfig?
-    public var env: [String:String]?
+    public var env: [String: String]?
     public var resources: Resources?
     public var lifecycle: TaskLifecycle?
     public var artifacts: [TaskArtifact]?
@@ -694,12 +845,33 @@ public struct NomadTask: Codable, Hashable, Sendable {
     public var killSignal: String?
     public var shutdownDelay: NomadDuration?
     public var logConfig: LogConfig?
-    public var meta: [String:String]?
+    public var meta: [String: String]?
     public var leader: Bool?
     public var kind: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(name: String? = nil, driver: String? = nil, user: String? = nil, config: TaskConfig? = nil, env: [String:String]? = nil, resources: Resources? = nil, lifecycle: TaskLifecycle? = nil, artifacts: [TaskArtifact]? = nil, templates: [Template]? = nil, volumeMounts: [NomadVolumeMount]? = nil, constraints: [Constraint]? = nil, affinities: [Affinity]? = nil, restartPolicy: RestartPolicy? = nil, killTimeout: NomadDuration? = nil, killSignal: String? = nil, shutdownDelay: NomadDuration? = nil, logConfig: LogConfig? = nil, meta: [String:String]? = nil, leader: Bool? = nil, kind: String? = nil) {
+    public init(
+        name: String? = nil,
+        driver: String? = nil,
+        user: String? = nil,
+        config: TaskConfig? = nil,
+        env: [String: String]? = nil,
+        resources: Resources? = nil,
+        lifecycle: TaskLifecycle? = nil,
+        artifacts: [TaskArtifact]? = nil,
+        templates: [Template]? = nil,
+        volumeMounts: [NomadVolumeMount]? = nil,
+        constraints: [Constraint]? = nil,
+        affinities: [Affinity]? = nil,
+        restartPolicy: RestartPolicy? = nil,
+        killTimeout: NomadDuration? = nil,
+        killSignal: String? = nil,
+        shutdownDelay: NomadDuration? = nil,
+        logConfig: LogConfig? = nil,
+        meta: [String: String]? = nil,
+        leader: Bool? = nil,
+        kind: String? = nil
+    ) {
         self.name = name
         self.driver = driver
         self.user = user
@@ -756,7 +928,13 @@ public struct JobRegisterRequest: Codable, Hashable, Sendable {
     public var policyOverride: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(job: Job? = nil, enforceIndex: Bool? = nil, jobModifyIndex: UInt64? = nil, preserveCounts: Bool? = nil, policyOverride: Bool? = nil) {
+    public init(
+        job: Job? = nil,
+        enforceIndex: Bool? = nil,
+        jobModifyIndex: UInt64? = nil,
+        preserveCounts: Bool? = nil,
+        policyOverride: Bool? = nil
+    ) {
         self.job = job
         self.enforceIndex = enforceIndex
         self.jobModifyIndex = jobModifyIndex
@@ -784,7 +962,15 @@ public struct JobRegisterResponse: Codable, Hashable, Sendable {
     public var lastContact: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(evalID: String? = nil, evalCreateIndex: UInt64? = nil, jobModifyIndex: UInt64? = nil, index: UInt64? = nil, warnings: String? = nil, knownLeader: Bool? = nil, lastContact: Int? = nil) {
+    public init(
+        evalID: String? = nil,
+        evalCreateIndex: UInt64? = nil,
+        jobModifyIndex: UInt64? = nil,
+        index: UInt64? = nil,
+        warnings: String? = nil,
+        knownLeader: Bool? = nil,
+        lastContact: Int? = nil
+    ) {
         self.evalID = evalID
         self.evalCreateIndex = evalCreateIndex
         self.jobModifyIndex = jobModifyIndex
@@ -810,7 +996,9 @@ public struct JobValidateRequest: Codable, Hashable, Sendable {
     public var job: Job?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(job: Job? = nil) {
+    public init(
+        job: Job? = nil
+    ) {
         self.job = job
     }
 
@@ -827,7 +1015,12 @@ public struct JobValidateResponse: Codable, Hashable, Sendable {
     public var warnings: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(driverConfigValidated: Bool? = nil, validationErrors: [String]? = nil, error: String? = nil, warnings: String? = nil) {
+    public init(
+        driverConfigValidated: Bool? = nil,
+        validationErrors: [String]? = nil,
+        error: String? = nil,
+        warnings: String? = nil
+    ) {
         self.driverConfigValidated = driverConfigValidated
         self.validationErrors = validationErrors
         self.error = error
@@ -854,7 +1047,15 @@ public struct TaskGroupSummary: Codable, Hashable, Sendable {
     public var unknown: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(queued: Int? = nil, complete: Int? = nil, failed: Int? = nil, running: Int? = nil, starting: Int? = nil, lost: Int? = nil, unknown: Int? = nil) {
+    public init(
+        queued: Int? = nil,
+        complete: Int? = nil,
+        failed: Int? = nil,
+        running: Int? = nil,
+        starting: Int? = nil,
+        lost: Int? = nil,
+        unknown: Int? = nil
+    ) {
         self.queued = queued
         self.complete = complete
         self.failed = failed
@@ -882,7 +1083,11 @@ public struct JobChildrenSummary: Codable, Hashable, Sendable {
     public var dead: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(pending: Int? = nil, running: Int? = nil, dead: Int? = nil) {
+    public init(
+        pending: Int? = nil,
+        running: Int? = nil,
+        dead: Int? = nil
+    ) {
         self.pending = pending
         self.running = running
         self.dead = dead
@@ -899,13 +1104,20 @@ public struct JobChildrenSummary: Codable, Hashable, Sendable {
 public struct JobSummary: Codable, Hashable, Sendable {
     public var jobID: String?
     public var namespace: String?
-    public var summary: [String:TaskGroupSummary]?
+    public var summary: [String: TaskGroupSummary]?
     public var children: JobChildrenSummary?
     public var createIndex: UInt64?
     public var modifyIndex: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(jobID: String? = nil, namespace: String? = nil, summary: [String:TaskGroupSummary]? = nil, children: JobChildrenSummary? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil) {
+    public init(
+        jobID: String? = nil,
+        namespace: String? = nil,
+        summary: [String: TaskGroupSummary]? = nil,
+        children: JobChildrenSummary? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil
+    ) {
         self.jobID = jobID
         self.namespace = namespace
         self.summary = summary
@@ -942,14 +1154,34 @@ public struct JobListStub: Codable, Hashable, Sendable {
     public var statusDescription: String?
     public var jobSummary: JobSummary?
     /// Included by Nomad 1.5+ only when requested with `meta=true`.
-    public var meta: [String:String]?
+    public var meta: [String: String]?
     public var createIndex: UInt64?
     public var modifyIndex: UInt64?
     public var jobModifyIndex: UInt64?
     public var submitTime: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, parentID: String? = nil, name: String? = nil, namespace: String? = nil, datacenters: [String]? = nil, nodePool: String? = nil, type: JobType? = nil, priority: Int? = nil, periodic: Bool? = nil, parameterizedJob: Bool? = nil, stop: Bool? = nil, status: String? = nil, statusDescription: String? = nil, jobSummary: JobSummary? = nil, meta: [String:String]? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil, jobModifyIndex: UInt64? = nil, submitTime: Int64? = nil) {
+    public init(
+        id: String? = nil,
+        parentID: String? = nil,
+        name: String? = nil,
+        namespace: String? = nil,
+        datacenters: [String]? = nil,
+        nodePool: String? = nil,
+        type: JobType? = nil,
+        priority: Int? = nil,
+        periodic: Bool? = nil,
+        parameterizedJob: Bool? = nil,
+        stop: Bool? = nil,
+        status: String? = nil,
+        statusDescription: String? = nil,
+        jobSummary: JobSummary? = nil,
+        meta: [String: String]? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil,
+        jobModifyIndex: UInt64? = nil,
+        submitTime: Int64? = nil
+    ) {
         self.id = id
         self.parentID = parentID
         self.name = name

@@ -3,14 +3,20 @@
 
 /// A task driver as fingerprinted on a node.
 public struct DriverInfo: Codable, Hashable, Sendable {
-    public var attributes: [String:String]?
+    public var attributes: [String: String]?
     public var detected: Bool?
     public var healthy: Bool?
     public var healthDescription: String?
     public var updateTime: NomadTime?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(attributes: [String:String]? = nil, detected: Bool? = nil, healthy: Bool? = nil, healthDescription: String? = nil, updateTime: NomadTime? = nil) {
+    public init(
+        attributes: [String: String]? = nil,
+        detected: Bool? = nil,
+        healthy: Bool? = nil,
+        healthDescription: String? = nil,
+        updateTime: NomadTime? = nil
+    ) {
         self.attributes = attributes
         self.detected = detected
         self.healthy = healthy
@@ -33,7 +39,10 @@ public struct DrainSpec: Codable, Hashable, Sendable {
     public var ignoreSystemJobs: Bool?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(deadline: NomadDuration? = nil, ignoreSystemJobs: Bool? = nil) {
+    public init(
+        deadline: NomadDuration? = nil,
+        ignoreSystemJobs: Bool? = nil
+    ) {
         self.deadline = deadline
         self.ignoreSystemJobs = ignoreSystemJobs
     }
@@ -51,7 +60,11 @@ public struct DrainStrategy: Codable, Hashable, Sendable {
     public var startedAt: NomadTime?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(drainSpec: DrainSpec? = nil, forceDeadline: NomadTime? = nil, startedAt: NomadTime? = nil) {
+    public init(
+        drainSpec: DrainSpec? = nil,
+        forceDeadline: NomadTime? = nil,
+        startedAt: NomadTime? = nil
+    ) {
         self.drainSpec = drainSpec
         self.forceDeadline = forceDeadline
         self.startedAt = startedAt
@@ -71,7 +84,11 @@ public struct NodeCPUResources: Codable, Hashable, Sendable {
     public var reservableCpuCores: [Int]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpuShares: Int? = nil, totalCpuCores: Int? = nil, reservableCpuCores: [Int]? = nil) {
+    public init(
+        cpuShares: Int? = nil,
+        totalCpuCores: Int? = nil,
+        reservableCpuCores: [Int]? = nil
+    ) {
         self.cpuShares = cpuShares
         self.totalCpuCores = totalCpuCores
         self.reservableCpuCores = reservableCpuCores
@@ -89,7 +106,9 @@ public struct NodeMemoryResources: Codable, Hashable, Sendable {
     public var memoryMB: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(memoryMB: Int? = nil) {
+    public init(
+        memoryMB: Int? = nil
+    ) {
         self.memoryMB = memoryMB
     }
 
@@ -103,7 +122,9 @@ public struct NodeDiskResources: Codable, Hashable, Sendable {
     public var diskMB: Int?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(diskMB: Int? = nil) {
+    public init(
+        diskMB: Int? = nil
+    ) {
         self.diskMB = diskMB
     }
 
@@ -120,7 +141,12 @@ public struct NodeResources: Codable, Hashable, Sendable {
     public var networks: [NetworkResource]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpu: NodeCPUResources? = nil, memory: NodeMemoryResources? = nil, disk: NodeDiskResources? = nil, networks: [NetworkResource]? = nil) {
+    public init(
+        cpu: NodeCPUResources? = nil,
+        memory: NodeMemoryResources? = nil,
+        disk: NodeDiskResources? = nil,
+        networks: [NetworkResource]? = nil
+    ) {
         self.cpu = cpu
         self.memory = memory
         self.disk = disk
@@ -141,7 +167,10 @@ public struct NodeReservedCPUResources: Codable, Hashable, Sendable {
     public var reservedCpuCores: [Int]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpuShares: Int? = nil, reservedCpuCores: [Int]? = nil) {
+    public init(
+        cpuShares: Int? = nil,
+        reservedCpuCores: [Int]? = nil
+    ) {
         self.cpuShares = cpuShares
         self.reservedCpuCores = reservedCpuCores
     }
@@ -157,7 +186,9 @@ public struct NodeReservedNetworkResources: Codable, Hashable, Sendable {
     public var reservedHostPorts: String?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(reservedHostPorts: String? = nil) {
+    public init(
+        reservedHostPorts: String? = nil
+    ) {
         self.reservedHostPorts = reservedHostPorts
     }
 
@@ -174,7 +205,12 @@ public struct NodeReservedResources: Codable, Hashable, Sendable {
     public var networks: NodeReservedNetworkResources?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpu: NodeReservedCPUResources? = nil, memory: NodeMemoryResources? = nil, disk: NodeDiskResources? = nil, networks: NodeReservedNetworkResources? = nil) {
+    public init(
+        cpu: NodeReservedCPUResources? = nil,
+        memory: NodeMemoryResources? = nil,
+        disk: NodeDiskResources? = nil,
+        networks: NodeReservedNetworkResources? = nil
+    ) {
         self.cpu = cpu
         self.memory = memory
         self.disk = disk
@@ -193,12 +229,18 @@ public struct NodeReservedResources: Codable, Hashable, Sendable {
 public struct NodeEvent: Codable, Hashable, Sendable {
     public var message: String?
     public var subsystem: String?
-    public var details: [String:String]?
+    public var details: [String: String]?
     public var timestamp: NomadTime?
     public var createIndex: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(message: String? = nil, subsystem: String? = nil, details: [String:String]? = nil, timestamp: NomadTime? = nil, createIndex: UInt64? = nil) {
+    public init(
+        message: String? = nil,
+        subsystem: String? = nil,
+        details: [String: String]? = nil,
+        timestamp: NomadTime? = nil,
+        createIndex: UInt64? = nil
+    ) {
         self.message = message
         self.subsystem = subsystem
         self.details = details
@@ -253,9 +295,9 @@ public struct NomadNode: Codable, Hashable, Sendable {
     /// Deprecated in 1.x in favour of DrainStrategy.
     public var drain: Bool?
     public var drainStrategy: DrainStrategy?
-    public var drivers: [String:DriverInfo]?
-    public var attributes: [String:String]?
-    public var meta: [String:String]?
+    public var drivers: [String: DriverInfo]?
+    public var attributes: [String: String]?
+    public var meta: [String: String]?
     public var nodeResources: NodeResources?
     public var reservedResources: NodeReservedResources?
     /// Legacy (pre-0.9) capacity, still sent by 1.x.
@@ -267,7 +309,33 @@ public struct NomadNode: Codable, Hashable, Sendable {
     public var modifyIndex: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, name: String? = nil, datacenter: String? = nil, nodeClass: String? = nil, nodePool: String? = nil, computedClass: String? = nil, address: String? = nil, httpAddr: String? = nil, tlsEnabled: Bool? = nil, status: NomadNodeStatus? = nil, statusDescription: String? = nil, statusUpdatedAt: Int64? = nil, schedulingEligibility: String? = nil, drain: Bool? = nil, drainStrategy: DrainStrategy? = nil, drivers: [String:DriverInfo]? = nil, attributes: [String:String]? = nil, meta: [String:String]? = nil, nodeResources: NodeResources? = nil, reservedResources: NodeReservedResources? = nil, resources: Resources? = nil, reserved: Resources? = nil, events: [NodeEvent]? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil) {
+    public init(
+        id: String? = nil,
+        name: String? = nil,
+        datacenter: String? = nil,
+        nodeClass: String? = nil,
+        nodePool: String? = nil,
+        computedClass: String? = nil,
+        address: String? = nil,
+        httpAddr: String? = nil,
+        tlsEnabled: Bool? = nil,
+        status: NomadNodeStatus? = nil,
+        statusDescription: String? = nil,
+        statusUpdatedAt: Int64? = nil,
+        schedulingEligibility: String? = nil,
+        drain: Bool? = nil,
+        drainStrategy: DrainStrategy? = nil,
+        drivers: [String: DriverInfo]? = nil,
+        attributes: [String: String]? = nil,
+        meta: [String: String]? = nil,
+        nodeResources: NodeResources? = nil,
+        reservedResources: NodeReservedResources? = nil,
+        resources: Resources? = nil,
+        reserved: Resources? = nil,
+        events: [NodeEvent]? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil
+    ) {
         self.id = id
         self.name = name
         self.datacenter = datacenter
@@ -338,12 +406,27 @@ public struct NodeListStub: Codable, Hashable, Sendable {
     public var schedulingEligibility: String?
     public var status: NomadNodeStatus?
     public var statusDescription: String?
-    public var drivers: [String:DriverInfo]?
+    public var drivers: [String: DriverInfo]?
     public var createIndex: UInt64?
     public var modifyIndex: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(id: String? = nil, name: String? = nil, address: String? = nil, datacenter: String? = nil, nodeClass: String? = nil, nodePool: String? = nil, version: String? = nil, drain: Bool? = nil, schedulingEligibility: String? = nil, status: NomadNodeStatus? = nil, statusDescription: String? = nil, drivers: [String:DriverInfo]? = nil, createIndex: UInt64? = nil, modifyIndex: UInt64? = nil) {
+    public init(
+        id: String? = nil,
+        name: String? = nil,
+        address: String? = nil,
+        datacenter: String? = nil,
+        nodeClass: String? = nil,
+        nodePool: String? = nil,
+        version: String? = nil,
+        drain: Bool? = nil,
+        schedulingEligibility: String? = nil,
+        status: NomadNodeStatus? = nil,
+        statusDescription: String? = nil,
+        drivers: [String: DriverInfo]? = nil,
+        createIndex: UInt64? = nil,
+        modifyIndex: UInt64? = nil
+    ) {
         self.id = id
         self.name = name
         self.address = address

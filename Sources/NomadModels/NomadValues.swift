@@ -110,11 +110,17 @@ public struct NomadTime: Codable, Hashable, Sendable, CustomStringConvertible {
 /// model). NomadModels imports Foundation only, so it carries its own small JSON type rather than
 /// sharing KubernetesModels' `JSONValue`.
 public enum NomadJSON: Codable, Hashable, Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number (integers up to 2^53 round-trip exactly).
     case number(Double)
+    /// A string.
     case string(String)
+    /// An array.
     case array([NomadJSON])
+    /// An object.
     case object([String: NomadJSON])
 
     public init(from decoder: any Decoder) throws {

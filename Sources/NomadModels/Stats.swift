@@ -12,7 +12,15 @@ public struct CPUStats: Codable, Hashable, Sendable {
     public var measured: [String]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(systemMode: Double? = nil, userMode: Double? = nil, totalTicks: Double? = nil, throttledPeriods: UInt64? = nil, throttledTime: UInt64? = nil, percent: Double? = nil, measured: [String]? = nil) {
+    public init(
+        systemMode: Double? = nil,
+        userMode: Double? = nil,
+        totalTicks: Double? = nil,
+        throttledPeriods: UInt64? = nil,
+        throttledTime: UInt64? = nil,
+        percent: Double? = nil,
+        measured: [String]? = nil
+    ) {
         self.systemMode = systemMode
         self.userMode = userMode
         self.totalTicks = totalTicks
@@ -45,7 +53,16 @@ public struct MemoryStats: Codable, Hashable, Sendable {
     public var measured: [String]?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(rss: UInt64? = nil, cache: UInt64? = nil, swap: UInt64? = nil, usage: UInt64? = nil, maxUsage: UInt64? = nil, kernelUsage: UInt64? = nil, kernelMaxUsage: UInt64? = nil, measured: [String]? = nil) {
+    public init(
+        rss: UInt64? = nil,
+        cache: UInt64? = nil,
+        swap: UInt64? = nil,
+        usage: UInt64? = nil,
+        maxUsage: UInt64? = nil,
+        kernelUsage: UInt64? = nil,
+        kernelMaxUsage: UInt64? = nil,
+        measured: [String]? = nil
+    ) {
         self.rss = rss
         self.cache = cache
         self.swap = swap
@@ -74,7 +91,10 @@ public struct ResourceUsage: Codable, Hashable, Sendable {
     public var memoryStats: MemoryStats?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpuStats: CPUStats? = nil, memoryStats: MemoryStats? = nil) {
+    public init(
+        cpuStats: CPUStats? = nil,
+        memoryStats: MemoryStats? = nil
+    ) {
         self.cpuStats = cpuStats
         self.memoryStats = memoryStats
     }
@@ -88,11 +108,15 @@ public struct ResourceUsage: Codable, Hashable, Sendable {
 /// Usage of one task and of each of its processes (keyed by pid).
 public struct TaskResourceUsage: Codable, Hashable, Sendable {
     public var resourceUsage: ResourceUsage?
-    public var pids: [String:ResourceUsage]?
+    public var pids: [String: ResourceUsage]?
     public var timestamp: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(resourceUsage: ResourceUsage? = nil, pids: [String:ResourceUsage]? = nil, timestamp: Int64? = nil) {
+    public init(
+        resourceUsage: ResourceUsage? = nil,
+        pids: [String: ResourceUsage]? = nil,
+        timestamp: Int64? = nil
+    ) {
         self.resourceUsage = resourceUsage
         self.pids = pids
         self.timestamp = timestamp
@@ -108,11 +132,15 @@ public struct TaskResourceUsage: Codable, Hashable, Sendable {
 /// `GET /v1/client/allocation/:id/stats`.
 public struct AllocResourceUsage: Codable, Hashable, Sendable {
     public var resourceUsage: ResourceUsage?
-    public var tasks: [String:TaskResourceUsage]?
+    public var tasks: [String: TaskResourceUsage]?
     public var timestamp: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(resourceUsage: ResourceUsage? = nil, tasks: [String:TaskResourceUsage]? = nil, timestamp: Int64? = nil) {
+    public init(
+        resourceUsage: ResourceUsage? = nil,
+        tasks: [String: TaskResourceUsage]? = nil,
+        timestamp: Int64? = nil
+    ) {
         self.resourceUsage = resourceUsage
         self.tasks = tasks
         self.timestamp = timestamp
@@ -134,7 +162,13 @@ public struct HostCPUStats: Codable, Hashable, Sendable {
     public var total: Double?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(cpu: String? = nil, user: Double? = nil, system: Double? = nil, idle: Double? = nil, total: Double? = nil) {
+    public init(
+        cpu: String? = nil,
+        user: Double? = nil,
+        system: Double? = nil,
+        idle: Double? = nil,
+        total: Double? = nil
+    ) {
         self.cpu = cpu
         self.user = user
         self.system = system
@@ -159,7 +193,12 @@ public struct HostMemoryStats: Codable, Hashable, Sendable {
     public var free: UInt64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(total: UInt64? = nil, available: UInt64? = nil, used: UInt64? = nil, free: UInt64? = nil) {
+    public init(
+        total: UInt64? = nil,
+        available: UInt64? = nil,
+        used: UInt64? = nil,
+        free: UInt64? = nil
+    ) {
         self.total = total
         self.available = available
         self.used = used
@@ -185,7 +224,15 @@ public struct HostDiskStats: Codable, Hashable, Sendable {
     public var inodesUsedPercent: Double?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(device: String? = nil, mountpoint: String? = nil, size: UInt64? = nil, used: UInt64? = nil, available: UInt64? = nil, usedPercent: Double? = nil, inodesUsedPercent: Double? = nil) {
+    public init(
+        device: String? = nil,
+        mountpoint: String? = nil,
+        size: UInt64? = nil,
+        used: UInt64? = nil,
+        available: UInt64? = nil,
+        usedPercent: Double? = nil,
+        inodesUsedPercent: Double? = nil
+    ) {
         self.device = device
         self.mountpoint = mountpoint
         self.size = size
@@ -217,7 +264,15 @@ public struct HostStats: Codable, Hashable, Sendable {
     public var timestamp: Int64?
 
     /// Creates a value; every field is optional, as Nomad omits or nulls most of them.
-    public init(memory: HostMemoryStats? = nil, cpu: [HostCPUStats]? = nil, diskStats: [HostDiskStats]? = nil, allocDirStats: HostDiskStats? = nil, uptime: UInt64? = nil, cpuTicksConsumed: Double? = nil, timestamp: Int64? = nil) {
+    public init(
+        memory: HostMemoryStats? = nil,
+        cpu: [HostCPUStats]? = nil,
+        diskStats: [HostDiskStats]? = nil,
+        allocDirStats: HostDiskStats? = nil,
+        uptime: UInt64? = nil,
+        cpuTicksConsumed: Double? = nil,
+        timestamp: Int64? = nil
+    ) {
         self.memory = memory
         self.cpu = cpu
         self.diskStats = diskStats

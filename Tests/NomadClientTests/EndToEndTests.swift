@@ -211,8 +211,10 @@ struct EndToEndTests {
         #expect(logsOfUnknownTask?.kind == .unknownTask)
 
         // A tty session: the terminal size reaches the command.
-        let session = try client.exec(allocationID: allocationID, task: "main", command: ["/bin/sh", "-c", "stty size; exit 5"], tty: true)
+        // As recorded: the size first, then a command typed on stdin (frames are handled in order).
+        let session = try client.exec(allocationID: allocationID, task: "main", command: ["/bin/sh"], tty: true)
         session.resize(width: 120, height: 40)
+        session.write(Data("stty size; exit 5\n".utf8))
         var output = ""
         for try await chunk in session.output {
             if case .stdout(let bytes) = chunk { output += String(decoding: bytes, as: UTF8.self) }
