@@ -68,6 +68,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // SPDY/3.1 protocol layer for the kubelet API's exec and port-forward: framing, zlib header
+        // compression, stream state. No sockets; KubeletServer and TestSupport run it on their channels.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(
+            name: "SPDY",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Pure translation: Pod -> Nomad job, Nomad state -> PodStatus. Models only.
         .target(name: "Translation", dependencies: ["KubernetesModels", "NomadModels"], swiftSettings: swiftSettings),
 
@@ -132,8 +144,17 @@ let package = Package(
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport", "NomadClient"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SPDYTests",
+            dependencies: [
+                "SPDY", "CZlib", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SimulatorTests",
             dependencies: [

@@ -27,6 +27,7 @@ public struct ImageResolution: Sendable, Hashable {
 public struct ImageResolver: Sendable {
     /// The outcome of resolving one image.
     public enum Outcome: Sendable, Hashable {
+        /// The image names a program this node can run.
         case resolved(ImageResolution)
         /// The image cannot run; `reason` and `fix` go into the ``TranslationProblem``.
         case refused(reason: String, fix: String)

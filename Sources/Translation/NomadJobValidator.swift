@@ -132,6 +132,17 @@ public enum NomadJobValidator {
                 found += rescheduleViolations(reschedule, field: "\(field).ReschedulePolicy")
             }
         }
+        // Service groups get Nomad's default update block (progress deadline 10 min) when they set none.
+        let update = group.update ?? (jobType == "service" ? UpdateStrategy(healthyDeadline: .seconds(300), progressDeadline: .seconds(600)) : nil)
+        if group.update != nil, jobType != "service", jobType != "system" {
+            add(".Update", "Job type \"\(jobType)\" does not allow update block")
+        }
+        if let update, let progress = update.progressDeadline, progress.nanoseconds > 0 {
+            if let healthy = update.healthyDeadline, healthy >= progress {
+                add(".Update.HealthyDeadline", "Healthy deadline (\(healthy)) must be less than progress deadline (\(progress))")
+            }
+        }
+        let progressDeadline = jobType == "service" ? update?.progressDeadline : nil
         let diskMB = group.ephemeralDisk?.sizeMB ?? 300
         if diskMB < 10 { add(".EphemeralDisk.SizeMB", "minimum DiskMB value is 10; got \(diskMB)") }
 
@@ -175,6 +186,11 @@ public enum NomadJobValidator {
         }
         for (index, task) in tasks.enumerated() {
             found += taskViolations(task, field: "\(field).Tasks[\(index)]", jobType: jobType, diskMB: diskMB)
+            if let progressDeadline, progressDeadline.nanoseconds > 0, let kill = task.killTimeout, kill > progressDeadline {
+                found.append(
+                    NomadJobViolation(
+                        field: "\(field).Tasks[\(index)].KillTimeout", message: "KillTimout (\(kill)) longer than the group's ProgressDeadline (\(progressDeadline))"))
+            }
         }
         return found
     }

@@ -12,7 +12,9 @@ public struct DerivedPodEvent: Sendable, Hashable {
 
     /// `Created`, `Started`, `Killing`, `BackOff` or `Failed`.
     public var reason: String
+    /// `Normal` or `Warning`.
     public var type: Kind
+    /// What happened, naming the container (and Nomad's words where it gives any).
     public var message: String
     /// The container the event is about.
     public var container: String

@@ -29,8 +29,11 @@ public struct PodJobIdentity: Sendable, Hashable {
     /// Longest job ID produced; keeps IDs readable in URLs, allocation names and logs.
     public static let maximumJobIDLength = 128
 
+    /// The Pod's namespace.
     public var namespace: String
+    /// The Pod's name.
     public var name: String
+    /// The Pod's uid.
     public var uid: String
     /// The agent's Kubernetes Node name.
     public var nodeName: String

@@ -170,6 +170,15 @@ public struct PodTranslator: Sendable {
             reschedulePolicy: ReschedulePolicy(attempts: 0, unlimited: false),
             ephemeralDisk: EphemeralDisk(sizeMB: diskMB))
         if !reservedPorts.isEmpty { group.networks = [NetworkResource(reservedPorts: reservedPorts)] }
+        if restartPolicy == "Always" {
+            // Nomad's default update block, except that its progress deadline (10 min) must outlast the
+            // kill timeout (Nomad 1.4+ refuses a longer kill_timeout), and health is the tasks' state.
+            let killTimeout = NomadDuration.seconds(killTimeoutSeconds(spec: spec, options: options))
+            group.update = UpdateStrategy(
+                stagger: .seconds(30), maxParallel: 1, healthCheck: "task_states", minHealthyTime: .seconds(10), healthyDeadline: .seconds(300),
+                progressDeadline: max(.seconds(600), NomadDuration(nanoseconds: killTimeout.nanoseconds + NomadDuration.seconds(300).nanoseconds)),
+                autoRevert: false, autoPromote: false, canary: 0)
+        }
         var job = Job(
             id: identity.jobID,
             name: identity.jobID,

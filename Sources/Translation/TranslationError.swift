@@ -16,6 +16,7 @@ public struct TranslationProblem: Sendable, Hashable, CustomStringConvertible {
     /// The field path in the Pod, e.g. `spec.containers[0].image`, or `policy.<knob>` / the Nomad
     /// job field for problems found by ``NomadJobValidator``.
     public var field: String
+    /// Why the value cannot be used.
     public var kind: Kind
     /// What is wrong, naming the value.
     public var reason: String

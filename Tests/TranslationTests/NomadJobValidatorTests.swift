@@ -114,6 +114,12 @@ struct NomadJobValidatorTests {
             message: "log storage (100 MB) must be less than requested disk capacity (50 MB)", field: "TaskGroups[0].Tasks[0].LogConfig",
             mutate: task { $0.logConfig = LogConfig(maxFiles: 10, maxFileSizeMB: 10) }),
         Case(message: "Lifecycle validation failed: invalid hook: later", field: "TaskGroups[0].Tasks[0].Lifecycle.Hook", mutate: task { $0.lifecycle = TaskLifecycle(hook: "later") }),
+        Case(
+            message: "KillTimout (900.0 seconds) longer than the group's ProgressDeadline (600.0 seconds)", field: "TaskGroups[0].Tasks[0].KillTimeout",
+            mutate: task { $0.killTimeout = .seconds(900) }),
+        Case(
+            message: "Job type \"batch\" does not allow update block", field: "TaskGroups[0].Update",
+            mutate: { job in job.type = .batch; job.taskGroups![0].update = UpdateStrategy(maxParallel: 1) }),
         Case(message: "Missing required field \"command\" for the raw_exec driver", field: "TaskGroups[0].Tasks[0].Config.command", mutate: task { $0.config = TaskConfig() }),
     ]
 

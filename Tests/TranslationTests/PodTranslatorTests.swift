@@ -55,12 +55,15 @@ struct PodTranslatorTests {
     @Test(
         "kill timeout: terminationGracePeriodSeconds, a shorter deletion grace, the kubelet's 2 s floor",
         arguments: [
-            (nil, nil, 30), (60, nil, 60), (60, 5, 5), (10, 30, 10), (0, nil, 2), (30, 0, 2), (1, nil, 2),
+            (nil, nil, 30), (60, nil, 60), (60, 5, 5), (10, 30, 10), (0, nil, 2), (30, 0, 2), (1, nil, 2), (3600, nil, 3600),
         ] as [(Int64?, Int64?, Int64)])
     func killTimeout(spec: Int64?, override: Int64?, expected: Int64) throws {
         let pod = Fixtures.pod { $0.terminationGracePeriodSeconds = spec }
         let job = try Fixtures.translator.translate(pod, options: TranslationOptions(gracePeriodOverrideSeconds: override)).job
         #expect(job.taskGroups?.first?.tasks?.first?.killTimeout == .seconds(expected))
+        let deadline = try #require(job.taskGroups?.first?.update?.progressDeadline)
+        #expect(deadline >= .seconds(expected), "a service job's progress deadline must outlast its kill timeout")
+        #expect(NomadJobValidator.violations(of: job).isEmpty)
     }
 
     @Test(

@@ -106,7 +106,7 @@ final class APIHandler: Sendable {
             verb: request.method == .GET || request.method == .HEAD ? "get" : request.method.rawValue.lowercased(), group: "",
             resource: "", path: request.path)
         if case .deny = await authorizer.authorize(user, attributes, store: store) {
-            throw Authorizer.forbidden(user, attributes, type: nil, reason: nil)
+            throw Authorizer.forbidden(user, attributes, reason: nil)
         }
     }
 
@@ -236,7 +236,7 @@ final class APIHandler: Sendable {
             verb: verb, group: group, resource: type.resource, subresource: subresource, namespace: namespace,
             name: watchPath ? nil : name, fieldSelector: fieldSelector)
         if case .deny(let reason) = await authorizer.authorize(user, attributes, store: store) {
-            throw Authorizer.forbidden(user, attributes, type: type, reason: reason)
+            throw Authorizer.forbidden(user, attributes, reason: reason)
         }
         let call = ResourceCall(
             request: request, user: user, type: type, namespace: namespace, name: watchPath ? nil : name, subresource: subresource,
@@ -500,9 +500,26 @@ final class APIHandler: Sendable {
         return .json(.created, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201] as JSONValue)
     }
 
-    /// Subresources served by the node's kubelet (`log`, `exec`, `attach`, `portforward`, `proxy`).
-    /// The kubelet proxy is not implemented yet: the answer is the 500 a real server gives when the
-    /// kubelet endpoint does not answer.
+    /// Subresources served by the node's kubelet (`pods/log`, `pods/exec`, `pods/attach`,
+    /// `pods/portforward`, `nodes/proxy`). Not implemented yet; authorization has already run, so
+    /// callers see real 403s, and everyone else a 500 naming what is missing.
+    ///
+    /// How the kubelet proxy plugs in:
+    /// - Target: the pod's `spec.nodeName` → that Node's `status.addresses` (InternalIP) and
+    ///   `status.daemonEndpoints.kubeletEndpoint.Port`; paths `/containerLogs/NS/POD/CONTAINER?…`,
+    ///   `/exec|attach|portForward/NS/POD[/CONTAINER]?…`, `/…` after `nodes/NAME/proxy/` (see
+    ///   `apiserver-to-kubelet-requests.txt`). Connect with TLS, no server verification (like a
+    ///   kube-apiserver without `--kubelet-certificate-authority`), presenting
+    ///   `KubernetesSimulator.kubeletClientCertificate`. A refused connection answers the recorded
+    ///   500: `Get "https://IP:PORT/containerLogs/...": dial tcp IP:PORT: connect: connection refused`.
+    /// - Plain requests (`log`, `nodes/proxy`): return a `SimulatorResponse` whose body streams the
+    ///   kubelet's answer (generalise `SimulatorResponse.stream` to raw `Data` chunks).
+    /// - Upgrades (`Connection: Upgrade`, `SPDY/3.1` or WebSocket): `SimulatorHTTPServer.serve` must
+    ///   hand the connection over instead of writing a response: send the request head to the kubelet,
+    ///   relay its `101` head verbatim, then remove the HTTP codec handlers from the server pipeline
+    ///   (the `NIOAsyncChannel` has to be created over a pipeline you can still reconfigure, e.g. via
+    ///   `NIOTypedHTTPServerUpgradeHandler` with a custom `NIOTypedHTTPServerProtocolUpgrader` whose
+    ///   `buildUpgradeResponse` connects to the kubelet) and glue the two raw channels byte for byte.
     private func proxy(_ call: ResourceCall) async throws -> SimulatorResponse {
         throw KubernetesAPIStatus.internalError(
             "the simulator does not proxy \(call.type.resource)/\(call.subresource ?? "") to kubelets yet")

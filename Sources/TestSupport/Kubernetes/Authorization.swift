@@ -243,7 +243,7 @@ struct Authorizer: Sendable {
     }
 
     /// The 403 Status of a denied request, worded as the real RBAC/Node authorizer chain words it.
-    static func forbidden(_ user: UserInfo, _ request: RequestAttributes, type: ResourceType?, reason: String?) -> KubernetesAPIStatus {
+    static func forbidden(_ user: UserInfo, _ request: RequestAttributes, reason: String?) -> KubernetesAPIStatus {
         guard request.isResourceRequest else {
             return KubernetesAPIStatus(
                 code: 403, reason: "Forbidden",

@@ -100,38 +100,38 @@ struct Kubectl {
     }
 }
 
-/// Collects a process's stdout and stderr as they arrive (so a full pipe never blocks it).
+/// Collects a process's stdout and stderr as they arrive (so a full pipe never blocks it), each on
+/// a reader thread that does blocking reads until end of file. (No `readabilityHandler`: its
+/// dispatch source and the FileHandle could both close the descriptor.)
 private final class OutputCollector: Sendable {
     private let out = Mutex(Data())
     private let err = Mutex(Data())
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
+    private let readers = DispatchGroup()
 
     init(_ process: Process) {
-        let stdout = stdoutPipe
-        let stderr = stderrPipe
+        let stdout = Pipe()
+        let stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
-        // The handlers keep this collector alive until `drain()` removes them.
-        stdout.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            out.withLock { $0.append(data) }
-        }
-        stderr.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            err.withLock { $0.append(data) }
+        read(stdout.fileHandleForReading, isStandardOutput: true)
+        read(stderr.fileHandleForReading, isStandardOutput: false)
+    }
+
+    private func read(_ handle: FileHandle, isStandardOutput: Bool) {
+        readers.enter()
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                if isStandardOutput { out.withLock { $0.append(data) } } else { err.withLock { $0.append(data) } }
+            }
+            readers.leave()
         }
     }
 
-    /// After the process exited: stops the handlers and collects what is still in the pipes.
+    /// After the process exited: waits until both pipes reached end of file.
     func drain() {
-        stdoutPipe.fileHandleForReading.readabilityHandler = nil
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
-        let restOut = stdoutPipe.fileHandleForReading.readDataToEndOfFile()
-        let restErr = stderrPipe.fileHandleForReading.readDataToEndOfFile()
-        out.withLock { $0.append(restOut) }
-        err.withLock { $0.append(restErr) }
+        _ = readers.wait(timeout: .now() + 10)
     }
 
     var stdout: String { out.withLock { String(decoding: $0, as: UTF8.self) } }
