@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// `/v1/client/allocation/:id/exec`: runs a command in a task's environment and directory,
 /// streaming stdin/stdout/stderr as Nomad's JSON WebSocket frames.
@@ -27,7 +28,7 @@ extension NomadRoutes {
                 try await outbound.close(.unexpectedServerError, reason: "task not found")
                 return
             }
-            guard let command = (try? NomadJSON.parse(Data(commandText.utf8)))?.array?.compactMap(\.string), !command.isEmpty else {
+            guard let command = (try? WireJSON.parse(Data(commandText.utf8)))?.array?.compactMap(\.string), !command.isEmpty else {
                 try await outbound.close(.unexpectedServerError, reason: "command is not present")
                 return
             }
@@ -41,80 +42,143 @@ extension NomadRoutes {
 
 /// One exec session: a real process with pipes or a pty, bridged to WebSocket frames.
 enum ExecSession {
+    /// What the input side knows: the process's stdin (or pty master) once it exists, and what
+    /// arrived before that.
+    private struct Input: Sendable {
+        var fd: Int32 = -1
+        var pid: Int32 = 0
+        var closed = false
+        var closeRequested = false
+        var pending: [Data] = []
+        var rows: UInt16 = 24
+        var columns: UInt16 = 80
+    }
+
+    /// Shared between the input task and the session.
+    private final class InputState: Sendable {
+        private let state = Mutex(Input())
+        func withLock<R: Sendable>(_ body: (inout Input) -> R) -> R { state.withLock { body(&$0) } }
+    }
+
     static func run(spec: LaunchSpec, tty: Bool, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        var stdinRead: Int32 = -1
-        var stdinWrite: Int32 = -1
-        var stdoutRead: Int32 = -1
-        var stdoutWrite: Int32 = -1
-        var stderrRead: Int32 = -1
-        var stderrWrite: Int32 = -1
-        let pid: Int32
-        do {
-            if tty {
-                let started = try ProcessLauncher.spawnWithPTY(spec, rows: 24, columns: 80)
-                pid = started.pid
-                stdinWrite = started.master
-                stdoutRead = dup(started.master)
-            } else {
-                (stdinRead, stdinWrite) = makePipe()
-                (stdoutRead, stdoutWrite) = makePipe()
-                (stderrRead, stderrWrite) = makePipe()
-                defer {
-                    close(stdinRead)
-                    close(stdoutWrite)
-                    close(stderrWrite)
-                }
-                pid = try ProcessLauncher.spawn(spec, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite)
-            }
-        } catch {
-            for fd in [stdinWrite, stdoutRead, stderrRead, stdinRead, stdoutWrite, stderrWrite] where fd >= 0 { close(fd) }
-            try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
-            return
-        }
-        let stdinFD = stdinWrite
-        let masterFD = tty ? stdinWrite : -1
-        let stdoutFD = stdoutRead
-        let stderrFD = stderrRead
+        let input = InputState()
+        let (firstFrame, firstFrameSeen) = AsyncStream.makeStream(of: Void.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Input: stdin data/close and terminal size.
+            // Input: stdin data/close and terminal size, buffered until the process exists.
             group.addTask {
-                var stdinOpen = true
                 for try await message in inbound.messages(maxSize: 1 << 20) {
-                    guard case .text(let text) = message, let frame = try? NomadJSON.parse(Data(text.utf8)) else { continue }
-                    if let size = frame["tty_size"], masterFD >= 0 {
-                        _ = nsim_set_winsize(masterFD, UInt16(clamping: size["height"]?.int ?? 24), UInt16(clamping: size["width"]?.int ?? 80))
-                        ProcessLauncher.signalGroup(pid, SIGWINCH)
-                    }
-                    if let stdin = frame["stdin"], stdinOpen {
-                        if let data = stdin["data"]?.string.flatMap({ Data(base64Encoded: $0) }) {
-                            _ = data.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
+                    guard case .text(let text) = message, let frame = try? WireJSON.parse(Data(text.utf8)) else { continue }
+                    input.withLock { input in
+                        if let size = frame["tty_size"] {
+                            input.rows = UInt16(clamping: size["height"]?.int ?? 24)
+                            input.columns = UInt16(clamping: size["width"]?.int ?? 80)
+                            if tty && input.fd >= 0 {
+                                _ = nsim_set_winsize(input.fd, input.rows, input.columns)
+                                ProcessLauncher.signalGroup(input.pid, SIGWINCH)
+                            }
                         }
-                        if stdin["close"]?.bool == true && !tty {
-                            close(stdinFD)
-                            stdinOpen = false
+                        if let stdin = frame["stdin"], !input.closed {
+                            if let data = stdin["data"]?.string.flatMap({ Data(base64Encoded: $0) }) {
+                                if input.fd >= 0 {
+                                    _ = data.withUnsafeBytes { write(input.fd, $0.baseAddress, $0.count) }
+                                } else {
+                                    input.pending.append(data)
+                                }
+                            }
+                            if stdin["close"]?.bool == true && !tty {
+                                if input.fd >= 0 {
+                                    close(input.fd)
+                                    input.closed = true
+                                } else {
+                                    input.closeRequested = true
+                                }
+                            }
                         }
                     }
+                    firstFrameSeen.yield()
                 }
+                firstFrameSeen.finish()
                 // The client went away: end the command.
-                ProcessLauncher.signalGroup(pid, SIGKILL)
+                let pid = input.withLock { $0.pid }
+                if pid > 0 { ProcessLauncher.signalGroup(pid, SIGKILL) }
+            }
+            // A terminal client sends its size first; give it a moment so the command starts with it.
+            if tty {
+                await withTaskGroup(of: Void.self) { wait in
+                    wait.addTask {
+                        for await _ in firstFrame { break }
+                    }
+                    wait.addTask { try? await Task.sleep(for: .milliseconds(300)) }
+                    await wait.next()
+                    wait.cancelAll()
+                }
+            }
+            let started: (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
+            do throws(LaunchFailure) {
+                started = try await start(spec, tty: tty, size: input.withLock { ($0.rows, $0.columns) })
+            } catch {
+                try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
+                group.cancelAll()
+                return
+            }
+            input.withLock { input in
+                input.fd = started.stdin
+                input.pid = started.pid
+                for data in input.pending {
+                    _ = data.withUnsafeBytes { write(started.stdin, $0.baseAddress, $0.count) }
+                }
+                input.pending.removeAll()
+                if input.closeRequested {
+                    close(started.stdin)
+                    input.closed = true
+                }
             }
             // Output, then the exit code.
-            group.addTask {
-                async let stdoutDone: Void = pump(fd: stdoutFD, name: "stdout", outbound: outbound)
-                async let stderrDone: Void = stderrFD >= 0 ? pump(fd: stderrFD, name: "stderr", outbound: outbound) : ()
-                let exit = await ProcessLauncher.wait(for: pid)
-                if tty { ProcessLauncher.signalGroup(pid, SIGHUP) }
-                try await stderrDone
-                try await stdoutDone
-                let exited: NomadJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
-                try await outbound.write(.text(exited.text))
-                try await outbound.close(.normalClosure, reason: nil)
-            }
-            try await group.next()
+            async let stdoutDone: Void = pump(fd: started.stdout, name: "stdout", outbound: outbound)
+            async let stderrDone: Void = started.stderr >= 0 ? pump(fd: started.stderr, name: "stderr", outbound: outbound) : ()
+            let exit = await ProcessLauncher.wait(for: started.pid)
+            if tty { ProcessLauncher.signalGroup(started.pid, SIGHUP) }
+            try await stderrDone
+            try await stdoutDone
+            let exited: WireJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
+            try await outbound.write(.text(exited.text))
+            try await outbound.close(.normalClosure, reason: nil)
             group.cancelAll()
         }
-        if !tty { close(stdinFD) }
-        if tty { close(masterFD) }
+        input.withLock { input in
+            if input.fd >= 0 && !input.closed {
+                close(input.fd)
+                input.closed = true
+            }
+        }
+    }
+
+    /// Starts the command with pipes, or under a pty of `size`; returns its pid, the descriptor
+    /// to write stdin to, and those to read stdout/stderr from (-1 for none).
+    private static func start(
+        _ spec: LaunchSpec, tty: Bool, size: (rows: UInt16, columns: UInt16)
+    ) async throws(LaunchFailure) -> (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
+        if tty {
+            let started = try await ProcessLauncher.spawnWithPTY(spec, rows: size.rows, columns: size.columns)
+            return (started.pid, started.master, dup(started.master), -1)
+        }
+        let stdin = makePipe()
+        let stdout = makePipe()
+        let stderr = makePipe()
+        defer {
+            close(stdin.read)
+            close(stdout.write)
+            close(stderr.write)
+        }
+        do {
+            let pid = try await ProcessLauncher.spawn(spec, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
+            return (pid, stdin.write, stdout.read, stderr.read)
+        } catch {
+            close(stdin.write)
+            close(stdout.read)
+            close(stderr.read)
+            throw error
+        }
     }
 
     /// A pipe whose ends are closed on exec (the child gets dup2'ed copies only).
@@ -142,17 +206,17 @@ enum ExecSession {
             thread.start()
         }
         for await chunk in chunks {
-            let frame: NomadJSON = [.init(stringLiteral: name): ["data": .string(chunk.base64EncodedString())]]
+            let frame: WireJSON = [.init(stringLiteral: name): ["data": .string(chunk.base64EncodedString())]]
             try await outbound.write(.text(frame.text))
         }
-        let closing: NomadJSON = [.init(stringLiteral: name): ["close": true]]
+        let closing: WireJSON = [.init(stringLiteral: name): ["close": true]]
         try await outbound.write(.text(closing.text))
     }
 }
 
 /// Resource usage read from /proc for real task processes and the host.
 enum ResourceStats {
-    private static func usage(rss: Int64, userTicks: Double, systemTicks: Double, devices: NomadJSON) -> NomadJSON {
+    private static func usage(rss: Int64, userTicks: Double, systemTicks: Double, devices: WireJSON) -> WireJSON {
         [
             "CpuStats": [
                 "Measured": ["System Mode", "User Mode", "Percent"], "Percent": 0.0, "SystemMode": .double(systemTicks),
@@ -166,14 +230,14 @@ enum ResourceStats {
         ]
     }
 
-    static func allocation(_ alloc: AllocationRecord, runner: AllocationRunner) -> NomadJSON {
+    static func allocation(_ alloc: AllocationRecord, runner: AllocationRunner) -> WireJSON {
         let now = NomadTime.nowNanos()
-        var tasks: [String: NomadJSON] = [:]
+        var tasks: [String: WireJSON] = [:]
         var totalRSS: Int64 = 0
         var totalUser = 0.0
         var totalSystem = 0.0
         for task in alloc.group.tasks {
-            var pids: [String: NomadJSON] = [:]
+            var pids: [String: WireJSON] = [:]
             var rss: Int64 = 0
             var user = 0.0
             var system = 0.0
@@ -200,7 +264,7 @@ enum ResourceStats {
         ]
     }
 
-    static func host() -> NomadJSON {
+    static func host() -> WireJSON {
         var memory: [String: Int64] = [:]
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
             for line in text.split(separator: "\n") {
@@ -217,7 +281,7 @@ enum ResourceStats {
         let availableDisk = Int64(disk.f_bavail) * Int64(disk.f_frsize)
         let used = size - Int64(disk.f_bfree) * Int64(disk.f_frsize)
         let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") } ?? 0
-        let diskStats: NomadJSON = [
+        let diskStats: WireJSON = [
             "Available": .int(availableDisk), "Device": "", "InodesUsedPercent": 0.0, "Mountpoint": "", "Size": .int(size),
             "Used": .int(used), "UsedPercent": .double(size > 0 ? Double(used) / Double(size) * 100 : 0),
         ]

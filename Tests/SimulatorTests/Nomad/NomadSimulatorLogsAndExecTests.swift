@@ -88,7 +88,7 @@ struct NomadSimulatorLogsAndExecTests {
         await simulator.shutdown()
         #expect(plain.contains("line \(lastBefore + 3)\n"))
         // Framed: concatenated JSON frames with increasing offsets, and `{}` heartbeats.
-        let frames = framed.replacingOccurrences(of: "}{", with: "}\n{").split(separator: "\n").map { (try? NomadJSON.parse(Data($0.utf8))) ?? .null }
+        let frames = framed.replacingOccurrences(of: "}{", with: "}\n{").split(separator: "\n").map { (try? WireJSON.parse(Data($0.utf8))) ?? .null }
         let offsets = frames.compactMap { $0["Offset"]?.int }
         #expect(offsets.count > 3)
         #expect(offsets == offsets.sorted())
@@ -98,7 +98,7 @@ struct NomadSimulatorLogsAndExecTests {
     /// Runs an exec session and returns the frames received and the close frame.
     static func exec(
         _ simulator: NomadSimulator, allocation: String, task: String, command: [String], tty: Bool, send: [String]
-    ) async throws -> (frames: [NomadJSON], close: WebSocketCloseFrame?) {
+    ) async throws -> (frames: [WireJSON], close: WebSocketCloseFrame?) {
         let commandJSON = String(decoding: try JSONEncoder().encode(command), as: UTF8.self)
         let encoded = commandJSON.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         let url = simulator.address.replacingOccurrences(of: "http://", with: "ws://")
@@ -110,19 +110,19 @@ struct NomadSimulatorLogsAndExecTests {
                 try await Task.sleep(for: .milliseconds(tty ? 300 : 0))
             }
             for try await message in inbound.messages(maxSize: 1 << 20) {
-                if case .text(let text) = message { received.append((try? NomadJSON.parse(Data(text.utf8))) ?? .null) }
+                if case .text(let text) = message { received.append((try? WireJSON.parse(Data(text.utf8))) ?? .null) }
             }
         }
         return (received.frames, close)
     }
 
     final class ReceivedFrames: Sendable {
-        private let storage = Mutex<[NomadJSON]>([])
-        func append(_ frame: NomadJSON) { storage.withLock { $0.append(frame) } }
-        var frames: [NomadJSON] { storage.withLock { $0 } }
+        private let storage = Mutex<[WireJSON]>([])
+        func append(_ frame: WireJSON) { storage.withLock { $0.append(frame) } }
+        var frames: [WireJSON] { storage.withLock { $0 } }
     }
 
-    static func decoded(_ frames: [NomadJSON], _ stream: String) -> String {
+    static func decoded(_ frames: [WireJSON], _ stream: String) -> String {
         frames.compactMap { $0[stream]?["data"]?.string.flatMap { Data(base64Encoded: $0) } }
             .map { String(decoding: $0, as: UTF8.self) }.joined()
     }
@@ -172,13 +172,13 @@ struct NomadSimulatorLogsAndExecTests {
         let host = try await http.get("/v1/client/stats")
         let alivePids = (stats.json["Tasks"]?["web"]?["Pids"]?.object ?? [:]).keys.filter { OSProcess.alive(Int32($0) ?? -1) }
         await simulator.shutdown()
-        let recorded = try NomadJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "allocation resource usage").responseBody.utf8))
+        let recorded = try WireJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "allocation resource usage").responseBody.utf8))
         #expect(NomadWireShape.paths(stats.json).isSuperset(of: NomadWireShape.paths(recorded)))
         let pids = stats.json["Tasks"]?["web"]?["Pids"]?.object ?? [:]
         #expect(!pids.isEmpty)
         #expect(!alivePids.isEmpty)
         #expect((stats.json["ResourceUsage"]?["MemoryStats"]?["RSS"]?.int ?? 0) > 0)
-        let recordedHost = try NomadJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "client host stats").responseBody.utf8))
+        let recordedHost = try WireJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "client host stats").responseBody.utf8))
         expectShape(recordedHost, host.json)
         #expect((host.json["Memory"]?["Total"]?.int ?? 0) > 0)
     }
