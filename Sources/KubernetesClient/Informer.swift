@@ -204,7 +204,8 @@ public actor Informer<Resource: KubernetesResource> {
         }
     }
 
-    private func apply(_ event: WatchStreamEvent<Resource>) {
+    /// Applies one watch event to the cache and tells subscribers (internal for tests).
+    func apply(_ event: WatchStreamEvent<Resource>) {
         switch event {
         case .bookmark(let version):
             if !version.isEmpty { lastResourceVersion = version }

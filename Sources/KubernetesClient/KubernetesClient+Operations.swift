@@ -19,12 +19,12 @@ extension KubernetesClient {
     }
 
     func getObject<Result: Decodable>(_ resource: ResourceType, name: String, namespace: String?, subresource: String? = nil) async throws -> Result {
-        let request = APIRequest(method: .GET, path: resource.path(namespace: self.namespace(for: resource, namespace), name: name, subresource: subresource), idempotent: true)
+        let request = APIRequest.get(resource.path(namespace: self.namespace(for: resource, namespace), name: name, subresource: subresource))
         return try decode(Result.self, from: try await send(request))
     }
 
     func listObjects<Result: Decodable>(_ resource: ResourceType, namespace: String?, options: ListOptions) async throws -> Result {
-        let request = APIRequest(method: .GET, path: resource.path(namespace: resource.isNamespaced ? namespace : nil), query: options.queryItems, idempotent: true)
+        let request = APIRequest.get(resource.path(namespace: resource.isNamespaced ? namespace : nil), query: options.queryItems)
         return try decode(Result.self, from: try await send(request))
     }
 
@@ -148,6 +148,22 @@ extension KubernetesClient {
         return try await replaceObject(ResourceType(Resource.self), body: object, name: name, namespace: object.metadata.namespace, subresource: "status")
     }
 
+    /// POSTs `body` to a subresource of an object (`pods/binding`, `pods/eviction`,
+    /// `serviceaccounts/token`) and decodes the answer as `Result` (`JSONValue` takes anything).
+    public func create<Parent: KubernetesResource, Result: Decodable>(
+        subresource: String, of parent: Parent.Type, name: String, namespace: String? = nil, body: some Encodable & Sendable,
+        as result: Result.Type = Result.self
+    ) async throws -> Result {
+        try await createObject(ResourceType(parent), body: body, namespace: namespace, subresource: subresource, name: name)
+    }
+
+    /// GETs a subresource of an object (`scale`, `status`, ...) decoded as `Result`.
+    public func get<Parent: KubernetesResource, Result: Decodable>(
+        subresource: String, of parent: Parent.Type, name: String, namespace: String? = nil, as result: Result.Type = Result.self
+    ) async throws -> Result {
+        try await getObject(ResourceType(parent), name: name, namespace: namespace, subresource: subresource)
+    }
+
     /// Read-modify-write that never loses fields the Swift type does not know.
     ///
     /// GETs the object, lets `change` edit the typed value, applies only what changed (a three-way
@@ -162,8 +178,7 @@ extension KubernetesClient {
         let resource = ResourceType(type)
         var attempt = 1
         while true {
-            let response = try await send(
-                APIRequest(method: .GET, path: resource.path(namespace: self.namespace(for: resource, namespace), name: name), idempotent: true))
+            let response = try await send(APIRequest.get(resource.path(namespace: self.namespace(for: resource, namespace), name: name)))
             let raw = try decode(JSONValue.self, from: response)
             let before = try decode(Resource.self, from: response)
             var after = before

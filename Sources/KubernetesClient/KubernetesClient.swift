@@ -83,6 +83,11 @@ public final class KubernetesClient: Sendable {
         /// Safe to resend after a connection failure (the server may have applied it).
         var idempotent: Bool
 
+        /// A GET: always safe to resend.
+        static func get(_ path: String, query: [(String, String)] = []) -> APIRequest {
+            APIRequest(method: .GET, path: path, query: query, idempotent: true)
+        }
+
         var pathAndQuery: String {
             guard !query.isEmpty else { return path }
             return path + "?" + query.map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
@@ -98,7 +103,8 @@ public final class KubernetesClient: Sendable {
     /// A completed non-streaming response.
     struct APIResponse: Sendable {
         var status: Int
-        var headers: HTTPHeaders
+        /// The `Content-Type` header, if any.
+        var contentType: String?
         var body: Data
         var url: String
     }
@@ -119,9 +125,9 @@ public final class KubernetesClient: Sendable {
             let data = Data(buffer: body)
             let status = Int(response.status.code)
             guard (200..<300).contains(status) else {
-                throw Self.errorResponse(status: status, headers: response.headers, body: data, method: request.method.rawValue, url: url)
+                throw Self.errorResponse(status: status, retryAfterHeader: response.headers.first(name: "Retry-After"), body: data, method: request.method.rawValue, url: url)
             }
-            return APIResponse(status: status, headers: response.headers, body: data, url: url)
+            return APIResponse(status: status, contentType: response.headers.first(name: "Content-Type"), body: data, url: url)
         }
     }
 
@@ -195,17 +201,17 @@ public final class KubernetesClient: Sendable {
     }
 
     /// Builds the error for a non-2xx response, decoding a Status body when there is one.
-    static func errorResponse(status: Int, headers: HTTPHeaders, body: Data, method: String, url: String) -> KubernetesClientError {
+    static func errorResponse(status: Int, retryAfterHeader: String?, body: Data, method: String, url: String) -> KubernetesClientError {
         let decoded = try? JSONDecoder().decode(Status.self, from: body)
         let statusObject = decoded?.kind == "Status" || decoded?.code != nil ? decoded : nil
-        let retryAfter = headers.first(name: "Retry-After").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let retryAfter = retryAfterHeader.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             ?? statusObject?.details?.retryAfterSeconds
         return .response(httpStatus: status, status: statusObject, method: method, url: url, retryAfterSeconds: retryAfter)
     }
 
     /// Decodes a JSON response body, naming the URL when it does not fit.
     func decode<Result: Decodable>(_ type: Result.Type, from response: APIResponse) throws -> Result {
-        if let contentType = response.headers.first(name: "Content-Type"), !contentType.lowercased().contains("json") {
+        if let contentType = response.contentType, !contentType.lowercased().contains("json") {
             throw KubernetesClientError.malformedResponse(url: response.url, problem: "expected JSON but the content type is \(contentType)")
         }
         do {

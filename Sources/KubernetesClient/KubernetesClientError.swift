@@ -106,6 +106,14 @@ public struct KubernetesClientError: Error, Sendable, CustomStringConvertible {
             url: url, underlying: underlying)
     }
 
+    /// An open watch stream broke (the server went away or a proxy cut the connection).
+    static func watchInterrupted(url: String, underlying: any Error & Sendable) -> Self {
+        Self(
+            .serverUnreachable,
+            message: "the watch \(url) broke: \(underlying). Watch again from the last resourceVersion (an Informer does this itself).",
+            url: url, underlying: underlying)
+    }
+
     /// The server's certificate did not verify against the configured CA.
     static func tlsVerificationFailed(url: String, caSource: String, underlying: any Error & Sendable) -> Self {
         Self(
@@ -165,10 +173,5 @@ public struct KubernetesClientError: Error, Sendable, CustomStringConvertible {
     /// A request body could not be encoded.
     static func encodingFailed(what: String, underlying: any Error & Sendable) -> Self {
         Self(.encodingFailed, message: "cannot encode \(what) as JSON: \(underlying)", underlying: underlying)
-    }
-
-    /// Whether retrying the same request later may succeed (429, 5xx, unreachable).
-    var isTransient: Bool {
-        kind == .tooManyRequests || kind == .serverError || kind == .serverUnreachable
     }
 }

@@ -171,7 +171,9 @@ public struct WatchStream<Resource: Codable & Sendable>: AsyncSequence, Sendable
                         chunk = try await body.next()
                     } catch {
                         state = .finished
-                        throw stream.client.transportError(error, url: decoder.url)
+                        let classified = stream.client.transportError(error, url: decoder.url)
+                        guard let clientError = classified as? KubernetesClientError, clientError.kind == .serverUnreachable else { throw classified }
+                        throw KubernetesClientError.watchInterrupted(url: decoder.url, underlying: error)
                     }
                     guard let chunk else {
                         state = .finished
@@ -196,7 +198,7 @@ public struct WatchStream<Resource: Codable & Sendable>: AsyncSequence, Sendable
             guard response.status.code == 200 else {
                 let url = client.url(for: request)
                 let body = (try? await response.body.collect(upTo: 1024 * 1024)).map { Data(buffer: $0) } ?? Data()
-                throw KubernetesClient.errorResponse(status: Int(response.status.code), headers: response.headers, body: body, method: "WATCH", url: url)
+                throw KubernetesClient.errorResponse(status: Int(response.status.code), retryAfterHeader: response.headers.first(name: "Retry-After"), body: body, method: "WATCH", url: url)
             }
             return response
         }
@@ -237,7 +239,7 @@ extension KubernetesClient {
         query.append(("watch", "true"))
         if allowWatchBookmarks { query.append(("allowWatchBookmarks", "true")) }
         if let timeoutSeconds { query.append(("timeoutSeconds", String(timeoutSeconds))) }
-        let request = APIRequest(method: .GET, path: resource.path(namespace: resource.isNamespaced ? namespace : nil), query: query, idempotent: true)
+        let request = APIRequest.get(resource.path(namespace: resource.isNamespaced ? namespace : nil), query: query)
         return WatchStream(client: self, request: request, timeoutSeconds: timeoutSeconds)
     }
 }

@@ -161,6 +161,25 @@ struct ClientEndToEndTests {
         }
     }
 
+    @Test(.enabled(if: usesSimulator, "binds a pod to a node that does not exist"))
+    func bindingThroughTheSubresource() async throws {
+        try await TestCluster.with { cluster in
+            let client = cluster.admin
+            let pod = Pod(
+                metadata: ObjectMeta(name: "\(cluster.runID)-bind", namespace: cluster.namespace),
+                spec: PodSpec(containers: [Container(name: "main", image: "nomad-kubelet.io/host")], nodeSelector: ["no-such": "node"]))
+            let name = try #require(try await client.create(pod).metadata.name)
+            defer { Task { _ = try? await client.delete(Pod.self, name: name, namespace: cluster.namespace, options: DeleteOptions(gracePeriodSeconds: 0)) } }
+            let binding: JSONValue = ["apiVersion": "v1", "kind": "Binding", "metadata": ["name": .string(name)], "target": ["kind": "Node", "name": "vk-test"]]
+            _ = try await client.create(subresource: "binding", of: Pod.self, name: name, namespace: cluster.namespace, body: binding, as: JSONValue.self)
+            #expect(try await client.get(Pod.self, name: name, namespace: cluster.namespace).spec?.nodeName == "vk-test")
+            let again = await #expect(throws: KubernetesClientError.self) {
+                try await client.create(subresource: "binding", of: Pod.self, name: name, namespace: cluster.namespace, body: binding, as: JSONValue.self)
+            }
+            #expect(again?.kind == .conflict)
+        }
+    }
+
     @Test func watchDeliversChangesAndBookmarksAndStopsWhenCancelled() async throws {
         try await TestCluster.with { cluster in
             let client = cluster.admin

@@ -1,6 +1,5 @@
 import Foundation
 import KubernetesModels
-import NIOHTTP1
 import Testing
 import TestSupport
 
@@ -107,10 +106,8 @@ struct WatchDecodingTests {
 struct ErrorMappingTests {
     static func error(_ file: String, _ title: String) throws -> KubernetesClientError {
         let exchange = try RecordedTraffic.exchange(file, titled: title)
-        var headers = HTTPHeaders()
-        for header in exchange.responseHeaders { headers.add(name: header.name, value: header.value) }
         return KubernetesClient.errorResponse(
-            status: exchange.status, headers: headers, body: Data(exchange.responseBody.utf8), method: exchange.method,
+            status: exchange.status, retryAfterHeader: exchange.responseHeader("Retry-After"), body: Data(exchange.responseBody.utf8), method: exchange.method,
             url: "https://test" + exchange.target)
     }
 
@@ -134,7 +131,7 @@ struct ErrorMappingTests {
         let exchanges = try RecordedTraffic.exchanges("kubernetes/01-node-and-lease.txt").filter { $0.status == 409 }
         let exchange = try #require(exchanges.first)
         let error = KubernetesClient.errorResponse(
-            status: exchange.status, headers: [:], body: Data(exchange.responseBody.utf8), method: exchange.method, url: "u")
+            status: exchange.status, retryAfterHeader: nil, body: Data(exchange.responseBody.utf8), method: exchange.method, url: "u")
         #expect(error.kind == .conflict)
         #expect(error.message.contains("the object has been modified"))
     }
@@ -148,23 +145,23 @@ struct ErrorMappingTests {
 
     @Test func notFoundWithAndWithoutStatus() throws {
         let body = #"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods \"nope\" not found","reason":"NotFound","details":{"name":"nope","kind":"pods"},"code":404}"#
-        let error = KubernetesClient.errorResponse(status: 404, headers: [:], body: Data(body.utf8), method: "GET", url: "https://t/api/v1/namespaces/default/pods/nope")
+        let error = KubernetesClient.errorResponse(status: 404, retryAfterHeader: nil, body: Data(body.utf8), method: "GET", url: "https://t/api/v1/namespaces/default/pods/nope")
         #expect(error.kind == .notFound)
         #expect(error.status?.details?.name == "nope")
         #expect(error.message.contains(#"pods "nope" not found"#))
 
-        let plain = KubernetesClient.errorResponse(status: 404, headers: [:], body: Data("404 page not found".utf8), method: "GET", url: "u")
+        let plain = KubernetesClient.errorResponse(status: 404, retryAfterHeader: nil, body: Data("404 page not found".utf8), method: "GET", url: "u")
         #expect(plain.kind == .notFound)
         #expect(plain.status == nil)
     }
 
     @Test func retryAfterIsRead() {
-        let error = KubernetesClient.errorResponse(status: 429, headers: ["Retry-After": "3"], body: Data(), method: "GET", url: "u")
+        let error = KubernetesClient.errorResponse(status: 429, retryAfterHeader: "3", body: Data(), method: "GET", url: "u")
         #expect(error.kind == .tooManyRequests)
         #expect(error.retryAfterSeconds == 3)
-        let unavailable = KubernetesClient.errorResponse(status: 503, headers: [:], body: Data(), method: "GET", url: "u")
+        let unavailable = KubernetesClient.errorResponse(status: 503, retryAfterHeader: nil, body: Data(), method: "GET", url: "u")
         #expect(unavailable.kind == .serverError)
-        #expect(KubernetesClient.errorResponse(status: 401, headers: [:], body: Data(), method: "GET", url: "u").kind == .unauthorized)
+        #expect(KubernetesClient.errorResponse(status: 401, retryAfterHeader: nil, body: Data(), method: "GET", url: "u").kind == .unauthorized)
     }
 }
 
@@ -180,17 +177,15 @@ struct RequestBuildingTests {
     }
 
     @Test func selectorsArePercentEncoded() {
-        let request = KubernetesClient.APIRequest(
-            method: .GET, path: "/api/v1/pods",
-            query: ListOptions(labelSelector: "app in (web,db),tier!=x", fieldSelector: "spec.nodeName=vk-nomad", limit: 2).queryItems,
-            idempotent: true)
+        let request = KubernetesClient.APIRequest.get(
+            "/api/v1/pods", query: ListOptions(labelSelector: "app in (web,db),tier!=x", fieldSelector: "spec.nodeName=vk-nomad", limit: 2).queryItems)
         #expect(request.pathAndQuery == "/api/v1/pods?labelSelector=app%20in%20(web%2Cdb)%2Ctier!%3Dx&fieldSelector=spec.nodeName%3Dvk-nomad&limit=2")
     }
 
     @Test func serverPathPrefixIsKept() throws {
         let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://rancher.example/k8s/clusters/c-1/"))
         defer { Task { try? await client.shutdown() } }
-        let request = KubernetesClient.APIRequest(method: .GET, path: ResourceType(Pod.self).path(namespace: "default", name: "web"), idempotent: true)
+        let request = KubernetesClient.APIRequest.get(ResourceType(Pod.self).path(namespace: "default", name: "web"))
         #expect(client.url(for: request) == "https://rancher.example/k8s/clusters/c-1/api/v1/namespaces/default/pods/web")
     }
 
@@ -198,13 +193,13 @@ struct RequestBuildingTests {
         let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://127.0.0.1:6443"))
         defer { Task { try? await client.shutdown() } }
         let truncated = KubernetesClient.APIResponse(
-            status: 200, headers: ["Content-Type": "application/json"], body: Data(#"{"kind":"Pod","metadata":{"na"#.utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
+            status: 200, contentType: "application/json", body: Data(#"{"kind":"Pod","metadata":{"na"#.utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
         let truncatedError = try #require(throws: KubernetesClientError.self) { try client.decode(Pod.self, from: truncated) }
         #expect(truncatedError.kind == .malformedResponse)
         #expect(truncatedError.message.contains("https://127.0.0.1:6443/api/v1/pods/x"))
 
         let html = KubernetesClient.APIResponse(
-            status: 200, headers: ["Content-Type": "text/html"], body: Data("<html>login</html>".utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
+            status: 200, contentType: "text/html", body: Data("<html>login</html>".utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
         let htmlError = try #require(throws: KubernetesClientError.self) { try client.decode(Pod.self, from: html) }
         #expect(htmlError.kind == .malformedResponse)
         #expect(htmlError.message.contains("text/html"))

@@ -1,0 +1,43 @@
+/// Errors of the agent: a configuration it cannot read or use.
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    fileprivate enum Code: Sendable, Hashable {
+        case invalidConfiguration
+        case unreadableConfiguration
+    }
+
+    /// The kind of failure, for callers that branch on it.
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        fileprivate let code: Code
+        /// The configuration file has a value the agent cannot use.
+        public static let invalidConfiguration = Kind(code: .invalidConfiguration)
+        /// The configuration file (or a file it names) cannot be read or parsed.
+        public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
+        public var description: String { "\(code)" }
+    }
+
+    /// What went wrong.
+    public let kind: Kind
+    /// The configuration key path involved (`node.taints[0].effect`), if any.
+    public let keyPath: String?
+    /// A message that says what happened and what to do.
+    public let message: String
+
+    private init(_ kind: Kind, keyPath: String? = nil, message: String) {
+        self.kind = kind
+        self.keyPath = keyPath
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// A configuration value the agent cannot use.
+    public static func invalidConfiguration(file: String, keyPath: String, line: Int?, problem: String) -> AgentError {
+        let location = line.map { "\(file):\($0)" } ?? file
+        return AgentError(.invalidConfiguration, keyPath: keyPath, message: "\(location): \(keyPath): \(problem)")
+    }
+
+    /// A configuration file that cannot be read or parsed.
+    public static func unreadableConfiguration(file: String, reason: String) -> AgentError {
+        AgentError(.unreadableConfiguration, message: "cannot read the configuration \(file): \(reason)")
+    }
+}

@@ -1,0 +1,413 @@
+import Foundation
+import KubernetesClient
+import KubernetesModels
+import Logging
+import NomadClient
+import NomadModels
+import ServiceLifecycle
+import Synchronization
+import Translation
+
+/// Runs the pods bound to this node as Nomad jobs and reports their status.
+///
+/// An informer on `spec.nodeName=<node>` and Nomad's change feed both queue pod keys; one worker
+/// reconciles each key idempotently: exactly one job per pod (deterministic job ID, registered with
+/// `EnforceIndex`), status mapped from the job's allocation and PATCHed only when it changed,
+/// Events for what Nomad did, and kubelet-like deletion (stop with the grace as kill timeout, wait
+/// for every task to be dead, delete the pod with grace 0 and a uid precondition). Jobs of this
+/// node whose pod is gone are stopped after the orphan grace. The periodic resync is only a safety
+/// net: status follows Nomad's change feed.
+public final class PodController: Service, Sendable {
+    /// Job Meta key holding a hash of the translated job, to re-register only on a real change.
+    static let specHashMetaKey = "k8s.spec-hash"
+    /// Condition type set when a pod cannot be translated into a job.
+    public static let translatedCondition = "nomad-kubelet.io/Translated"
+
+    private let configuration: AgentConfiguration
+    private let kubernetes: KubernetesClient
+    private let nomad: NomadClient
+    private let translator: PodTranslator
+    private let informer: Informer<Pod>
+    private let queue = WorkQueue()
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    private struct State {
+        /// Pods removed from Kubernetes whose jobs may still need stopping, by pod key.
+        var tombstones: [String: Pod] = [:]
+        /// Job ID → pod key, for routing Nomad changes.
+        var podKeyByJobID: [String: String] = [:]
+        /// The allocation last seen per job, for deriving Events.
+        var lastAllocation: [String: Allocation] = [:]
+        /// The evaluation of the last register per job (explains placement failures).
+        var lastEvaluationID: [String: String] = [:]
+        /// Retry delay per pod key.
+        var backoff: [String: Duration] = [:]
+        /// When each orphan job was first seen.
+        var orphanSince: [String: ContinuousClock.Instant] = [:]
+        /// Nomad node ID → address.
+        var nodeAddresses: [String: String] = [:]
+    }
+
+    /// A controller for the pods of `configuration.node.name`.
+    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger) {
+        self.configuration = configuration
+        self.kubernetes = kubernetes
+        self.nomad = nomad
+        var logger = logger
+        logger[metadataKey: "node"] = "\(configuration.node.name)"
+        self.logger = logger
+        self.translator = PodTranslator(
+            policy: TranslationPolicy(
+                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
+                region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver))
+        self.informer = Informer<Pod>(
+            client: kubernetes,
+            configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
+    }
+
+    /// Watches pods and Nomad until shutdown. Leaves every job running when it stops.
+    public func run() async throws {
+        try await Self.untilGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.informer.run() }
+                group.addTask { await self.consumeInformer() }
+                group.addTask { await self.consumeNomadChanges() }
+                group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
+                group.addTask { await self.scanOrphansPeriodically() }
+                await group.waitForAll()
+            }
+        }
+    }
+
+    // MARK: Inputs
+
+    private func consumeInformer() async {
+        for await event in await informer.events() {
+            switch event {
+            case .added(let pod), .updated(_, let pod), .resynced(let pod):
+                remember(pod)
+                queue.add(Self.key(pod))
+            case .deleted(let pod):
+                state.withLock { $0.tombstones[Self.key(pod)] = pod }
+                queue.add(Self.key(pod))
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    private func remember(_ pod: Pod) {
+        let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+        state.withLock { $0.podKeyByJobID[jobID] = Self.key(pod) }
+    }
+
+    /// Allocation changes queue the pod of their job: this is what makes status event-driven.
+    private func consumeNomadChanges() async {
+        while !Task.isCancelled {
+            do {
+                for try await event in nomad.changes(NomadChangeFeedOptions(topics: [.allocations, .jobs])) {
+                    let jobID: String?
+                    switch event.change {
+                    case .allocation(let allocation): jobID = allocation.jobID
+                    case .job(let job), .jobDeregistered(let job): jobID = job.id
+                    case .node: jobID = nil
+                    }
+                    if let jobID, let key = state.withLock({ $0.podKeyByJobID[jobID] }) { queue.add(key) }
+                }
+            } catch {
+                logger.warning("Nomad change feed ended; restarting it", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func scanOrphansPeriodically() async {
+        await informer.waitUntilSynced()
+        let interval = min(configuration.timings.resyncInterval, max(configuration.timings.orphanGrace / 2, .seconds(1)))
+        while !Task.isCancelled {
+            await scanOrphans()
+            do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+
+    // MARK: Orphans
+
+    /// Stops jobs of this node whose pod no longer exists, once they have been orphans for the grace.
+    func scanOrphans() async {
+        let jobs: [Job]
+        do {
+            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name])
+        } catch {
+            logger.debug("orphan scan skipped: Nomad unavailable", metadata: ["error": "\(error)"])
+            return
+        }
+        let pods = await informer.cachedObjects()
+        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
+        let now = ContinuousClock.now
+        var present: Set<String> = []
+        for job in jobs where job.stop != true {
+            guard let id = job.id, !live.contains(id) else { continue }
+            present.insert(id)
+            let since = state.withLock { state in
+                if let since = state.orphanSince[id] { return since }
+                state.orphanSince[id] = now
+                return now
+            }
+            if since == now {
+                logger.notice("job has no pod; stopping it after the orphan grace", metadata: ["job": "\(id)", "grace": "\(configuration.timings.orphanGrace)"])
+            }
+            guard now - since >= configuration.timings.orphanGrace else { continue }
+            do {
+                _ = try await nomad.deregister(jobID: id)
+                logger.notice("stopped orphan job", metadata: ["job": "\(id)", "pod": "\(job.meta?[PodJobIdentity.namespaceMetaKey] ?? "")/\(job.meta?[PodJobIdentity.podMetaKey] ?? "")"])
+                present.remove(id)
+            } catch {
+                logger.warning("could not stop orphan job", metadata: ["job": "\(id)", "error": "\(error)"])
+            }
+        }
+        state.withLock { state in state.orphanSince = state.orphanSince.filter { present.contains($0.key) } }
+    }
+
+    // MARK: Reconcile
+
+    static func key(_ pod: Pod) -> String { "\(pod.metadata.namespace ?? "")/\(pod.metadata.name ?? "")" }
+
+    private func reconcile(key: String) async {
+        let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        var logger = self.logger
+        logger[metadataKey: "pod"] = "\(key)"
+        do {
+            if let tombstone = state.withLock({ $0.tombstones.removeValue(forKey: key) }) {
+                try await stopJobOfRemovedPod(tombstone, logger: logger)
+            }
+            if let pod = await informer.cached(name: parts[1], namespace: parts[0]) {
+                if pod.metadata.deletionTimestamp != nil {
+                    try await reconcileDeletion(pod, logger: logger)
+                } else {
+                    try await reconcileRunning(pod, logger: logger)
+                }
+            }
+            state.withLock { _ = $0.backoff.removeValue(forKey: key) }
+        } catch {
+            let delay = state.withLock { state -> Duration in
+                let delay = min((state.backoff[key] ?? .milliseconds(250)) * 2, .seconds(30))
+                state.backoff[key] = delay
+                return delay
+            }
+            logger.warning("reconcile failed; retrying", metadata: ["error": "\(error)", "retryIn": "\(delay)"])
+            queue.add(key, after: delay)
+        }
+    }
+
+    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run on.
+    private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
+        let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+        guard let job = try await existingJob(jobID), job.stop != true else { return }
+        _ = try await nomad.deregister(jobID: jobID)
+        logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
+    }
+
+    private func existingJob(_ jobID: String) async throws -> Job? {
+        do {
+            return try await nomad.job(jobID).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            return nil
+        }
+    }
+
+    private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
+        remember(pod)
+        let plain: PodTranslation
+        do {
+            plain = try translator.translate(pod)
+        } catch {
+            try await reportTranslationFailure(pod, error: error, logger: logger)
+            return
+        }
+        let jobID = plain.identity.jobID
+        let hash = Self.specHash(plain.job)
+        let existing = try await existingJob(jobID)
+        // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
+        let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
+        if !ended, existing == nil || existing?.stop == true || existing?.meta?[Self.specHashMetaKey] != hash {
+            var options = TranslationOptions()
+            if let existing, existing.stop != true {
+                // A changed spec (image): restart in place on the same client, counting restarts on.
+                let allocation = try await currentAllocation(jobID: jobID)
+                options.pinnedNodeID = allocation?.nodeID
+                for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
+            }
+            var job = (try? translator.translate(pod, options: options).job) ?? plain.job
+            job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
+            let enforceIndex = existing?.jobModifyIndex ?? 0
+            do {
+                let response = try await nomad.register(job, enforceIndex: enforceIndex)
+                if let evalID = response.evalID { state.withLock { $0.lastEvaluationID[jobID] = evalID } }
+                logger.info(existing == nil ? "registered job" : "updated job", metadata: ["job": "\(jobID)", "enforceIndex": "\(enforceIndex)"])
+            } catch let error as NomadClientError where error.kind == .enforceIndexConflict {
+                logger.debug("job changed while registering; reconciling again", metadata: ["job": "\(jobID)"])
+                queue.add(Self.key(pod), after: .milliseconds(100))
+                return
+            }
+        }
+        if ended, existing == nil { return }
+        try await updateStatus(pod, jobID: jobID, logger: logger)
+    }
+
+    /// The newest allocation of the job, fully read, or `nil` when none exists.
+    private func currentAllocation(jobID: String) async throws -> Allocation? {
+        let stubs: [AllocationListStub]
+        do {
+            stubs = try await nomad.allocations(ofJob: jobID).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            return nil
+        }
+        guard let newest = stubs.max(by: { ($0.createIndex ?? 0) < ($1.createIndex ?? 0) }), let id = newest.id else { return nil }
+        return try await nomad.allocation(id).value
+    }
+
+    private func nodeAddress(_ nodeID: String?) async -> String? {
+        guard let nodeID else { return nil }
+        if let known = state.withLock({ $0.nodeAddresses[nodeID] }) { return known }
+        guard let node = try? await nomad.node(nodeID), let address = node.address ?? node.httpAddr?.split(separator: ":").first.map(String.init) else { return nil }
+        state.withLock { $0.nodeAddresses[nodeID] = address }
+        return address
+    }
+
+    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events.
+    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
+        let allocation = try await currentAllocation(jobID: jobID)
+        var evaluation: Evaluation?
+        if allocation == nil, let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
+            evaluation = try? await nomad.evaluation(evalID)
+        }
+        if allocation == nil, let evaluation, evaluation.failedTGAllocs?.isEmpty ?? true, [nil, "pending"].contains(evaluation.status) {
+            // Nomad has not placed the job yet, nor said why: the evaluation's outcome is not in the
+            // change feed, so look again shortly (this job only).
+            queue.add(Self.key(pod), after: .seconds(1))
+        }
+        let address = await nodeAddress(allocation?.nodeID)
+        let status = PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date()))
+        if let allocation {
+            let previous = state.withLock { state -> Allocation? in
+                let previous = state.lastAllocation[jobID]
+                state.lastAllocation[jobID] = allocation
+                return previous?.id == allocation.id ? previous : nil
+            }
+            for event in PodEventDeriver.events(pod: pod, previous: previous, current: allocation) {
+                await record(event.reason, type: event.type.rawValue, message: event.message, fieldPath: event.fieldPath, key: event.key, at: event.time, pod: pod)
+            }
+        }
+        try await patchStatus(pod, status, logger: logger)
+    }
+
+    private func patchStatus(_ pod: Pod, _ status: PodStatus, logger: Logger) async throws {
+        guard status != pod.status else { return }
+        let body = JSONValue.object(["metadata": .object(["uid": .string(pod.metadata.uid ?? "")]), "status": try JSONValue(encoding: status)])
+        _ = try await kubernetes.patchStatus(Pod.self, name: pod.metadata.name ?? "", namespace: pod.metadata.namespace, patch: .strategicMerge(body))
+        logger.debug("pod status updated", metadata: ["phase": "\(status.phase ?? "")"])
+    }
+
+    /// A pod that cannot become a job: Failed with a condition and an Event naming the field; no job.
+    private func reportTranslationFailure(_ pod: Pod, error: TranslationError, logger: Logger) async throws {
+        let message = error.description
+        if pod.status?.phase == "Failed", pod.status?.message == message { return }
+        logger.warning("pod cannot run as a Nomad job", metadata: ["error": "\(message)"])
+        var status = pod.status ?? PodStatus()
+        status.phase = "Failed"
+        status.reason = "NomadTranslationFailed"
+        status.message = message
+        var conditions = (status.conditions ?? []).filter { $0.type != Self.translatedCondition }
+        conditions.append(PodCondition(type: Self.translatedCondition, status: "False", lastTransitionTime: Time(Date()), reason: "NomadTranslationFailed", message: message))
+        status.conditions = conditions
+        await record("Failed", type: "Warning", message: message, fieldPath: nil, key: "translation/\(message)", at: Date(), pod: pod)
+        try await patchStatus(pod, status, logger: logger)
+    }
+
+    private func reconcileDeletion(_ pod: Pod, logger: Logger) async throws {
+        let identity = PodJobIdentity(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "", nodeName: configuration.node.name)
+        let jobID = identity.jobID
+        if let job = try await existingJob(jobID), job.stop != true {
+            let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
+            if let grace, let shorter = try? translator.translate(pod, options: TranslationOptions(gracePeriodOverrideSeconds: grace)).job,
+                shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
+            {
+                var shorter = shorter
+                shorter.meta = (shorter.meta ?? [:]).merging([Self.specHashMetaKey: job.meta?[Self.specHashMetaKey] ?? ""]) { $1 }
+                _ = try? await nomad.register(shorter, enforceIndex: job.jobModifyIndex)
+            }
+            _ = try await nomad.deregister(jobID: jobID)
+            for container in pod.spec?.containers ?? [] {
+                await record(
+                    "Killing", type: "Normal", message: "Stopping container \(container.name)", fieldPath: "spec.containers{\(container.name)}",
+                    key: "killing/\(pod.metadata.uid ?? "")/\(container.name)", at: Date(), pod: pod)
+            }
+            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace.map(String.init) ?? "default")"])
+        }
+        let stubs: [AllocationListStub]
+        do {
+            stubs = try await nomad.allocations(ofJob: jobID).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            stubs = []
+        }
+        let terminal: Set<String> = ["complete", "failed", "lost"]
+        guard stubs.allSatisfy({ terminal.contains($0.clientStatus?.rawValue ?? "") }) else {
+            logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
+            return  // the allocation change that follows queues the pod again
+        }
+        do {
+            try await kubernetes.delete(
+                Pod.self, name: pod.metadata.name ?? "", namespace: pod.metadata.namespace,
+                options: DeleteOptions(gracePeriodSeconds: 0, preconditions: .init(uid: pod.metadata.uid)))
+            logger.info("every task stopped; pod removed")
+        } catch let error as KubernetesClientError where error.kind == .notFound || error.kind == .conflict {
+            logger.debug("pod already gone", metadata: ["error": "\(error)"])
+        }
+        state.withLock { state in
+            state.lastAllocation[jobID] = nil
+            state.lastEvaluationID[jobID] = nil
+        }
+    }
+
+    // MARK: Events
+
+    /// Creates a core/v1 Event on the pod, named after `key` so the same happening is recorded once.
+    private func record(_ reason: String, type: String, message: String, fieldPath: String?, key: String, at time: Date, pod: Pod) async {
+        let name = "\(pod.metadata.name ?? "pod").\(Self.fnv1a(key))"
+        let event = Event(
+            metadata: ObjectMeta(name: name, namespace: pod.metadata.namespace),
+            involvedObject: ObjectReference(
+                kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: "v1", fieldPath: fieldPath),
+            reason: reason, message: message, source: EventSource(component: "kubelet", host: configuration.node.name),
+            firstTimestamp: Time(time), lastTimestamp: Time(time), count: 1, type: type,
+            reportingComponent: "kubelet", reportingInstance: configuration.node.name)
+        do {
+            _ = try await kubernetes.create(event, namespace: pod.metadata.namespace)
+        } catch let error as KubernetesClientError where error.kind == .alreadyExists {
+            return
+        } catch {
+            logger.debug("could not record event", metadata: ["reason": "\(reason)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: Hashing
+
+    static func specHash(_ job: Job) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = (try? encoder.encode(job)) ?? Data()
+        return fnv1a(data)
+    }
+
+    static func fnv1a(_ text: String) -> String { fnv1a(Data(text.utf8)) }
+
+    static func fnv1a(_ data: Data) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in data {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
+    }
+}

@@ -1,0 +1,182 @@
+import Agent
+import Foundation
+import KubernetesClient
+import KubernetesModels
+import Logging
+import NomadClient
+import NomadModels
+import Testing
+import TestSupport
+import Synchronization
+import Translation
+
+/// One end-to-end setup: a Kubernetes API (simulator, or a real cluster with `E2EEnvironment`), a
+/// Nomad agent (simulator or real), an admin client for the test's own actions, and the agent under
+/// test running in-process with a node identity.
+final class AgentHarness: Sendable {
+    let kubernetesSimulator: KubernetesSimulator?
+    let nomadSimulator: NomadSimulator?
+    let admin: KubernetesClient
+    let nomad: NomadClient
+    let configuration: AgentConfiguration
+    let workDirectory: URL
+    private let running = Mutex<Task<Void, any Error>?>(nil)
+
+    var nodeName: String { configuration.node.name }
+    let namespace = "default"
+
+    /// Starts both servers and writes the agent's node-identity kubeconfig; the agent is not started.
+    static func start(nodeName: String = "vk-test") async throws -> AgentHarness {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let kubeconfigPath: String
+        let kubernetesSimulator: KubernetesSimulator?
+        let admin: KubernetesClient
+        if let real = E2EEnvironment.realKubeconfig {
+            kubernetesSimulator = nil
+            kubeconfigPath = real
+            admin = try KubernetesClient(configuration: try KubeconfigLoader.load(path: real))
+        } else {
+            let simulator = try await KubernetesSimulator.start()
+            kubernetesSimulator = simulator
+            kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
+            try simulator.kubeconfig(for: .node(nodeName)).write(toFile: kubeconfigPath, atomically: true, encoding: .utf8)
+            admin = try KubernetesClient(configuration: try KubeconfigLoader.parse(yaml: try simulator.kubeconfig(for: .admin), path: "admin.kubeconfig"))
+        }
+        let nomadSimulator: NomadSimulator?
+        let nomadAddress: String
+        if let real = E2EEnvironment.realNomadAddress {
+            nomadSimulator = nil
+            nomadAddress = real
+        } else {
+            let simulator = try await NomadSimulator.start()
+            nomadSimulator = simulator
+            nomadAddress = simulator.address
+        }
+        let configuration = AgentConfiguration(
+            kubernetes: .init(kubeconfig: kubeconfigPath),
+            node: .init(name: nodeName),
+            nomad: .init(address: nomadAddress),
+            timings: .init(
+                leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
+                resyncInterval: .seconds(3600)),
+            logLevel: "info")
+        return AgentHarness(
+            kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, admin: admin,
+            nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration, workDirectory: work)
+    }
+
+    private init(
+        kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, admin: KubernetesClient, nomad: NomadClient,
+        configuration: AgentConfiguration, workDirectory: URL
+    ) {
+        self.kubernetesSimulator = kubernetesSimulator
+        self.nomadSimulator = nomadSimulator
+        self.admin = admin
+        self.nomad = nomad
+        self.configuration = configuration
+        self.workDirectory = workDirectory
+    }
+
+    /// Starts an agent in-process (a fresh one each time, as a restarted process would be).
+    func startAgent() throws {
+        var logger = Logger(label: "agent-under-test")
+        logger.logLevel = .warning
+        let agent = try NomadKubeletAgent(configuration: configuration, logger: logger)
+        running.withLock { $0 = Task { try await agent.run() } }
+    }
+
+    /// Stops the agent abruptly (its task is cancelled; nothing is cleaned up, as with SIGKILL).
+    func stopAgent() async {
+        let task = running.withLock { task in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        _ = await task?.result
+    }
+
+    /// Stops the agent, deletes what the test created and stops both servers.
+    func shutdown() async {
+        await stopAgent()
+        try? await admin.shutdown()
+        try? await nomad.shutdown()
+        try? await kubernetesSimulator?.shutdown()
+        await nomadSimulator?.shutdown()
+        try? FileManager.default.removeItem(at: workDirectory)
+    }
+
+    // MARK: Pods
+
+    /// A pod bound to the agent's node running `script` with /bin/sh on the Nomad client.
+    func pod(_ name: String, script: String, restartPolicy: String = "Always", grace: Int64 = 5) -> Pod {
+        Pod(
+            metadata: ObjectMeta(name: name, namespace: namespace, labels: ["app": name]),
+            spec: PodSpec(
+                containers: [Container(name: "main", image: ImageResolver.hostImage, command: ["/bin/sh", "-c", script])],
+                restartPolicy: restartPolicy, terminationGracePeriodSeconds: grace, nodeName: nodeName,
+                tolerations: [Toleration(key: "virtual-kubelet.io/provider", operator: "Exists", effect: "NoSchedule")]))
+    }
+
+    /// A shell line that writes the shell's PID to a file of the work directory, then runs `then`.
+    func pidScript(_ file: String, then command: String) -> String {
+        "echo $$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
+    }
+
+    /// The PID the container wrote, once it exists.
+    func pid(_ file: String) async throws -> Int32 {
+        try await eventually("the container to write its PID to \(file)") {
+            (try? String(contentsOfFile: workDirectory.appendingPathComponent(file).path, encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+    }
+
+    func readPod(_ name: String) async throws -> Pod? {
+        do {
+            return try await admin.get(Pod.self, name: name, namespace: namespace)
+        } catch let error as KubernetesClientError where error.kind == .notFound {
+            return nil
+        }
+    }
+
+    /// Waits until the pod's status satisfies `condition`, naming `what` on timeout.
+    @discardableResult
+    func waitForPod(_ name: String, _ what: String, timeout: Duration = .seconds(45), _ condition: @Sendable (Pod) -> Bool) async throws -> Pod {
+        try await eventually("pod \(name): \(what)", timeout: timeout) {
+            guard let pod = try await readPod(name), condition(pod) else { return nil }
+            return pod
+        }
+    }
+
+    /// Jobs this node's agent registered (by Meta), stopped or not.
+    func jobsOfNode() async throws -> [Job] {
+        try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: nodeName])
+    }
+}
+
+extension Pod {
+    var isReady: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
+    var mainStatus: ContainerStatus? { status?.containerStatuses?.first { $0.name == "main" } }
+}
+
+/// Polls `probe` until it returns a value, failing with `what` after `timeout`.
+func eventually<T>(_ what: String, timeout: Duration = .seconds(30), _ probe: () async throws -> T?) async throws -> T {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if let value = try await probe() { return value }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw WaitTimedOut(what: what, timeout: timeout)
+}
+
+/// Thrown by ``eventually(_:timeout:_:)``.
+struct WaitTimedOut: Error, CustomStringConvertible {
+    var what: String
+    var timeout: Duration
+    var description: String { "timed out after \(timeout) waiting for \(what)" }
+}
+
+/// Whether a process exists, asked of the OS (`kill(pid, 0)`; EPERM means it exists under another user).
+func processExists(_ pid: Int32) -> Bool {
+    kill(pid, 0) == 0 || errno == EPERM
+}
