@@ -218,9 +218,10 @@ public final class PodController: Service, Sendable {
 
     private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
         remember(pod)
+        let baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
         let plain: PodTranslation
         do {
-            plain = try translator.translate(pod)
+            plain = try translator.translate(pod, options: baseOptions)
         } catch {
             try await reportTranslationFailure(pod, error: error, logger: logger)
             return
@@ -231,7 +232,7 @@ public final class PodController: Service, Sendable {
         // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
         let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
         if !ended, existing == nil || existing?.stop == true || existing?.meta?[Self.specHashMetaKey] != hash {
-            var options = TranslationOptions()
+            var options = baseOptions
             if let existing, existing.stop != true {
                 // A changed spec (image): restart in place on the same client, counting restarts on.
                 let allocation = try await currentAllocation(jobID: jobID)
@@ -253,6 +254,17 @@ public final class PodController: Service, Sendable {
         }
         if ended, existing == nil { return }
         try await updateStatus(pod, jobID: jobID, logger: logger)
+    }
+
+    /// The handler of the pod's RuntimeClass, which picks the Nomad driver; `nil` when the pod names
+    /// none or its RuntimeClass does not exist (translation then refuses it, naming the class).
+    private func runtimeHandler(of pod: Pod) async throws -> String? {
+        guard let name = pod.spec?.runtimeClassName else { return nil }
+        do {
+            return try await kubernetes.get(RuntimeClass.self, name: name).handler
+        } catch let error as KubernetesClientError where error.kind == .notFound {
+            return nil
+        }
     }
 
     /// The newest allocation of the job, fully read, or `nil` when none exists.
@@ -330,7 +342,8 @@ public final class PodController: Service, Sendable {
         let jobID = identity.jobID
         if let job = try await existingJob(jobID), job.stop != true {
             let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
-            if let grace, let shorter = try? translator.translate(pod, options: TranslationOptions(gracePeriodOverrideSeconds: grace)).job,
+            let options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
+            if let grace, let shorter = try? translator.translate(pod, options: options).job,
                 shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
             {
                 var shorter = shorter
