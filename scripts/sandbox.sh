@@ -16,6 +16,7 @@ swift build --product nomad-kubelet-sandbox
 bin=$(swift build --show-bin-path)
 
 state=$(mktemp -d /tmp/nomad-kubelet-sandbox.XXXXXX)
+node=${NODE_NAME:-vk-sandbox}
 pids=()
 cleanup() {
     trap - EXIT INT TERM
@@ -36,13 +37,13 @@ if [ "${NOMAD_KUBELET_E2E:-}" = 1 ] && [ -n "${KUBECONFIG:-}" ] && [ -n "${NOMAD
 kubernetes:
   kubeconfig: $KUBECONFIG
 node:
-  name: ${NODE_NAME:-vk-sandbox}
+  name: $node
 nomad:
   address: $NOMAD_ADDR
 YAML
 else
     echo "== starting the Kubernetes API and Nomad simulators (state in $state)"
-    "$bin/nomad-kubelet-sandbox" --state-dir "$state" &
+    "$bin/nomad-kubelet-sandbox" --state-dir "$state" --node-name "$node" &
     pids+=($!)
     for _ in $(seq 1 100); do [ -f "$state/ready" ] && break; sleep 0.1; done
     [ -f "$state/ready" ] || { echo "sandbox: the simulators did not start"; exit 1; }
@@ -52,7 +53,8 @@ export KUBECONFIG="$state/admin.kubeconfig"
 echo "== starting the agent: nomad-kubelet run --config $state/agent.yaml (log: $state/agent.log)"
 "$bin/nomad-kubelet" run --config "$state/agent.yaml" >"$state/agent.log" 2>&1 &
 pids+=($!)
-kubectl wait --for=condition=Ready node --all --timeout=60s >/dev/null
+for _ in $(seq 1 100); do kubectl get node "$node" >/dev/null 2>&1 && break; sleep 0.2; done
+kubectl wait --for=condition=Ready "node/$node" --timeout=60s >/dev/null
 kubectl get nodes -o wide
 
 echo "== kubectl apply -f manifests/runtimeclass.yaml -k examples/hello"

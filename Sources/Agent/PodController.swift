@@ -315,8 +315,10 @@ public final class PodController: Service, Sendable {
     }
 
     private func patchStatus(_ pod: Pod, _ status: PodStatus, logger: Logger) async throws {
-        guard status != pod.status else { return }
-        let body = JSONValue.object(["metadata": .object(["uid": .string(pod.metadata.uid ?? "")]), "status": try JSONValue(encoding: status)])
+        guard status != pod.status,
+            let statusPatch = StrategicMergeDiff.patch(from: try pod.status.map { try JSONValue(encoding: $0) }, to: try JSONValue(encoding: status))
+        else { return }
+        let body = JSONValue.object(["metadata": .object(["uid": .string(pod.metadata.uid ?? "")]), "status": statusPatch])
         _ = try await kubernetes.patchStatus(Pod.self, name: pod.metadata.name ?? "", namespace: pod.metadata.namespace, patch: .strategicMerge(body))
         logger.debug("pod status updated", metadata: ["phase": "\(status.phase ?? "")"])
     }
