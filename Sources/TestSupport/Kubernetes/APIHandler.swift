@@ -11,12 +11,16 @@ final class APIHandler: Sendable {
     let authorizer: Authorizer
     let configuration: KubernetesSimulator.Configuration
     private let tokens: TokenRegistry
+    private let pki: SimulatorPKI
     private let pendingFailures = Mutex<(count: Int, status: Int, retryAfter: Int?)>((0, 500, nil))
     private let resources: URL?
     private let logger: Logger
 
-    init(store: KubernetesStore, configuration: KubernetesSimulator.Configuration, tokens: TokenRegistry, logger: Logger) {
+    init(
+        store: KubernetesStore, configuration: KubernetesSimulator.Configuration, tokens: TokenRegistry, pki: SimulatorPKI, logger: Logger
+    ) {
         self.store = store
+        self.pki = pki
         self.configuration = configuration
         self.authorizer = Authorizer(grants: configuration.accessGrants)
         self.tokens = tokens
@@ -102,7 +106,7 @@ final class APIHandler: Sendable {
             verb: request.method == .GET || request.method == .HEAD ? "get" : request.method.rawValue.lowercased(), group: "",
             resource: "", path: request.path)
         if case .deny = await authorizer.authorize(user, attributes, store: store) {
-            throw Authorizer.forbidden(user, attributes, type: nil, reason: nil)
+            throw Authorizer.forbidden(user, attributes, reason: nil)
         }
     }
 
@@ -232,7 +236,7 @@ final class APIHandler: Sendable {
             verb: verb, group: group, resource: type.resource, subresource: subresource, namespace: namespace,
             name: watchPath ? nil : name, fieldSelector: fieldSelector)
         if case .deny(let reason) = await authorizer.authorize(user, attributes, store: store) {
-            throw Authorizer.forbidden(user, attributes, type: type, reason: reason)
+            throw Authorizer.forbidden(user, attributes, reason: reason)
         }
         let call = ResourceCall(
             request: request, user: user, type: type, namespace: namespace, name: watchPath ? nil : name, subresource: subresource,
@@ -264,6 +268,7 @@ final class APIHandler: Sendable {
         default: break
         }
         if call.subresource == "scale" { return try await scale(call) }
+        if type.resource == "serviceaccounts", call.subresource == "token", call.verb == "create" { return try await tokenRequest(call) }
         if call.subresource == "binding" || (type.resource == "bindings" && call.verb == "create") { return try await bind(call) }
         if let subresource = call.subresource, !["status", "approval"].contains(subresource) {
             return try await proxy(call)
@@ -277,14 +282,27 @@ final class APIHandler: Sendable {
         case "watch":
             return try await watch(call)
         case "create":
-            let object = try body(call)
+            var object = try body(call)
             try await admit(call, current: nil, new: object)
-            return .json(.created, try await store.create(type, namespace: call.namespace, object: object))
+            if type.storageKey == "/pods" { object = await ServiceAccountAdmission.mountToken(object, namespace: call.namespace, store: store) }
+            if type.storageKey == "certificates.k8s.io/certificatesigningrequests" {
+                // The server records who asked, whatever the body says.
+                object["spec"]?["username"] = .string(call.user.name)
+                object["spec"]?["groups"] = .array(call.user.groups.map(JSONValue.string))
+            }
+            let created = try await store.create(type, namespace: call.namespace, object: object)
+            if type.storageKey == "/namespaces" {
+                try await ServiceAccountAdmission.populate(namespace: created["metadata"]?["name"]?.stringValue ?? "", store: store, caPEM: pki.caCertificatePEM)
+            }
+            return .json(.created, created)
         case "update":
             let object = try body(call)
             let current = try await store.get(type, namespace: call.namespace, name: call.name ?? "")
             try await admit(call, current: current, new: object)
-            return .json(.ok, try await store.update(type, namespace: call.namespace, name: call.name ?? "", object: object, subresource: call.subresource == nil ? nil : "status"))
+            let updated = try await store.update(
+                type, namespace: call.namespace, name: call.name ?? "", object: object, subresource: call.subresource == nil ? nil : "status")
+            if call.subresource == "approval" { try await signIfApproved(updated, type: type) }
+            return .json(.ok, updated)
         case "patch":
             return try await patch(call)
         case "delete":
@@ -376,7 +394,9 @@ final class APIHandler: Sendable {
         return DeleteOptions(
             gracePeriodSeconds: call.request.query["gracePeriodSeconds"].flatMap { Int($0) } ?? body?["gracePeriodSeconds"]?.intValue,
             preconditionUID: body?["preconditions"]?["uid"]?.stringValue,
-            preconditionResourceVersion: body?["preconditions"]?["resourceVersion"]?.stringValue)
+            preconditionResourceVersion: body?["preconditions"]?["resourceVersion"]?.stringValue,
+            propagationPolicy: call.request.query["propagationPolicy"] ?? body?["propagationPolicy"]?.stringValue
+                ?? (call.request.query["orphanDependents"] == "true" || body?["orphanDependents"] == .bool(true) ? "Orphan" : nil))
     }
 
     private func delete(_ call: ResourceCall) async throws -> SimulatorResponse {
@@ -480,12 +500,116 @@ final class APIHandler: Sendable {
         return .json(.created, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201] as JSONValue)
     }
 
-    /// Subresources served by the node's kubelet (`log`, `exec`, `attach`, `portforward`, `proxy`).
-    /// The kubelet proxy is not implemented yet: the answer is the 500 a real server gives when the
-    /// kubelet endpoint does not answer.
+    /// Subresources served by the node's kubelet (`pods/log`, `pods/exec`, `pods/attach`,
+    /// `pods/portforward`, `nodes/proxy`). Not implemented yet; authorization has already run, so
+    /// callers see real 403s, and everyone else a 500 naming what is missing.
+    ///
+    /// How the kubelet proxy plugs in:
+    /// - Target: the pod's `spec.nodeName` → that Node's `status.addresses` (InternalIP) and
+    ///   `status.daemonEndpoints.kubeletEndpoint.Port`; paths `/containerLogs/NS/POD/CONTAINER?…`,
+    ///   `/exec|attach|portForward/NS/POD[/CONTAINER]?…`, `/…` after `nodes/NAME/proxy/` (see
+    ///   `apiserver-to-kubelet-requests.txt`). Connect with TLS, no server verification (like a
+    ///   kube-apiserver without `--kubelet-certificate-authority`), presenting
+    ///   `KubernetesSimulator.kubeletClientCertificate`. A refused connection answers the recorded
+    ///   500: `Get "https://IP:PORT/containerLogs/...": dial tcp IP:PORT: connect: connection refused`.
+    /// - Plain requests (`log`, `nodes/proxy`): return a `SimulatorResponse` whose body streams the
+    ///   kubelet's answer (generalise `SimulatorResponse.stream` to raw `Data` chunks).
+    /// - Upgrades (`Connection: Upgrade`, `SPDY/3.1` or WebSocket): `SimulatorHTTPServer.serve` must
+    ///   hand the connection over instead of writing a response: send the request head to the kubelet,
+    ///   relay its `101` head verbatim, then remove the HTTP codec handlers from the server pipeline
+    ///   (the `NIOAsyncChannel` has to be created over a pipeline you can still reconfigure, e.g. via
+    ///   `NIOTypedHTTPServerUpgradeHandler` with a custom `NIOTypedHTTPServerProtocolUpgrader` whose
+    ///   `buildUpgradeResponse` connects to the kubelet) and glue the two raw channels byte for byte.
     private func proxy(_ call: ResourceCall) async throws -> SimulatorResponse {
         throw KubernetesAPIStatus.internalError(
             "the simulator does not proxy \(call.type.resource)/\(call.subresource ?? "") to kubelets yet")
+    }
+
+    /// The CSR signer of the controller-manager: an approved request gets `status.certificate`,
+    /// signed by the simulator CA.
+    private func signIfApproved(_ csr: JSONValue, type: ResourceType) async throws {
+        let approved = (csr["status"]?["conditions"]?.arrayValue ?? []).contains {
+            $0["type"] == "Approved" && ($0["status"] ?? "True") == "True"
+        }
+        guard approved, csr["status"]?["certificate"] == nil, let name = csr["metadata"]?["name"]?.stringValue,
+            let request = csr["spec"]?["request"]?.stringValue, let pem = Data(base64Encoded: request).map({ String(decoding: $0, as: UTF8.self) })
+        else { return }
+        let usages = (csr["spec"]?["usages"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let certificate: String
+        do {
+            certificate = try pki.sign(csrPEM: pem, usages: usages)
+        } catch {
+            throw KubernetesAPIStatus.badRequest("certificatesigningrequests \"\(name)\": spec.request is not a valid PEM certificate request: \(error)")
+        }
+        try await store.mutate(type, namespace: nil, name: name) { object in
+            object["status"]?["certificate"] = .string(Data(certificate.utf8).base64EncodedString())
+        }
+    }
+
+    /// `serviceaccounts/token` (TokenRequest): a signed token for the service account, optionally
+    /// bound to a pod; node identities only for pods bound to them and the audiences their volumes name.
+    private func tokenRequest(_ call: ResourceCall) async throws -> SimulatorResponse {
+        let name = call.name ?? ""
+        let request = try body(call)
+        let account = try await store.get(call.type, namespace: call.namespace, name: name)
+        let defaultAudience = "https://kubernetes.default.svc.cluster.local"
+        let requested = (request["spec"]?["audiences"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let audiences = requested.isEmpty ? [defaultAudience] : requested
+        let lifetime = request["spec"]?["expirationSeconds"]?.intValue ?? 3600
+        func forbidden(_ message: String) -> KubernetesAPIStatus {
+            KubernetesAPIStatus(
+                code: 403, reason: "Forbidden", message: "serviceaccounts \"\(name)\" is forbidden: \(message)",
+                details: ["name": .string(name), "kind": "serviceaccounts"])
+        }
+        var pod: JSONValue?
+        if let reference = request["spec"]?["boundObjectRef"], reference["kind"] == "Pod",
+            let podType = await store.resourceType(group: "", version: "v1", resource: "pods")
+        {
+            pod = try await store.get(podType, namespace: call.namespace, name: reference["name"]?.stringValue ?? "")
+        }
+        if let node = call.user.nodeName {
+            guard let pod, pod["spec"]?["nodeName"]?.stringValue == node else { throw forbidden("node requested token not bound to a pod") }
+            let volumeAudiences = Set(
+                (pod["spec"]?["volumes"]?.arrayValue ?? []).flatMap { volume in
+                    (volume["projected"]?["sources"]?.arrayValue ?? []).compactMap { $0["serviceAccountToken"]?["audience"]?.stringValue }
+                })
+            for audience in audiences where audience != defaultAudience && !volumeAudiences.contains(audience) {
+                throw forbidden("audience \"\(audience)\" not found in pod spec volume, \(call.user.name) is not authorized to request tokens for this audience")
+            }
+        }
+        let now = Int(Date().timeIntervalSince1970)
+        let namespace = call.namespace ?? ""
+        var binding: [String: JSONValue] = [
+            "namespace": .string(namespace),
+            "serviceaccount": ["name": .string(name), "uid": account["metadata"]?["uid"] ?? ""],
+        ]
+        if let pod {
+            binding["pod"] = ["name": pod["metadata"]?["name"] ?? "", "uid": pod["metadata"]?["uid"] ?? ""]
+            if let node = pod["spec"]?["nodeName"]?.stringValue, !node.isEmpty { binding["node"] = ["name": .string(node)] }
+        }
+        let subject = "system:serviceaccount:\(namespace):\(name)"
+        let claims: JSONValue = [
+            "aud": .array(audiences.map(JSONValue.string)), "exp": .number(Double(now + lifetime)), "iat": .number(Double(now)),
+            "nbf": .number(Double(now)), "iss": .string(defaultAudience), "jti": .string(UUID().uuidString.lowercased()),
+            "kubernetes.io": .object(binding), "sub": .string(subject),
+        ]
+        let token = pki.signedToken(claims: try claims.serialized())
+        tokens.register(token, as: KubernetesSimulator.Identity.serviceAccount(namespace: namespace, name: name).userInfo)
+        var spec = request["spec"] ?? [:]
+        spec["audiences"] = .array(audiences.map(JSONValue.string))
+        spec["expirationSeconds"] = .number(Double(lifetime))
+        return .json(.created, [
+            "kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": [
+                "name": .string(name), "namespace": .string(namespace), "uid": account["metadata"]?["uid"] ?? "",
+                "creationTimestamp": .string(KubernetesStore.timestamp()),
+            ],
+            "spec": spec,
+            "status": [
+                "token": .string(token),
+                "expirationTimestamp": .string(KubernetesStore.timestamp(Date(timeIntervalSince1970: Double(now + lifetime)))),
+            ],
+        ] as JSONValue)
     }
 
     // MARK: Reviews

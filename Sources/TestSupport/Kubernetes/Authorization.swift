@@ -173,6 +173,8 @@ struct Authorizer: Sendable {
         case ("", "services", nil), ("", "endpoints", nil), ("node.k8s.io", "runtimeclasses", nil),
             ("storage.k8s.io", "csidrivers", nil), ("discovery.k8s.io", "endpointslices", nil):
             return ["get", "list", "watch"].contains(verb) ? .allow : .deny(reason: nil)
+        case ("", "serviceaccounts", "token"):
+            return verb == "create" ? .allow : .deny(reason: nil)
         case ("authentication.k8s.io", "tokenreviews", nil),
             ("authorization.k8s.io", "subjectaccessreviews", nil), ("authorization.k8s.io", "localsubjectaccessreviews", nil):
             return verb == "create" ? .allow : .deny(reason: nil)
@@ -254,7 +256,7 @@ struct Authorizer: Sendable {
     }
 
     /// The 403 Status of a denied request, worded as the real RBAC/Node authorizer chain words it.
-    static func forbidden(_ user: UserInfo, _ request: RequestAttributes, type: ResourceType?, reason: String?) -> KubernetesAPIStatus {
+    static func forbidden(_ user: UserInfo, _ request: RequestAttributes, reason: String?) -> KubernetesAPIStatus {
         guard request.isResourceRequest else {
             return KubernetesAPIStatus(
                 code: 403, reason: "Forbidden",

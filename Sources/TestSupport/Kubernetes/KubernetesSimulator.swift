@@ -116,7 +116,7 @@ public final class KubernetesSimulator: Sendable {
         let pki = try SimulatorPKI()
         try await seed(store, namespaces: configuration.namespaces, caPEM: pki.caCertificatePEM)
         let tokens = TokenRegistry()
-        let handler = APIHandler(store: store, configuration: configuration, tokens: tokens, logger: configuration.logger)
+        let handler = APIHandler(store: store, configuration: configuration, tokens: tokens, pki: pki, logger: configuration.logger)
         let server = try await SimulatorHTTPServer.start(tls: try pki.serverTLSConfiguration(), logger: configuration.logger) {
             await handler.handle($0)
         }
@@ -135,18 +135,12 @@ public final class KubernetesSimulator: Sendable {
     }
 
     private static func seed(_ store: KubernetesStore, namespaces: [String], caPEM: String) async throws {
-        guard let namespaceType = await store.resourceType(group: "", version: "v1", resource: "namespaces"),
-            let serviceAccountType = await store.resourceType(group: "", version: "v1", resource: "serviceaccounts"),
-            let configMapType = await store.resourceType(group: "", version: "v1", resource: "configmaps")
-        else { throw KubernetesAPIStatus.internalError("the recorded discovery documents lack namespaces/serviceaccounts/configmaps") }
-        for namespace in namespaces {
-            try await store.create(namespaceType, namespace: nil, object: ["metadata": ["name": .string(namespace)]])
+        guard let namespaceType = await store.resourceType(group: "", version: "v1", resource: "namespaces") else {
+            throw KubernetesAPIStatus.internalError("the recorded discovery documents lack namespaces")
         }
         for namespace in namespaces {
-            try await store.create(serviceAccountType, namespace: namespace, object: ["metadata": ["name": "default"]])
-            try await store.create(
-                configMapType, namespace: namespace,
-                object: ["metadata": ["name": "kube-root-ca.crt", "annotations": ["kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."]], "data": ["ca.crt": .string(caPEM)]])
+            try await store.create(namespaceType, namespace: nil, object: ["metadata": ["name": .string(namespace)]])
+            try await ServiceAccountAdmission.populate(namespace: namespace, store: store, caPEM: caPEM)
         }
     }
 
@@ -234,6 +228,11 @@ final class TokenRegistry: Sendable {
             tokens[token] = user
             return token
         }
+    }
+
+    /// Records a token issued elsewhere (a TokenRequest) for a user.
+    func register(_ token: String, as user: UserInfo) {
+        tokens.withLock { $0[token] = user }
     }
 
     /// The user a token authenticates, or `nil` for an unknown token.

@@ -53,11 +53,17 @@ public struct DeleteOptions: Sendable {
     public var preconditionUID: String?
     /// `preconditions.resourceVersion`, if given.
     public var preconditionResourceVersion: String?
+    /// `propagationPolicy`: `Orphan` keeps dependents; anything else deletes them once the owner is gone.
+    public var propagationPolicy: String?
     /// Options with nothing set.
-    public init(gracePeriodSeconds: Int? = nil, preconditionUID: String? = nil, preconditionResourceVersion: String? = nil) {
+    public init(
+        gracePeriodSeconds: Int? = nil, preconditionUID: String? = nil, preconditionResourceVersion: String? = nil,
+        propagationPolicy: String? = nil
+    ) {
         self.gracePeriodSeconds = gracePeriodSeconds
         self.preconditionUID = preconditionUID
         self.preconditionResourceVersion = preconditionResourceVersion
+        self.propagationPolicy = propagationPolicy
     }
 }
 
@@ -86,6 +92,8 @@ public actor KubernetesStore {
     private let staleWatchPolicy: StaleWatchPolicy
     private var watchers: [UUID: Watcher] = [:]
     private var subscribers: [UUID: AsyncStream<StoreEvent>.Continuation] = [:]
+    /// Owners deleted with `propagationPolicy: Orphan`, whose dependents keep living when they go.
+    private var orphaning: Set<String> = []
 
     private struct Watcher {
         var storageKey: String
@@ -308,6 +316,7 @@ public actor KubernetesStore {
                     "Operation cannot be fulfilled on \(type.kind) \"\(name)\": the ResourceVersion in the precondition (\(expected)) does not match the ResourceVersion in record (\(currentVersion)). The object might have been modified",
                 details: KubernetesAPIStatus.details(name: name, resource: type, kindOverride: type.kind))
         }
+        if options.propagationPolicy == "Orphan" { orphaning.insert(uid) }
         let finalizers = old["metadata"]?["finalizers"]?.arrayValue ?? []
         var grace = 0
         if type.storageKey == "/pods" {
@@ -487,7 +496,32 @@ public actor KubernetesStore {
             }
         default: break
         }
+        if let uid = object["metadata"]?["uid"]?.stringValue { collectGarbage(ownerUID: uid) }
         return object
+    }
+
+    /// The garbage collector: dependents of a removed owner (by `ownerReferences[].uid`) are deleted
+    /// (background propagation; bound pods get their grace period), or lose the reference when the
+    /// owner was deleted with `propagationPolicy: Orphan`.
+    private func collectGarbage(ownerUID: String) {
+        let orphan = orphaning.remove(ownerUID) != nil
+        var seen: Set<String> = []
+        for type in registry.all where seen.insert(type.storageKey).inserted {
+            for (key, object) in objects[type.storageKey] ?? [:] {
+                let references = object["metadata"]?["ownerReferences"]?.arrayValue ?? []
+                guard references.contains(where: { $0["uid"]?.stringValue == ownerUID }) else { continue }
+                let name = object["metadata"]?["name"]?.stringValue ?? ""
+                let namespace = object["metadata"]?["namespace"]?.stringValue
+                if orphan {
+                    var released = object
+                    let remaining = references.filter { $0["uid"]?.stringValue != ownerUID }
+                    released["metadata"]?["ownerReferences"] = remaining.isEmpty ? nil : .array(remaining)
+                    _ = try? commit(type, key: key, old: object, new: released)
+                } else {
+                    _ = try? delete(type, namespace: namespace, name: name)
+                }
+            }
+        }
     }
 
     /// Marks a new CRD established and registers its types.

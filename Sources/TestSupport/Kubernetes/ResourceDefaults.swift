@@ -173,3 +173,68 @@ enum SchemaValidator {
         }
     }
 }
+
+/// What the ServiceAccount admission plugin and the service-account/root-CA controllers do: every
+/// namespace gets a `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap, and every pod
+/// whose service account exists gets the `kube-api-access-*` projected token volume.
+enum ServiceAccountAdmission {
+    static let mountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+    static func populate(namespace: String, store: KubernetesStore, caPEM: String) async throws {
+        guard let serviceAccounts = await store.resourceType(group: "", version: "v1", resource: "serviceaccounts"),
+            let configMaps = await store.resourceType(group: "", version: "v1", resource: "configmaps")
+        else { return }
+        try await store.create(serviceAccounts, namespace: namespace, object: ["metadata": ["name": "default"]])
+        try await store.create(
+            configMaps, namespace: namespace,
+            object: [
+                "metadata": [
+                    "name": "kube-root-ca.crt",
+                    "annotations": [
+                        "kubernetes.io/description":
+                            "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."
+                    ],
+                ],
+                "data": ["ca.crt": .string(caPEM)],
+            ])
+    }
+
+    static func mountToken(_ pod: JSONValue, namespace: String?, store: KubernetesStore) async -> JSONValue {
+        guard var spec = pod["spec"]?.objectValue, spec["automountServiceAccountToken"] != .bool(false),
+            let serviceAccounts = await store.resourceType(group: "", version: "v1", resource: "serviceaccounts")
+        else { return pod }
+        let account = spec["serviceAccountName"]?.stringValue ?? "default"
+        guard (try? await store.get(serviceAccounts, namespace: namespace, name: account)) != nil else { return pod }
+        let containers = (spec["containers"]?.arrayValue ?? []) + (spec["initContainers"]?.arrayValue ?? [])
+        let alreadyMounted = containers.contains { container in
+            (container["volumeMounts"]?.arrayValue ?? []).contains { $0["mountPath"]?.stringValue == mountPath }
+        }
+        guard !alreadyMounted else { return pod }
+        let volumeName = "kube-api-access-" + KubernetesStore.randomSuffix()
+        let volume: JSONValue = [
+            "name": .string(volumeName),
+            "projected": [
+                "sources": [
+                    ["serviceAccountToken": ["expirationSeconds": 3607, "path": "token"]],
+                    ["configMap": ["name": "kube-root-ca.crt", "items": [["key": "ca.crt", "path": "ca.crt"]]]],
+                    ["downwardAPI": ["items": [["path": "namespace", "fieldRef": ["apiVersion": "v1", "fieldPath": "metadata.namespace"]]]]],
+                ],
+                "defaultMode": 420,
+            ],
+        ]
+        spec["volumes"] = .array((spec["volumes"]?.arrayValue ?? []) + [volume])
+        let mount: JSONValue = ["name": .string(volumeName), "readOnly": true, "mountPath": .string(mountPath)]
+        for field in ["containers", "initContainers"] {
+            guard let list = spec[field]?.arrayValue else { continue }
+            spec[field] = .array(
+                list.map { container in
+                    var container = container
+                    container["volumeMounts"] = .array((container["volumeMounts"]?.arrayValue ?? []) + [mount])
+                    return container
+                })
+        }
+        var result = pod
+        result["spec"] = .object(spec)
+        return result
+    }
+}

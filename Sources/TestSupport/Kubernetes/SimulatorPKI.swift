@@ -88,6 +88,47 @@ struct SimulatorPKI: Sendable {
         )
     }
 
+    /// Signs a PKCS#10 request (PEM) as the controller-manager's signers do: subject, key and SANs
+    /// from the request, extended key usages from the CSR's `usages`. Returns the certificate PEM.
+    func sign(csrPEM: String, usages: [String], days: Int = 365) throws -> String {
+        let request = try CertificateSigningRequest(pemEncoded: csrPEM)
+        let alternativeNames = try request.attributes.extensionRequest?.extensions.subjectAlternativeNames
+        var extendedUsages: [ExtendedKeyUsage.Usage] = []
+        if usages.contains("server auth") { extendedUsages.append(.serverAuth) }
+        if usages.contains("client auth") { extendedUsages.append(.clientAuth) }
+        let now = Date()
+        let certificate = try Certificate(
+            version: .v3,
+            serialNumber: .init(),
+            publicKey: request.publicKey,
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(Double(days) * 86400),
+            issuer: caCertificate.subject,
+            subject: request.subject,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: usages.contains("key encipherment")))
+                if !extendedUsages.isEmpty { try ExtendedKeyUsage(extendedUsages) }
+                if let alternativeNames { alternativeNames }
+            },
+            issuerPrivateKey: .init(caKey)
+        )
+        return try certificate.serializeAsPEM().pemString
+    }
+
+    /// A compact JWS (ES256, signed by the CA key) with these claims, shaped like a service-account token.
+    func signedToken(claims: Data) -> String {
+        func base64URL(_ data: Data) -> String {
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let header = base64URL(Data(#"{"alg":"ES256","kid":"simulator"}"#.utf8))
+        let input = header + "." + base64URL(claims)
+        let signature = (try? caKey.signature(for: Data(input.utf8)).rawRepresentation) ?? Data()
+        return input + "." + base64URL(signature)
+    }
+
     /// The TLS configuration of the API server: serves `serving`, asks for (but does not require)
     /// a client certificate and verifies a presented one against the CA.
     func serverTLSConfiguration() throws -> TLSConfiguration {

@@ -1,0 +1,496 @@
+import Foundation
+import KubernetesModels
+import NomadModels
+
+/// Per-call inputs of a translation that are not in the Pod or the node configuration.
+public struct TranslationOptions: Sendable, Hashable {
+    /// The RuntimeClass handler of the Pod's `runtimeClassName`, resolved by the agent; when `nil`
+    /// and the Pod names a RuntimeClass, the class name is taken as the handler (the shipped
+    /// RuntimeClasses use their own name as handler).
+    public var runtimeHandler: String?
+    /// A grace period in seconds that replaces the Pod's when shorter: the Pod's
+    /// `deletionGracePeriodSeconds` when it is being deleted (`kubectl delete --grace-period=5`).
+    public var gracePeriodOverrideSeconds: Int64?
+    /// Pins the job to this Nomad node ID (`${node.unique.id}` constraint), so a new job version
+    /// (image change) restarts on the client that holds the Pod's data.
+    public var pinnedNodeID: String?
+    /// Container name → restart count it had before this job version; written to task Meta
+    /// `k8s.restart-count-base` and added to Nomad's `Restarts` by ``PodStatusMapper``.
+    public var restartCountBase: [String: Int]
+
+    /// Options; all empty by default.
+    public init(runtimeHandler: String? = nil, gracePeriodOverrideSeconds: Int64? = nil, pinnedNodeID: String? = nil, restartCountBase: [String: Int] = [:]) {
+        self.runtimeHandler = runtimeHandler
+        self.gracePeriodOverrideSeconds = gracePeriodOverrideSeconds
+        self.pinnedNodeID = pinnedNodeID
+        self.restartCountBase = restartCountBase
+    }
+}
+
+/// A Pod translated: the job to register and anything skipped on purpose.
+public struct PodTranslation: Sendable, Hashable {
+    /// The Nomad job; it passes ``NomadJobValidator``.
+    public var job: Job
+    /// The names tying the job to the Pod.
+    public var identity: PodJobIdentity
+    /// Fields deliberately not carried into the job (e.g. the service-account token volume until
+    /// issue 6), for the agent to log or event.
+    public var warnings: [TranslationProblem]
+}
+
+/// Pod → Nomad job: one job (`service` for restartPolicy Always, else `batch`), one task group
+/// `pod` with count 1, one task per container. Pure: no I/O, no clock. The full table of what each
+/// Pod field becomes is in docs/translation.md.
+public struct PodTranslator: Sendable {
+    /// The node configuration's knobs.
+    public var policy: TranslationPolicy
+    /// What images mean.
+    public var imageResolver: ImageResolver
+
+    /// Kubelet's floor on a kill grace period (`minimumGracePeriodInSeconds`).
+    static let minimumGracePeriodSeconds: Int64 = 2
+    /// The projected volume the API server adds to every Pod that mounts a service-account token.
+    static let serviceAccountVolumePrefix = "kube-api-access-"
+
+    /// A translator for a node configuration.
+    public init(policy: TranslationPolicy, imageResolver: ImageResolver = .hostOnly) {
+        self.policy = policy
+        self.imageResolver = imageResolver
+    }
+
+    /// Translates `pod`, or throws ``TranslationError/podNotTranslatable(namespace:name:problems:)``
+    /// listing every problem (never a partial job).
+    public func translate(_ pod: Pod, options: TranslationOptions = TranslationOptions()) throws(TranslationError) -> PodTranslation {
+        var problems: [TranslationProblem] = []
+        var warnings: [TranslationProblem] = []
+        func problem(_ field: String, _ kind: TranslationProblem.Kind, _ reason: String, _ fix: String) {
+            problems.append(TranslationProblem(field: field, kind: kind, reason: reason, fix: fix))
+        }
+
+        let namespace = pod.metadata.namespace ?? ""
+        let name = pod.metadata.name ?? ""
+        let uid = pod.metadata.uid ?? ""
+        for (field, value) in [("metadata.namespace", namespace), ("metadata.name", name), ("metadata.uid", uid)] where value.isEmpty {
+            problem(field, .invalid, "the pod has no \(field.dropFirst("metadata.".count))", "translate pods as the API server returns them")
+        }
+        let identity = PodJobIdentity(namespace: namespace, name: name, uid: uid, nodeName: policy.nodeName)
+        guard let spec = pod.spec else {
+            problem("spec", .invalid, "the pod has no spec", "translate pods as the API server returns them")
+            throw .podNotTranslatable(namespace: namespace, name: name, problems: problems)
+        }
+
+        // Pod-level fields.
+        let restartPolicy = spec.restartPolicy ?? "Always"
+        if !["Always", "OnFailure", "Never"].contains(restartPolicy) {
+            problem("spec.restartPolicy", .invalid, "restartPolicy '\(restartPolicy)' is not Always, OnFailure or Never", "set one of the three")
+        }
+        if spec.containers.isEmpty {
+            problem("spec.containers", .invalid, "the pod has no containers", "add at least one container")
+        }
+        if let grace = spec.terminationGracePeriodSeconds, grace < 0 {
+            problem("spec.terminationGracePeriodSeconds", .invalid, "\(grace) is negative", "set 0 or more seconds")
+        }
+        if spec.activeDeadlineSeconds != nil {
+            problem("spec.activeDeadlineSeconds", .notYetSupported, "active deadlines are not enforced yet", "remove activeDeadlineSeconds")
+        }
+        if spec.resources != nil {
+            problem("spec.resources", .notYetSupported, "pod-level resources are not translated yet", "set resources on each container instead")
+        }
+        if spec.hostUsers == false {
+            problem("spec.hostUsers", .unsupported, "host processes cannot run in a user namespace", "remove hostUsers: false")
+        }
+        let driver = resolveDriver(spec: spec, options: options, problem: problem)
+        let user = checkPodSecurity(spec.securityContext, field: "spec.securityContext", problem: problem)
+
+        // Volumes: only the automatic service-account token volume is tolerated (skipped) for now.
+        var skippedVolumes: Set<String> = []
+        for (index, volume) in (spec.volumes ?? []).enumerated() {
+            let field = "spec.volumes[\(index)]"
+            if volume.name.hasPrefix(Self.serviceAccountVolumePrefix), volume.projected != nil {
+                skippedVolumes.insert(volume.name)
+                warnings.append(
+                    TranslationProblem(
+                        field: field, kind: .notYetSupported,
+                        reason: "the service-account token volume '\(volume.name)' is not provided to the process yet",
+                        fix: "set automountServiceAccountToken: false if the program does not use it"))
+            } else {
+                problem(field, .notYetSupported, "volume '\(volume.name)' is not supported yet", "remove the volume and its mounts")
+            }
+        }
+
+        // Containers: init containers first (Nomad prestart tasks), then the app containers.
+        var usedNames: [String: String] = [:]
+        var tasks: [NomadTask] = []
+        var ports: [PortClaim] = []
+        var ephemeralStorageBytes: Int64 = 0
+        var sawRegularInit = false
+        for (index, container) in (spec.initContainers ?? []).enumerated() {
+            let field = "spec.initContainers[\(index)]"
+            let isSidecar = container.restartPolicy == "Always"
+            if let policy = container.restartPolicy, policy != "Always" {
+                problem("\(field).restartPolicy", .invalid, "an init container's restartPolicy can only be Always", "remove it or set Always")
+            }
+            if isSidecar, sawRegularInit {
+                problem(field, .notYetSupported, "a sidecar after a regular init container must wait for it; ordering is not supported yet", "declare sidecars before the init container")
+            } else if !isSidecar, sawRegularInit {
+                problem(field, .notYetSupported, "more than one regular init container needs ordering, which is not supported yet", "merge the init containers into one")
+            }
+            sawRegularInit = sawRegularInit || !isSidecar
+            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes)
+            if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
+                var task = task
+                task.lifecycle = TaskLifecycle(hook: .prestart, sidecar: isSidecar)
+                tasks.append(task)
+            }
+            ports += context.ports
+            ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
+        }
+        for (index, container) in spec.containers.enumerated() {
+            let field = "spec.containers[\(index)]"
+            if container.restartPolicy != nil {
+                problem("\(field).restartPolicy", .notYetSupported, "per-container restart policies are not supported yet", "remove restartPolicy from the container")
+            }
+            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes)
+            if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
+                tasks.append(task)
+            }
+            ports += context.ports
+            ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
+        }
+        let reservedPorts = reservePorts(ports, problem: problem)
+
+        guard problems.isEmpty else { throw .podNotTranslatable(namespace: namespace, name: name, problems: problems) }
+
+        let diskMB = max(policy.defaultEphemeralDiskMB, Int(ceilDivide(ephemeralStorageBytes, 1 << 20)))
+        var group = TaskGroup(
+            name: PodJobIdentity.taskGroupName,
+            count: 1,
+            tasks: tasks,
+            restartPolicy: restartPolicyFor(restartPolicy),
+            reschedulePolicy: ReschedulePolicy(attempts: 0, unlimited: false),
+            ephemeralDisk: EphemeralDisk(sizeMB: diskMB))
+        if !reservedPorts.isEmpty { group.networks = [NetworkResource(reservedPorts: reservedPorts)] }
+        if restartPolicy == "Always" {
+            // Nomad's default update block, except that its progress deadline (10 min) must outlast the
+            // kill timeout (Nomad 1.4+ refuses a longer kill_timeout), and health is the tasks' state.
+            let killTimeout = NomadDuration.seconds(killTimeoutSeconds(spec: spec, options: options))
+            group.update = UpdateStrategy(
+                stagger: .seconds(30), maxParallel: 1, healthCheck: "task_states", minHealthyTime: .seconds(10), healthyDeadline: .seconds(300),
+                progressDeadline: max(.seconds(600), NomadDuration(nanoseconds: killTimeout.nanoseconds + NomadDuration.seconds(300).nanoseconds)),
+                autoRevert: false, autoPromote: false, canary: 0)
+        }
+        var job = Job(
+            id: identity.jobID,
+            name: identity.jobID,
+            namespace: policy.namespace,
+            type: restartPolicy == "Always" ? .service : .batch,
+            region: policy.region,
+            datacenters: policy.datacenters,
+            priority: policy.priority,
+            meta: identity.meta,
+            taskGroups: [group])
+        if let node = options.pinnedNodeID {
+            job.constraints = [Constraint(lTarget: "${node.unique.id}", rTarget: node, operand: "=")]
+        }
+        let violations = NomadJobValidator.violations(of: job)
+        guard violations.isEmpty else {
+            throw .jobRejectedByValidator(
+                jobID: identity.jobID,
+                problems: violations.map {
+                    TranslationProblem(field: $0.field, kind: .policy, reason: $0.message, fix: "check the node configuration's translation settings")
+                })
+        }
+        return PodTranslation(job: job, identity: identity, warnings: warnings)
+    }
+
+    // MARK: - Pieces
+
+    private typealias Report = (String, TranslationProblem.Kind, String, String) -> Void
+
+    /// What translating one container collects besides its task.
+    private struct ContainerContext {
+        var field: String
+        var driver: String
+        var user: String?
+        var skippedVolumes: Set<String>
+        var ports: [PortClaim] = []
+        var ephemeralStorageBytes: Int64 = 0
+    }
+
+    /// A port a container asks for, before de-duplication.
+    private struct PortClaim {
+        var field: String
+        var container: String
+        var port: Int
+        var proto: String
+    }
+
+    private func resolveDriver(spec: PodSpec, options: TranslationOptions, problem: Report) -> String {
+        guard let runtimeClass = spec.runtimeClassName else { return policy.defaultDriver }
+        let handler = options.runtimeHandler ?? runtimeClass
+        guard let driver = policy.driversByRuntimeHandler[handler] else {
+            let known = policy.driversByRuntimeHandler.keys.sorted().joined(separator: ", ")
+            problem(
+                "spec.runtimeClassName", .policy, "RuntimeClass '\(runtimeClass)' (handler '\(handler)') has no Nomad driver in the node configuration",
+                "use a RuntimeClass whose handler is one of: \(known)")
+            return policy.defaultDriver
+        }
+        return driver
+    }
+
+    /// Checks the security settings that can be checked; returns the task user.
+    private func checkPodSecurity(_ context: PodSecurityContext?, field: String, problem: Report) -> String? {
+        guard let context else { return policy.taskUser }
+        if context.runAsUser != nil {
+            problem("\(field).runAsUser", .notYetSupported, "Nomad runs tasks as a user name; numeric users are not mapped yet", "remove runAsUser")
+        }
+        if context.runAsGroup != nil {
+            problem("\(field).runAsGroup", .notYetSupported, "numeric groups are not mapped yet", "remove runAsGroup")
+        }
+        if context.runAsNonRoot == true, policy.taskUser == nil || policy.taskUser == "root" {
+            problem(
+                "\(field).runAsNonRoot", .policy, "tasks on this node run as \(policy.taskUser ?? "the Nomad client's user, usually root"), which may be root",
+                "set a non-root task user in the node configuration, or remove runAsNonRoot")
+        }
+        return policy.taskUser
+    }
+
+    private func translateContainer(
+        _ container: Container, context: inout ContainerContext, usedNames: inout [String: String], options: TranslationOptions,
+        spec: PodSpec, problem: Report
+    ) -> NomadTask? {
+        let field = context.field
+        var found: [TranslationProblem] = []
+        func report(_ subfield: String, _ kind: TranslationProblem.Kind, _ reason: String, _ fix: String) {
+            found.append(TranslationProblem(field: "\(field)\(subfield)", kind: kind, reason: reason, fix: fix))
+        }
+
+        if !Self.isDNSLabel(container.name) {
+            report(".name", .invalid, "container name '\(container.name.debugDescription)' is not a DNS label (a-z, 0-9, '-', at most 63)", "rename the container")
+        } else if let other = usedNames[container.name] {
+            report(".name", .invalid, "container name '\(container.name)' is already used by \(other)", "give every container a unique name")
+        } else {
+            usedNames[container.name] = field
+        }
+
+        // Image and program.
+        var resolution = ImageResolution()
+        var imageResolved = false
+        let image = container.image ?? ""
+        switch imageResolver.resolve(image) {
+        case .resolved(let resolved):
+            resolution = resolved
+            imageResolved = true
+        case .refused(let reason, let fix):
+            report(".image", .unsupported, reason, fix)
+        }
+        let argv: [String]
+        if let command = container.command, !command.isEmpty {
+            argv = command + (container.args ?? [])
+        } else if !resolution.defaultCommand.isEmpty {
+            argv = resolution.defaultCommand + (container.args ?? resolution.defaultArgs)
+        } else {
+            argv = []
+            if imageResolved {
+                report(".command", .invalid, "image '\(image)' has no default program, so the container must set `command`", "set command to the program's absolute path and its arguments")
+            }
+        }
+        for (index, word) in (container.command ?? []).enumerated() where word.contains("\0") {
+            report(".command[\(index)]", .invalid, "contains a NUL character, which a process argument cannot hold", "remove it")
+        }
+        for (index, word) in (container.args ?? []).enumerated() where word.contains("\0") {
+            report(".args[\(index)]", .invalid, "contains a NUL character, which a process argument cannot hold", "remove it")
+        }
+        if argv.first?.isEmpty == true {
+            report(".command[0]", .invalid, "the program name is empty", "set command[0] to the program's path")
+        }
+        var config = TaskConfig(command: argv.first, args: Array(argv.dropFirst()))
+        if let directory = container.workingDir, !directory.isEmpty {
+            if !directory.hasPrefix("/") || directory.contains("\0") {
+                report(".workingDir", .invalid, "'\(directory.debugDescription)' is not an absolute path", "set an absolute directory on the Nomad client")
+            } else if let program = config.command {
+                // `sh -c 'cd -- "$0" && exec "$@"' DIR PROGRAM ARGS...`: works with every Nomad version
+                // (the driver's `work_dir` option needs Nomad 1.8) and leaves the program as the task's process.
+                config = TaskConfig(command: "/bin/sh", args: ["-c", "cd -- \"$0\" && exec \"$@\"", directory, program] + (config.args ?? []))
+            }
+        }
+
+        // Environment.
+        var env: [String: String] = [:]
+        for (index, variable) in (container.env ?? []).enumerated() {
+            let envField = ".env[\(index)]"
+            if variable.name.isEmpty || variable.name.contains("=") || variable.name.contains("\0") {
+                report("\(envField).name", .invalid, "'\(variable.name.debugDescription)' is not a valid environment variable name", "use a non-empty name without '=' or NUL")
+            }
+            if variable.valueFrom != nil {
+                report("\(envField).valueFrom", .notYetSupported, "environment values from references are not supported yet", "set a literal value")
+            }
+            let value = variable.value ?? ""
+            if value.contains("\0") {
+                report("\(envField).value", .invalid, "contains a NUL character, which an environment value cannot hold", "remove it")
+            }
+            env[variable.name] = value
+        }
+        if container.envFrom != nil {
+            report(".envFrom", .notYetSupported, "envFrom is not supported yet", "list the variables under env")
+        }
+
+        // Resources, ports, mounts, probes.
+        let resources = translateResources(container.resources, field: field, context: &context, report: report)
+        for (index, port) in (container.ports ?? []).enumerated() {
+            let portField = ".ports[\(index)]"
+            if port.containerPort < 1 || port.containerPort > 65535 {
+                report("\(portField).containerPort", .invalid, "\(port.containerPort) is not a port number", "use 1-65535")
+                continue
+            }
+            if let hostPort = port.hostPort, hostPort != 0, hostPort != port.containerPort {
+                report("\(portField).hostPort", .unsupported, "host processes listen on the host, so hostPort \(hostPort) cannot differ from containerPort \(port.containerPort)", "set hostPort equal to containerPort or remove it")
+            }
+            if let hostIP = port.hostIP, !hostIP.isEmpty, hostIP != "0.0.0.0" {
+                report("\(portField).hostIP", .notYetSupported, "binding to host IP \(hostIP) is not supported", "remove hostIP")
+            }
+            context.ports.append(PortClaim(field: "\(field)\(portField)", container: container.name, port: port.containerPort, proto: port.protocol ?? "TCP"))
+        }
+        for (index, mount) in (container.volumeMounts ?? []).enumerated() where !context.skippedVolumes.contains(mount.name) {
+            report(".volumeMounts[\(index)]", .notYetSupported, "volume mounts are not supported yet ('\(mount.name)' at \(mount.mountPath))", "remove the mount")
+        }
+        if container.volumeDevices != nil {
+            report(".volumeDevices", .unsupported, "raw block devices cannot be attached to host processes", "remove volumeDevices")
+        }
+        for (probe, present) in [("livenessProbe", container.livenessProbe != nil), ("readinessProbe", container.readinessProbe != nil), ("startupProbe", container.startupProbe != nil)] where present {
+            report(".\(probe)", .notYetSupported, "probes are not run yet", "remove the \(probe)")
+        }
+        if let lifecycle = container.lifecycle, lifecycle.postStart != nil || lifecycle.preStop != nil {
+            report(".lifecycle", .notYetSupported, "postStart/preStop hooks are not run yet", "remove the hooks")
+        }
+        let killSignal = container.lifecycle?.stopSignal ?? "SIGTERM"
+        if !Self.isSignalName(killSignal) {
+            report(".lifecycle.stopSignal", .invalid, "'\(killSignal.debugDescription)' is not a signal name", "use a name like SIGTERM")
+        }
+        if let security = container.securityContext {
+            if security.runAsUser != nil { report(".securityContext.runAsUser", .notYetSupported, "numeric users are not mapped yet", "remove runAsUser") }
+            if security.runAsGroup != nil { report(".securityContext.runAsGroup", .notYetSupported, "numeric groups are not mapped yet", "remove runAsGroup") }
+            if security.runAsNonRoot == true, policy.taskUser == nil || policy.taskUser == "root" {
+                report(".securityContext.runAsNonRoot", .policy, "tasks on this node may run as root", "set a non-root task user in the node configuration, or remove runAsNonRoot")
+            }
+        }
+        for item in found { problem(item.field, item.kind, item.reason, item.fix) }
+        guard found.isEmpty else { return nil }
+
+        let taskName = PodJobIdentity.taskName(forContainer: container.name)
+        var task = NomadTask(name: taskName)
+        task.driver = context.driver
+        task.user = resolution.user ?? context.user
+        task.config = config
+        task.env = env
+        task.resources = resources
+        task.killTimeout = .seconds(killTimeoutSeconds(spec: spec, options: options))
+        task.killSignal = killSignal
+        task.logConfig = LogConfig(maxFiles: policy.logMaxFiles, maxFileSizeMB: policy.logMaxFileSizeMB)
+        if !resolution.artifacts.isEmpty { task.artifacts = resolution.artifacts }
+        if let base = options.restartCountBase[container.name], base > 0 {
+            task.meta = [PodJobIdentity.restartCountBaseMetaKey: String(base)]
+        }
+        return task
+    }
+
+    private func translateResources(_ requirements: ResourceRequirements?, field: String, context: inout ContainerContext, report: Report) -> Resources {
+        let requests = requirements?.requests ?? [:]
+        let limits = requirements?.limits ?? [:]
+        for (kind, values) in [("requests", requests), ("limits", limits)] {
+            for (resource, quantity) in values.sorted(by: { $0.key < $1.key }) {
+                if !["cpu", "memory", "ephemeral-storage"].contains(resource) {
+                    report(".resources.\(kind).\(resource)", .unsupported, "Nomad cannot provide '\(resource)' to a host process", "remove it")
+                } else if quantity.decimalValue < 0 {
+                    report(".resources.\(kind).\(resource)", .invalid, "\(quantity) is negative", "use a positive quantity")
+                }
+            }
+        }
+        if let request = requests["cpu"], let limit = limits["cpu"], request.decimalValue > limit.decimalValue {
+            report(".resources.requests.cpu", .invalid, "request \(request) exceeds limit \(limit)", "lower the request")
+        }
+        if let request = requests["memory"], let limit = limits["memory"], request.decimalValue > limit.decimalValue {
+            report(".resources.requests.memory", .invalid, "request \(request) exceeds limit \(limit)", "lower the request")
+        }
+        var resources = Resources()
+        if let cpu = requests["cpu"] ?? limits["cpu"] {
+            let mhz = ceilDivide(max(0, cpu.milliValue).multipliedClamped(by: Int64(policy.cpuMHzPerCore)), 1000)
+            resources.cpu = Int(clamping: max(1, mhz))
+        } else {
+            resources.cpu = policy.defaultCPUMHz
+        }
+        let megabyte: Int64 = 1 << 20
+        if let memory = requests["memory"] ?? limits["memory"] {
+            resources.memoryMB = Int(clamping: max(10, ceilDivide(max(0, memory.value), megabyte)))
+            if let limit = limits["memory"] {
+                let limitMB = Int(clamping: ceilDivide(max(0, limit.value), megabyte))
+                if limitMB > resources.memoryMB! { resources.memoryMaxMB = limitMB }
+            }
+        } else {
+            resources.memoryMB = policy.defaultMemoryMB
+        }
+        if let storage = requests["ephemeral-storage"] ?? limits["ephemeral-storage"] {
+            context.ephemeralStorageBytes = max(0, storage.value)
+        }
+        return resources
+    }
+
+    /// One static port per number; the same number twice with the same protocol is a conflict.
+    private func reservePorts(_ claims: [PortClaim], problem: Report) -> [NomadModels.Port] {
+        var seen: [String: PortClaim] = [:]
+        var numbers: [Int] = []
+        for claim in claims {
+            let key = "\(claim.port)/\(claim.proto)"
+            if let other = seen[key] {
+                problem(
+                    claim.field, .invalid, "port \(claim.port)/\(claim.proto) is already claimed by \(other.field); one host cannot bind it twice",
+                    "remove the duplicate port")
+                continue
+            }
+            seen[key] = claim
+            if !numbers.contains(claim.port) { numbers.append(claim.port) }
+        }
+        return numbers.map { NomadModels.Port(label: "port-\($0)", value: $0) }
+    }
+
+    private func restartPolicyFor(_ restartPolicy: String) -> RestartPolicy {
+        let interval = NomadDuration(policy.restartInterval)
+        if restartPolicy == "Never" {
+            return RestartPolicy(attempts: 0, interval: interval, delay: NomadDuration(policy.restartDelay), mode: .fail)
+        }
+        return RestartPolicy(attempts: policy.restartAttempts, interval: interval, delay: NomadDuration(policy.restartDelay), mode: .delay)
+    }
+
+    private func killTimeoutSeconds(spec: PodSpec, options: TranslationOptions) -> Int64 {
+        var grace = spec.terminationGracePeriodSeconds ?? policy.defaultTerminationGracePeriodSeconds
+        if let override = options.gracePeriodOverrideSeconds, override < grace { grace = override }
+        return min(max(grace, Self.minimumGracePeriodSeconds), Int64(Int32.max))
+    }
+
+    static func isDNSLabel(_ name: String) -> Bool {
+        let scalars = Array(name.unicodeScalars)
+        guard (1...63).contains(scalars.count) else { return false }
+        func alphanumeric(_ scalar: Unicode.Scalar) -> Bool { ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) }
+        return alphanumeric(scalars.first!) && alphanumeric(scalars.last!) && scalars.allSatisfy { alphanumeric($0) || $0 == "-" }
+    }
+
+    static func isSignalName(_ name: String) -> Bool {
+        name.hasPrefix("SIG") && name.count > 3 && name.count <= 16 && name.unicodeScalars.allSatisfy { ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "+" }
+    }
+}
+
+private func ceilDivide(_ value: Int64, _ divisor: Int64) -> Int64 {
+    value / divisor + (value % divisor > 0 ? 1 : 0)
+}
+
+extension Int64 {
+    fileprivate func addingClamped(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? .max : sum
+    }
+
+    fileprivate func multipliedClamped(by other: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? .max : product
+    }
+}
