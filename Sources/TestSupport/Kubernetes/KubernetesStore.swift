@@ -329,9 +329,9 @@ public actor KubernetesStore {
         guard old["metadata"]?["deletionTimestamp"] != nil else {
             if grace == 0 && finalizers.isEmpty {
                 if type.storageKey == "/pods" {
-                    // Pods delete gracefully even at grace 0: the removed object (response and DELETED
-                    // event) carries deletionTimestamp, deletionGracePeriodSeconds 0 and a new generation.
-                    objects[type.storageKey]?[key] = Self.deletionMarked(old, grace: 0, bumpGeneration: true)
+                    // Pods delete gracefully even at grace 0: marked first (a MODIFIED event with
+                    // deletionTimestamp, deletionGracePeriodSeconds 0, a new generation), then removed.
+                    markForDeletion(type, key: key, old: old, grace: 0, bumpGeneration: true)
                 }
                 return DeleteOutcome(object: served(remove(type, key: key), as: type), removed: true)
             }
@@ -349,18 +349,14 @@ public actor KubernetesStore {
         return DeleteOutcome(object: served(marked, as: type), removed: false)
     }
 
-    private static func deletionMarked(_ object: JSONValue, grace: Int, bumpGeneration: Bool) -> JSONValue {
-        var marked = object
+    @discardableResult
+    private func markForDeletion(_ type: ResourceType, key: String, old: JSONValue, grace: Int, bumpGeneration: Bool) -> JSONValue {
+        var marked = old
         marked["metadata"]?["deletionTimestamp"] = .string(Self.timestamp(Date().addingTimeInterval(Double(grace))))
         marked["metadata"]?["deletionGracePeriodSeconds"] = .number(Double(grace))
-        if bumpGeneration, let generation = object["metadata"]?["generation"]?.intValue {
+        if bumpGeneration, let generation = old["metadata"]?["generation"]?.intValue {
             marked["metadata"]?["generation"] = .number(Double(generation + 1))
         }
-        return marked
-    }
-
-    private func markForDeletion(_ type: ResourceType, key: String, old: JSONValue, grace: Int, bumpGeneration: Bool) -> JSONValue {
-        var marked = Self.deletionMarked(old, grace: grace, bumpGeneration: bumpGeneration)
         revision += 1
         marked["metadata"]?["resourceVersion"] = .string(String(revision))
         objects[type.storageKey]?[key] = marked
