@@ -58,9 +58,11 @@ struct ClientEndToEndTests {
             #expect(missing?.kind == .notFound)
             #expect(missing?.status?.reason == "NotFound")
 
-            let exists = try await client.create(cluster.configMap("twice"))
-            let duplicate = await #expect(throws: KubernetesClientError.self) { try await client.create(exists) }
+            // A fresh object with a taken name (no resourceVersion: a create carrying one is a 500).
+            _ = try await client.create(cluster.configMap("twice"))
+            let duplicate = await #expect(throws: KubernetesClientError.self) { try await client.create(cluster.configMap("twice")) }
             #expect(duplicate?.kind == .alreadyExists)
+            #expect(duplicate?.status?.reason == "AlreadyExists")
         }
     }
 

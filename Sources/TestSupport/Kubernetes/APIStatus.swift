@@ -84,7 +84,8 @@ public struct KubernetesAPIStatus: Error, Sendable, CustomStringConvertible {
         let kind = resource.group.isEmpty ? resource.kind : "\(resource.kind).\(resource.group)"
         let text = causes.map { "\($0.field): \($0.message)" }
         let summary = text.count == 1 ? text[0] : "[\(text.joined(separator: ", "))]"
-        var details: [String: JSONValue] = ["name": .string(name), "kind": .string(resource.kind)]
+        var details: [String: JSONValue] = ["kind": .string(resource.kind)]
+        if !name.isEmpty { details["name"] = .string(name) }
         if !resource.group.isEmpty { details["group"] = .string(resource.group) }
         details["causes"] = .array(
             causes.map { ["reason": .string($0.reason), "message": .string($0.message), "field": .string($0.field)] })

@@ -131,9 +131,22 @@ struct Authorizer: Sendable {
         let noRelationship = AuthorizationDecision.deny(reason: "no relationship found between node '\(node)' and this object")
         switch (request.group, request.resource, request.subresource) {
         case ("", "nodes", nil):
-            return ["get", "list", "watch", "create", "update", "patch", "delete"].contains(verb) ? .allow : .deny(reason: nil)
+            // As kube-apiserver v1.36 answers: reads only of its own Node, no deletes (NodeRestriction
+            // limits create/update/patch to its own Node).
+            switch verb {
+            case "get":
+                guard let name = request.name, name != node else { return .allow }
+                return .deny(reason: "node '\(node)' cannot read '\(name)', only its own Node object")
+            case "list", "watch":
+                guard request.fieldSelector?.requiredValue(of: "metadata.name") == node else {
+                    return .deny(reason: "node '\(node)' cannot read all nodes, only its own Node object")
+                }
+                return .allow
+            case "create", "update", "patch": return .allow
+            default: return .deny(reason: nil)
+            }
         case ("", "nodes", "status"):
-            return ["get", "update", "patch"].contains(verb) ? .allow : .deny(reason: nil)
+            return ["update", "patch"].contains(verb) ? .allow : .deny(reason: nil)
         case ("", "pods", nil):
             switch verb {
             case "get":

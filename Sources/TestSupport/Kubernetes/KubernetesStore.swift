@@ -195,9 +195,14 @@ public actor KubernetesStore {
         } else {
             metadata.removeValue(forKey: "namespace")
         }
+        try MetadataValidation.validate(object, type: type, name: name)
+        if let schema = type.schema { try SchemaValidator.validate(object, schema: schema, type: type, name: name) }
+        // Checked by the real server's storage layer: after validation, before the name is looked up.
+        if let version = metadata["resourceVersion"]?.stringValue, !version.isEmpty, version != "0" {
+            throw KubernetesAPIStatus(code: 500, reason: "", message: "resourceVersion should not be set on objects to be created")
+        }
         let key = Self.key(type, namespace, name)
         if objects[type.storageKey]?[key] != nil { throw .alreadyExists(type, name: name) }
-        if let schema = type.schema { try SchemaValidator.validate(object, schema: schema, type: type, name: name) }
         revision += 1
         metadata["uid"] = .string(UUID().uuidString.lowercased())
         metadata["resourceVersion"] = .string(String(revision))
@@ -214,6 +219,7 @@ public actor KubernetesStore {
         // (nodes excepted: kubelets register with theirs).
         if type.hasStatus && type.storageKey != "/nodes" { object["status"] = nil }
         ResourceDefaults.prepareForCreate(type, &object)
+        ResourceDefaults.fillConditionTimes(type, &object)
         objects[type.storageKey, default: [:]][key] = object
         if type.storageKey == "apiextensions.k8s.io/customresourcedefinitions" { object = establish(crd: object, key: key) }
         record(StoreEvent(kind: .added, resource: type, object: object, oldObject: nil, resourceVersion: revision))
@@ -252,6 +258,7 @@ public actor KubernetesStore {
         }
         updated["apiVersion"] = .string(type.apiVersion)
         updated["kind"] = .string(type.kind)
+        try MetadataValidation.validate(updated, type: type, name: name)
         if let schema = type.schema { try SchemaValidator.validate(updated, schema: schema, type: type, name: name) }
         return try commit(type, key: key, old: old, new: updated)
     }
@@ -322,6 +329,11 @@ public actor KubernetesStore {
         }
         guard old["metadata"]?["deletionTimestamp"] != nil else {
             if grace == 0 && finalizers.isEmpty {
+                if type.storageKey == "/pods" {
+                    // Pods delete gracefully even at grace 0: marked first (a MODIFIED event with
+                    // deletionTimestamp, deletionGracePeriodSeconds 0, a new generation), then removed.
+                    markForDeletion(type, key: key, old: old, grace: 0, bumpGeneration: true)
+                }
                 return DeleteOutcome(object: served(remove(type, key: key), as: type), removed: true)
             }
             let marked = markForDeletion(type, key: key, old: old, grace: grace, bumpGeneration: true)
@@ -338,6 +350,7 @@ public actor KubernetesStore {
         return DeleteOutcome(object: served(marked, as: type), removed: false)
     }
 
+    @discardableResult
     private func markForDeletion(_ type: ResourceType, key: String, old: JSONValue, grace: Int, bumpGeneration: Bool) -> JSONValue {
         var marked = old
         marked["metadata"]?["deletionTimestamp"] = .string(Self.timestamp(Date().addingTimeInterval(Double(grace))))
@@ -367,6 +380,12 @@ public actor KubernetesStore {
         let inScope: @Sendable (JSONValue) -> Bool = { object in
             (namespace == nil || object["metadata"]?["namespace"]?.stringValue == namespace) && predicate(object)
         }
+        if let resourceVersion, !resourceVersion.isEmpty, Int(resourceVersion) == nil {
+            // The real server's message and bare 500 (no reason), as kube-apiserver v1.36 answers it.
+            throw KubernetesAPIStatus(
+                code: 500, reason: "",
+                message: "resourceVersion: Invalid value: \"\(resourceVersion)\": strconv.ParseUint: parsing \"\(resourceVersion)\": invalid syntax")
+        }
         let requested = resourceVersion.flatMap { Int($0) } ?? 0
         if resourceVersion == nil || resourceVersion == "" || requested == 0 || sendInitialEvents {
             for object in (objects[type.storageKey] ?? [:]).sorted(by: { $0.key < $1.key }).map(\.value) where inScope(object) {
@@ -375,8 +394,6 @@ public actor KubernetesStore {
             if sendInitialEvents && allowBookmarks {
                 continuation.yield(WatchEvent(type: "BOOKMARK", object: bookmark(type, initialEventsEnd: true)))
             }
-        } else if resourceVersion.flatMap({ Int($0) }) == nil {
-            throw .badRequest("resourceVersion: Invalid value: \"\(resourceVersion ?? "")\": must be a number")
         } else {
             if requested < compactedRevision, staleWatchPolicy == .expire {
                 continuation.yield(
@@ -434,6 +451,7 @@ public actor KubernetesStore {
 
     private func commit(_ type: ResourceType, key: String, old: JSONValue, new: JSONValue) throws(KubernetesAPIStatus) -> JSONValue {
         var new = new
+        ResourceDefaults.fillConditionTimes(type, &new)
         new["metadata"]?["resourceVersion"] = old["metadata"]?["resourceVersion"]
         if Self.withoutVolatile(new) == Self.withoutVolatile(old) { return served(old, as: type) }
         if let generation = old["metadata"]?["generation"]?.intValue, Self.specPart(new) != Self.specPart(old) {

@@ -213,21 +213,36 @@ enum Patcher {
         if patch.contains(where: { $0["$patch"] == .string("replace") }) {
             return .array(patch.filter { $0["$patch"] == nil })
         }
-        var merged = target
+        func identity(_ element: JSONValue) -> JSONValue? {
+            candidates.first { element[$0] != nil }.flatMap { key in element[key].map { ["key": .string(key), "value": $0] } }
+        }
+        // The patch's elements (merged with their originals) in patch order, then the server-only
+        // elements woven in by their original positions, as apimachinery's normalizeElementOrder does.
+        var fromPatch: [JSONValue] = []
+        var patchedIdentities: [JSONValue] = []
         for element in patch {
-            guard let key = candidates.first(where: { element[$0] != nil }), let keyValue = element[key] else {
-                merged.append(element)
+            guard let id = identity(element) else {
+                fromPatch.append(element)
                 continue
             }
-            let index = merged.firstIndex { $0[key] == keyValue }
-            if element["$patch"] == .string("delete") {
-                if let index { merged.remove(at: index) }
-            } else if let index {
-                merged[index] = strategicMerge(merged[index], element, field: field)
+            patchedIdentities.append(id)
+            if element["$patch"] == .string("delete") { continue }
+            let original = target.first { identity($0) == id } ?? .object([:])
+            fromPatch.append(strategicMerge(original, element, field: field))
+        }
+        let serverOnly = target.filter { element in identity(element).map { !patchedIdentities.contains($0) } ?? true }
+        let serverOrder = target.map(identity)
+        func serverIndex(_ element: JSONValue) -> Int? { identity(element).flatMap { id in serverOrder.firstIndex(of: id) } }
+        var merged: [JSONValue] = []
+        var (left, right) = (fromPatch[...], serverOnly[...])
+        while let patchElement = left.first, let serverElement = right.first {
+            // Patch elements go first unless both were on the server and the server had them the other way round.
+            if let patchIndex = serverIndex(patchElement), let otherIndex = serverIndex(serverElement), otherIndex < patchIndex {
+                merged.append(right.removeFirst())
             } else {
-                merged.append(strategicMerge(.object([:]), element, field: field))
+                merged.append(left.removeFirst())
             }
         }
-        return .array(merged)
+        return .array(merged + left + right)
     }
 }

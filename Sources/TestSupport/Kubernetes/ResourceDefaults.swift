@@ -46,6 +46,24 @@ enum ResourceDefaults {
         }
     }
 
+    /// Gives every pod and node condition its time fields, `null` when unset: the real server
+    /// stores them as Go `metav1.Time` values, which always serialize (zero as `null`).
+    static func fillConditionTimes(_ type: ResourceType, _ object: inout JSONValue) {
+        let timeFields: [String]
+        switch type.storageKey {
+        case "/pods": timeFields = ["lastProbeTime", "lastTransitionTime"]
+        case "/nodes": timeFields = ["lastHeartbeatTime", "lastTransitionTime"]
+        default: return
+        }
+        guard let conditions = object["status"]?["conditions"]?.arrayValue else { return }
+        object["status"]?["conditions"] = .array(
+            conditions.map { condition in
+                guard var members = condition.objectValue else { return condition }
+                for field in timeFields where members[field] == nil { members[field] = .null }
+                return .object(members)
+            })
+    }
+
     private static func merged(_ existing: JSONValue?, _ extra: [String: JSONValue]) -> JSONValue {
         var members = existing?.objectValue ?? [:]
         for (key, value) in extra { members[key] = value }

@@ -34,6 +34,10 @@ struct KubernetesSimulatorWatchTests {
             let modified = try await next(&iterator, "MODIFIED on status patch")
             #expect(modified["type"] == "MODIFIED")
             #expect(modified["object"]?["status"]?["phase"] == "Running")
+            // As a real kube-apiserver v1.36 does, a grace-0 delete marks the pod first (ConformanceTests).
+            let marked = try await next(&iterator, "MODIFIED marking the pod for deletion")
+            #expect(marked["type"] == "MODIFIED")
+            #expect(marked["object"]?["metadata"]?["deletionGracePeriodSeconds"] == 0)
             let deleted = try await next(&iterator, "DELETED")
             #expect(deleted["type"] == "DELETED")
         }
