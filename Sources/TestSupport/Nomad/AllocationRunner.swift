@@ -300,6 +300,8 @@ final class AllocationRunner: Sendable {
                 close(stdout)
                 close(stderr)
                 state.withLock { $0.pids[task.name] = pid }
+                // A stop that arrived while the process was being started did not see its pid.
+                if shouldStop(task) { Task { await self.terminate(pid: pid, task: task) } }
                 await report(task.name) {
                     let now = NomadTime.nowNanos()
                     $0.state = "running"

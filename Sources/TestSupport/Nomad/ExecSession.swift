@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
+import Synchronization
 
 /// `/v1/client/allocation/:id/exec`: runs a command in a task's environment and directory,
 /// streaming stdin/stdout/stderr as Nomad's JSON WebSocket frames.
@@ -41,80 +42,143 @@ extension NomadRoutes {
 
 /// One exec session: a real process with pipes or a pty, bridged to WebSocket frames.
 enum ExecSession {
+    /// What the input side knows: the process's stdin (or pty master) once it exists, and what
+    /// arrived before that.
+    private struct Input: Sendable {
+        var fd: Int32 = -1
+        var pid: Int32 = 0
+        var closed = false
+        var closeRequested = false
+        var pending: [Data] = []
+        var rows: UInt16 = 24
+        var columns: UInt16 = 80
+    }
+
+    /// Shared between the input task and the session.
+    private final class InputState: Sendable {
+        private let state = Mutex(Input())
+        func withLock<R: Sendable>(_ body: (inout Input) -> R) -> R { state.withLock { body(&$0) } }
+    }
+
     static func run(spec: LaunchSpec, tty: Bool, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
-        var stdinRead: Int32 = -1
-        var stdinWrite: Int32 = -1
-        var stdoutRead: Int32 = -1
-        var stdoutWrite: Int32 = -1
-        var stderrRead: Int32 = -1
-        var stderrWrite: Int32 = -1
-        let pid: Int32
-        do {
-            if tty {
-                let started = try ProcessLauncher.spawnWithPTY(spec, rows: 24, columns: 80)
-                pid = started.pid
-                stdinWrite = started.master
-                stdoutRead = dup(started.master)
-            } else {
-                (stdinRead, stdinWrite) = makePipe()
-                (stdoutRead, stdoutWrite) = makePipe()
-                (stderrRead, stderrWrite) = makePipe()
-                defer {
-                    close(stdinRead)
-                    close(stdoutWrite)
-                    close(stderrWrite)
-                }
-                pid = try ProcessLauncher.spawn(spec, stdin: stdinRead, stdout: stdoutWrite, stderr: stderrWrite)
-            }
-        } catch {
-            for fd in [stdinWrite, stdoutRead, stderrRead, stdinRead, stdoutWrite, stderrWrite] where fd >= 0 { close(fd) }
-            try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
-            return
-        }
-        let stdinFD = stdinWrite
-        let masterFD = tty ? stdinWrite : -1
-        let stdoutFD = stdoutRead
-        let stderrFD = stderrRead
+        let input = InputState()
+        let (firstFrame, firstFrameSeen) = AsyncStream.makeStream(of: Void.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Input: stdin data/close and terminal size.
+            // Input: stdin data/close and terminal size, buffered until the process exists.
             group.addTask {
-                var stdinOpen = true
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     guard case .text(let text) = message, let frame = try? NomadJSON.parse(Data(text.utf8)) else { continue }
-                    if let size = frame["tty_size"], masterFD >= 0 {
-                        _ = nsim_set_winsize(masterFD, UInt16(clamping: size["height"]?.int ?? 24), UInt16(clamping: size["width"]?.int ?? 80))
-                        ProcessLauncher.signalGroup(pid, SIGWINCH)
-                    }
-                    if let stdin = frame["stdin"], stdinOpen {
-                        if let data = stdin["data"]?.string.flatMap({ Data(base64Encoded: $0) }) {
-                            _ = data.withUnsafeBytes { write(stdinFD, $0.baseAddress, $0.count) }
+                    input.withLock { input in
+                        if let size = frame["tty_size"] {
+                            input.rows = UInt16(clamping: size["height"]?.int ?? 24)
+                            input.columns = UInt16(clamping: size["width"]?.int ?? 80)
+                            if tty && input.fd >= 0 {
+                                _ = nsim_set_winsize(input.fd, input.rows, input.columns)
+                                ProcessLauncher.signalGroup(input.pid, SIGWINCH)
+                            }
                         }
-                        if stdin["close"]?.bool == true && !tty {
-                            close(stdinFD)
-                            stdinOpen = false
+                        if let stdin = frame["stdin"], !input.closed {
+                            if let data = stdin["data"]?.string.flatMap({ Data(base64Encoded: $0) }) {
+                                if input.fd >= 0 {
+                                    _ = data.withUnsafeBytes { write(input.fd, $0.baseAddress, $0.count) }
+                                } else {
+                                    input.pending.append(data)
+                                }
+                            }
+                            if stdin["close"]?.bool == true && !tty {
+                                if input.fd >= 0 {
+                                    close(input.fd)
+                                    input.closed = true
+                                } else {
+                                    input.closeRequested = true
+                                }
+                            }
                         }
                     }
+                    firstFrameSeen.yield()
                 }
+                firstFrameSeen.finish()
                 // The client went away: end the command.
-                ProcessLauncher.signalGroup(pid, SIGKILL)
+                let pid = input.withLock { $0.pid }
+                if pid > 0 { ProcessLauncher.signalGroup(pid, SIGKILL) }
+            }
+            // A terminal client sends its size first; give it a moment so the command starts with it.
+            if tty {
+                await withTaskGroup(of: Void.self) { wait in
+                    wait.addTask {
+                        for await _ in firstFrame { break }
+                    }
+                    wait.addTask { try? await Task.sleep(for: .milliseconds(300)) }
+                    await wait.next()
+                    wait.cancelAll()
+                }
+            }
+            let started: (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
+            do throws(LaunchFailure) {
+                started = try start(spec, tty: tty, size: input.withLock { ($0.rows, $0.columns) })
+            } catch {
+                try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
+                group.cancelAll()
+                return
+            }
+            input.withLock { input in
+                input.fd = started.stdin
+                input.pid = started.pid
+                for data in input.pending {
+                    _ = data.withUnsafeBytes { write(started.stdin, $0.baseAddress, $0.count) }
+                }
+                input.pending.removeAll()
+                if input.closeRequested {
+                    close(started.stdin)
+                    input.closed = true
+                }
             }
             // Output, then the exit code.
-            group.addTask {
-                async let stdoutDone: Void = pump(fd: stdoutFD, name: "stdout", outbound: outbound)
-                async let stderrDone: Void = stderrFD >= 0 ? pump(fd: stderrFD, name: "stderr", outbound: outbound) : ()
-                let exit = await ProcessLauncher.wait(for: pid)
-                if tty { ProcessLauncher.signalGroup(pid, SIGHUP) }
-                try await stderrDone
-                try await stdoutDone
-                let exited: NomadJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
-                try await outbound.write(.text(exited.text))
-                try await outbound.close(.normalClosure, reason: nil)
-            }
-            try await group.next()
+            async let stdoutDone: Void = pump(fd: started.stdout, name: "stdout", outbound: outbound)
+            async let stderrDone: Void = started.stderr >= 0 ? pump(fd: started.stderr, name: "stderr", outbound: outbound) : ()
+            let exit = await ProcessLauncher.wait(for: started.pid)
+            if tty { ProcessLauncher.signalGroup(started.pid, SIGHUP) }
+            try await stderrDone
+            try await stdoutDone
+            let exited: NomadJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
+            try await outbound.write(.text(exited.text))
+            try await outbound.close(.normalClosure, reason: nil)
             group.cancelAll()
         }
-        if !tty { close(stdinFD) }
-        if tty { close(masterFD) }
+        input.withLock { input in
+            if input.fd >= 0 && !input.closed {
+                close(input.fd)
+                input.closed = true
+            }
+        }
+    }
+
+    /// Starts the command with pipes, or under a pty of `size`; returns its pid, the descriptor
+    /// to write stdin to, and those to read stdout/stderr from (-1 for none).
+    private static func start(
+        _ spec: LaunchSpec, tty: Bool, size: (rows: UInt16, columns: UInt16)
+    ) throws(LaunchFailure) -> (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
+        if tty {
+            let started = try ProcessLauncher.spawnWithPTY(spec, rows: size.rows, columns: size.columns)
+            return (started.pid, started.master, dup(started.master), -1)
+        }
+        let stdin = makePipe()
+        let stdout = makePipe()
+        let stderr = makePipe()
+        defer {
+            close(stdin.read)
+            close(stdout.write)
+            close(stderr.write)
+        }
+        do {
+            let pid = try ProcessLauncher.spawn(spec, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
+            return (pid, stdin.write, stdout.read, stderr.read)
+        } catch {
+            close(stdin.write)
+            close(stdout.read)
+            close(stderr.read)
+            throw error
+        }
     }
 
     /// A pipe whose ends are closed on exec (the child gets dup2'ed copies only).

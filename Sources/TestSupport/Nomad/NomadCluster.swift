@@ -583,10 +583,22 @@ actor NomadCluster {
             namespace: job.spec.namespace, jobID: job.spec.id, job: jobSnapshot, jobType: job.spec.type, jobVersion: job.version,
             taskGroup: group.name, nodeID: node.id, nodeName: node.config.name, deploymentID: UUID().uuidString.lowercased(),
             createIndex: writeIndex, modifyIndex: writeIndex, allocModifyIndex: writeIndex, createTime: now, modifyTime: now,
-            taskStates: [:], ports: group.reservedPorts, group: group, metrics: metrics)
+            taskStates: [:], ports: group.reservedPorts + dynamicPorts(group.dynamicPortLabels, on: node), dynamicPortCount: group.dynamicPortLabels.count,
+            group: group, metrics: metrics)
         allocations[alloc.id] = alloc
         allocationOrder.append(alloc.id)
         return alloc
+    }
+
+    /// Picks free ports from Nomad's default dynamic range (20000-32000) on the node.
+    private func dynamicPorts(_ labels: [String], on node: NodeRecord) -> [(label: String, value: Int)] {
+        var used = Set(allocations.values.filter { $0.nodeID == node.id && $0.holdsResources }.flatMap { $0.ports.map(\.value) })
+        return labels.map { label in
+            var port = Int.random(in: 20000...32000)
+            while used.contains(port) { port = Int.random(in: 20000...32000) }
+            used.insert(port)
+            return (label, port)
+        }
     }
 
     private func startRunner(for alloc: AllocationRecord) {
@@ -601,7 +613,8 @@ actor NomadCluster {
     func shutdown() async {
         shuttingDown = true
         let all = Array(runners.values)
-        for runner in all { runner.stop() }
+        // The whole agent goes away: kill the tasks, run no poststop tasks.
+        for runner in all { runner.abandon() }
         for runner in all { await runner.finished() }
         let pending = waiters
         waiters.removeAll()

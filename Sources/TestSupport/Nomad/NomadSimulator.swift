@@ -11,6 +11,7 @@ import Synchronization
 public final class NomadSimulator: Sendable {
     /// One simulated client node.
     public struct Node: Sendable {
+        /// The node name (`${node.unique.name}`, `${attr.unique.hostname}`).
         public var name: String
         public var datacenter: String
         public var nodeClass: String
@@ -25,7 +26,8 @@ public final class NomadSimulator: Sendable {
         public var attributes: [String: String]
         var version: String = "1.1.2"
 
-        /// A node with a dev agent's defaults (name `vm`, dc1, 2 cores, raw_exec/exec drivers).
+        /// A node with a dev agent's defaults (name `vm`, dc1, the recorded CPU/memory/disk, raw_exec/exec drivers).
+        /// `meta` adds to the dev agent's `connect.*` metadata; `attributes` add to or override `${attr.*}`.
         public init(
             name: String = "vm", datacenter: String = "dc1", nodeClass: String = "", pool: String = "default",
             cpuMHz: Int = 5192, memoryMB: Int = 24105, diskMB: Int = 75247, drivers: [String] = ["raw_exec", "exec", "mock_driver"],
@@ -55,6 +57,7 @@ public final class NomadSimulator: Sendable {
         /// `alloc-lifecycle`, `list-jobs`) plus `node:read` and `agent:read`.
         public var capabilities: Set<String>
 
+        /// A token; a management token ignores `capabilities`.
         public init(secretID: String, management: Bool = false, capabilities: Set<String> = []) {
             self.secretID = secretID
             self.management = management

@@ -230,7 +230,10 @@ struct AllocationRecord: Sendable {
     var createTime: Int64
     var modifyTime: Int64
     var taskStates: [String: TaskStateRecord]
+    /// Reserved (static) ports first, then the dynamic ports picked at placement.
     var ports: [(label: String, value: Int)]
+    /// How many of `ports` are dynamic (they come last).
+    var dynamicPortCount = 0
     var group: GroupSpec
     var metrics: NomadJSON
 
@@ -263,11 +266,13 @@ struct AllocationRecord: Sendable {
 
     private var networksJSON: NomadJSON {
         guard !ports.isEmpty else { return .null }
+        func list(_ ports: ArraySlice<(label: String, value: Int)>) -> NomadJSON {
+            ports.isEmpty ? .null : .array(ports.map { ["HostNetwork": "default", "Label": .string($0.label), "To": 0, "Value": .number($0.value)] })
+        }
         return [
             [
-                "CIDR": "", "DNS": nil, "Device": "", "DynamicPorts": nil, "IP": "127.0.0.1", "MBits": 0, "Mode": "",
-                "ReservedPorts": .array(
-                    ports.map { ["HostNetwork": "default", "Label": .string($0.label), "To": 0, "Value": .number($0.value)] }),
+                "CIDR": "", "DNS": nil, "Device": "", "DynamicPorts": list(ports.suffix(dynamicPortCount)), "IP": "127.0.0.1", "MBits": 0,
+                "Mode": "", "ReservedPorts": list(ports.dropLast(dynamicPortCount)),
             ]
         ]
     }

@@ -99,10 +99,10 @@ struct NomadSimulatorBehaviourTests {
             {"Name": "after", "Driver": "raw_exec", "Config": {"command": "/bin/sh", "args": ["-c", "echo poststop ran > $NOMAD_ALLOC_DIR/after"]},
              "Resources": {"CPU": 50, "MemoryMB": 32}, "Lifecycle": {"Hook": "poststop"}},
             """
-        let script = "cat $NOMAD_ALLOC_DIR/ready; echo task=$NOMAD_TASK_NAME job=$NOMAD_JOB_NAME port=$NOMAD_PORT_http; pwd; cat local/greeting"
+        let script = "cat $NOMAD_ALLOC_DIR/ready; echo task=$NOMAD_TASK_NAME job=$NOMAD_JOB_NAME port=$NOMAD_PORT_http; echo admin=$NOMAD_PORT_admin; pwd; cat local/greeting"
         let job = TestJobs.job(
             id: "ordered", type: "batch", script: script, restart: #"{"Attempts": 0, "Interval": 60000000000, "Delay": 100000000, "Mode": "fail"}"#,
-            extraTasks: prestart, groupExtras: #""Networks": [{"ReservedPorts": [{"Label": "http", "Value": 18181}]}],"#,
+            extraTasks: prestart, groupExtras: #""Networks": [{"ReservedPorts": [{"Label": "http", "Value": 18181}], "DynamicPorts": [{"Label": "admin"}]}],"#,
             taskExtras: #""Templates": [{"EmbeddedTmpl": "hello {{ env \"NOMAD_TASK_NAME\" }}", "DestPath": "local/greeting"}],"#)
         _ = try await http.register(job)
         let id = try await http.firstAllocation(of: "ordered")["ID"]?.string ?? ""
@@ -118,7 +118,12 @@ struct NomadSimulatorBehaviourTests {
         let lines = output.split(separator: "\n").map(String.init)
         #expect(lines.first == "ready")
         #expect(lines.dropFirst().first == "task=main job=ordered port=18181")
-        #expect(lines.dropFirst(2).first?.hasSuffix("/\(id)/main") == true)
+        let admin = Int(lines.dropFirst(2).first?.replacingOccurrences(of: "admin=", with: "") ?? "") ?? 0
+        #expect((20000...32000).contains(admin))
+        let network = done["AllocatedResources"]?["Shared"]?["Networks"]?.array?.first
+        #expect(network?["DynamicPorts"]?.array?.first?["Value"]?.int == Int64(admin))
+        #expect(network?["ReservedPorts"]?.array?.first?["Value"]?.int == 18181)
+        #expect(lines.dropFirst(3).first?.hasSuffix("/\(id)/main") == true)
         #expect(lines.last == "hello main")
         // The sidecar was stopped once the main task finished.
         #expect(done["TaskStates"]?["side"]?["State"]?.string == "dead")
