@@ -11,8 +11,8 @@ import Synchronization
 /// streaming stdin/stdout/stderr as Nomad's JSON WebSocket frames.
 extension NomadRoutes {
     func registerWebSocket(on router: Router<Context>) {
-        router.ws("/v1/client/allocation/:id/exec") { _, _ in
-            .upgrade([:])
+        router.ws("/v1/client/allocation/:id/exec") { request, _ in
+            Self.isCrossOrigin(request) ? .dontUpgrade : .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let request = context.request
             let id = context.requestContext.parameters.get("id") ?? ""
@@ -21,7 +21,8 @@ extension NomadRoutes {
             let tty = query.get("tty") == "true"
             let commandText = query.get("command") ?? ""
             guard let alloc = await cluster.allocation(id: id), let runner = await cluster.runner(for: alloc.id) else {
-                try await outbound.close(.unexpectedServerError, reason: "unknown allocation")
+                // As the real agent: code 1008 (policy violation) with the RPC's error text.
+                try await outbound.close(.policyViolation, reason: "Unknown allocation \"\(id)\"")
                 return
             }
             guard let task = alloc.group.tasks.first(where: { $0.name == taskName }) else {
@@ -36,6 +37,33 @@ extension NomadRoutes {
                 command: command[0], arguments: Array(command.dropFirst()), environment: runner.environment(for: task),
                 workingDirectory: runner.taskDirectory(task.name).path, user: task.user.isEmpty ? nil : task.user)
             try await ExecSession.run(spec: spec, tty: tty, inbound: inbound, outbound: outbound)
+        }
+    }
+}
+
+extension NomadRoutes {
+    /// The text gorilla/websocket's upgrader and Nomad's handler write for a cross-origin upgrade.
+    static let crossOriginRefusal = "Forbidden\nfailed to upgrade connection: websocket: request origin not allowed by Upgrader.CheckOrigin"
+
+    /// Whether an upgrade request carries an `Origin` whose host[:port] differs from its `Host`
+    /// header (case-insensitively), which Nomad's same-origin check refuses. No `Origin` is allowed.
+    static func isCrossOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin] else { return false }
+        let host = request.head.authority ?? request.headers[HTTPField.Name("Host")!] ?? ""
+        guard let originHost = URLComponents(string: origin).map({ components in
+            (components.host ?? "") + (components.port.map { ":\($0)" } ?? "")
+        }) else { return true }
+        return originHost.lowercased() != host.lowercased()
+    }
+
+    /// Exec requests the WebSocket router did not upgrade: a cross-origin upgrade is answered 403,
+    /// anything else 400, with the real agent's texts.
+    func registerExecRefusals(on router: Router<Context>) {
+        router.get("/v1/client/allocation/:id/exec") { request, _ in
+            if Self.isCrossOrigin(request) { return Self.text(Self.crossOriginRefusal, status: .forbidden) }
+            return Self.text(
+                "Bad Request\nfailed to upgrade connection: websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header",
+                status: .badRequest)
         }
     }
 }

@@ -141,6 +141,7 @@ public final class NomadSimulator: Sendable {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.add(middleware: FaultMiddleware(simulator: self))
         routes.register(on: router)
+        routes.registerExecRefusals(on: router)
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         wsRouter.add(middleware: FaultMiddleware(simulator: self))
         routes.registerWebSocket(on: wsRouter)
