@@ -151,7 +151,7 @@ public final class NomadSimulator: Sendable {
         serverLogger.logLevel = .critical
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
+            server: SameOriginWebSocketChannel.builder(webSocketRouter: wsRouter),
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
