@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,7 @@ int nsim_spawn(const char *path, char *const argv[], char *const envp[], const c
         }
         fcntl(master, F_SETFD, FD_CLOEXEC);
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         *spawn_errno = errno;
@@ -54,6 +56,8 @@ int nsim_spawn(const char *path, char *const argv[], char *const envp[], const c
         for (int sig = 1; sig < NSIG; sig++) {
             if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
         }
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report[1]);
+        if (getppid() != parent) _exit(127);
         if (setsid() < 0) child_fail(report[1]);
         int fds[3] = { stdin_fd, stdout_fd, stderr_fd };
         if (slave >= 0) {

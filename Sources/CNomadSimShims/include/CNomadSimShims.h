@@ -9,6 +9,9 @@
 /// `stdin_fd`/`stdout_fd`/`stderr_fd` become fds 0/1/2 (-1 means /dev/null). When `pty_master`
 /// is non-NULL a pty of `rows` x `cols` is created instead, becomes the controlling terminal and
 /// fds 0/1/2, and its master is returned there. `uid`/`gid` < 0 keep the current user.
+/// The child is SIGKILLed when the calling thread (or the whole process) ends, so a simulator that
+/// dies without shutting down leaves no task behind: call it from a thread that lives as long as
+/// the process.
 /// Returns the pid, or -1 with `*spawn_errno` set (the exec or setup failure, e.g. ENOENT).
 int nsim_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
                int stdin_fd, int stdout_fd, int stderr_fd, int uid, int gid,

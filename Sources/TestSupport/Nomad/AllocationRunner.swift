@@ -296,7 +296,7 @@ final class AllocationRunner: Sendable {
                 environment: env, workingDirectory: directory.path, user: task.user.isEmpty ? nil : task.user)
             var exit: ProcessExit
             do {
-                let pid = try ProcessLauncher.spawn(spec, stdout: stdout, stderr: stderr)
+                let pid = try await ProcessLauncher.spawn(spec, stdout: stdout, stderr: stderr)
                 close(stdout)
                 close(stderr)
                 state.withLock { $0.pids[task.name] = pid }
@@ -416,8 +416,8 @@ enum TaskPreparation {
     /// Returns a failure event, or nil when the task is ready to start.
     static func prepare(
         task: TaskSpec, directory: URL, env: [String: String], interpolate: @Sendable (String) -> String,
-        report: @Sendable (NomadJSON) async -> Void
-    ) async -> NomadJSON? {
+        report: @Sendable (WireJSON) async -> Void
+    ) async -> WireJSON? {
         if !task.artifacts.isEmpty {
             await report(TaskEvent.make("Downloading Artifacts", display: "Client is downloading artifacts"))
         }

@@ -47,7 +47,7 @@ enum ArtifactFetcher {
         let spec = LaunchSpec(
             command: command[0], arguments: Array(command.dropFirst()), environment: ProcessInfo.processInfo.environment,
             workingDirectory: directory.path, user: nil)
-        let pid = try ProcessLauncher.spawn(spec, stdout: -1, stderr: -1)
+        let pid = try await ProcessLauncher.spawn(spec, stdout: -1, stderr: -1)
         let exit = await ProcessLauncher.wait(for: pid)
         if exit.exitCode != 0 {
             throw LaunchFailure(message: "error unpacking \(name): \(command[0]) exited with \(exit.exitCode)")

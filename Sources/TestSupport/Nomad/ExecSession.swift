@@ -32,7 +32,7 @@ extension NomadRoutes {
                 try await outbound.close(.unexpectedServerError, reason: "task not found")
                 return
             }
-            guard let command = (try? NomadJSON.parse(Data(commandText.utf8)))?.array?.compactMap(\.string), !command.isEmpty else {
+            guard let command = (try? WireJSON.parse(Data(commandText.utf8)))?.array?.compactMap(\.string), !command.isEmpty else {
                 try await outbound.close(.unexpectedServerError, reason: "command is not present")
                 return
             }
@@ -155,7 +155,7 @@ enum ExecSession {
             // Input: stdin data/close and terminal size, buffered until the process exists.
             group.addTask {
                 for try await message in inbound.messages(maxSize: 1 << 20) {
-                    guard case .text(let text) = message, let frame = try? NomadJSON.parse(Data(text.utf8)) else { continue }
+                    guard case .text(let text) = message, let frame = try? WireJSON.parse(Data(text.utf8)) else { continue }
                     input.withLock { input in
                         if let size = frame["tty_size"] {
                             input.rows = UInt16(clamping: size["height"]?.int ?? 24)
@@ -203,7 +203,7 @@ enum ExecSession {
             }
             let started: (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32)
             do throws(LaunchFailure) {
-                started = try start(spec, tty: tty, size: input.withLock { ($0.rows, $0.columns) })
+                started = try await start(spec, tty: tty, size: input.withLock { ($0.rows, $0.columns) })
             } catch {
                 try await outbound.close(.unexpectedServerError, reason: "rpc error: code = Unknown desc = failed to start command: \(error.message)")
                 group.cancelAll()
@@ -228,7 +228,7 @@ enum ExecSession {
             if tty { ProcessLauncher.signalGroup(started.pid, SIGHUP) }
             try await stderrDone
             try await stdoutDone
-            let exited: NomadJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
+            let exited: WireJSON = ["exited": true, "result": ["exit_code": .number(exit.exitCode)]]
             try await outbound.write(.text(exited.text))
             try await outbound.close(.normalClosure, reason: nil)
             group.cancelAll()
@@ -245,9 +245,9 @@ enum ExecSession {
     /// to write stdin to, and those to read stdout/stderr from (-1 for none).
     private static func start(
         _ spec: LaunchSpec, tty: Bool, size: (rows: UInt16, columns: UInt16)
-    ) throws(LaunchFailure) -> (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
+    ) async throws(LaunchFailure) -> (pid: Int32, stdin: Int32, stdout: Int32, stderr: Int32) {
         if tty {
-            let started = try ProcessLauncher.spawnWithPTY(spec, rows: size.rows, columns: size.columns)
+            let started = try await ProcessLauncher.spawnWithPTY(spec, rows: size.rows, columns: size.columns)
             return (started.pid, started.master, dup(started.master), -1)
         }
         let stdin = makePipe()
@@ -259,7 +259,7 @@ enum ExecSession {
             close(stderr.write)
         }
         do {
-            let pid = try ProcessLauncher.spawn(spec, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
+            let pid = try await ProcessLauncher.spawn(spec, stdin: stdin.read, stdout: stdout.write, stderr: stderr.write)
             return (pid, stdin.write, stdout.read, stderr.read)
         } catch {
             close(stdin.write)
@@ -294,17 +294,17 @@ enum ExecSession {
             thread.start()
         }
         for await chunk in chunks {
-            let frame: NomadJSON = [.init(stringLiteral: name): ["data": .string(chunk.base64EncodedString())]]
+            let frame: WireJSON = [.init(stringLiteral: name): ["data": .string(chunk.base64EncodedString())]]
             try await outbound.write(.text(frame.text))
         }
-        let closing: NomadJSON = [.init(stringLiteral: name): ["close": true]]
+        let closing: WireJSON = [.init(stringLiteral: name): ["close": true]]
         try await outbound.write(.text(closing.text))
     }
 }
 
 /// Resource usage read from /proc for real task processes and the host.
 enum ResourceStats {
-    private static func usage(rss: Int64, userTicks: Double, systemTicks: Double, devices: NomadJSON) -> NomadJSON {
+    private static func usage(rss: Int64, userTicks: Double, systemTicks: Double, devices: WireJSON) -> WireJSON {
         [
             "CpuStats": [
                 "Measured": ["System Mode", "User Mode", "Percent"], "Percent": 0.0, "SystemMode": .double(systemTicks),
@@ -318,14 +318,14 @@ enum ResourceStats {
         ]
     }
 
-    static func allocation(_ alloc: AllocationRecord, runner: AllocationRunner) -> NomadJSON {
+    static func allocation(_ alloc: AllocationRecord, runner: AllocationRunner) -> WireJSON {
         let now = NomadTime.nowNanos()
-        var tasks: [String: NomadJSON] = [:]
+        var tasks: [String: WireJSON] = [:]
         var totalRSS: Int64 = 0
         var totalUser = 0.0
         var totalSystem = 0.0
         for task in alloc.group.tasks {
-            var pids: [String: NomadJSON] = [:]
+            var pids: [String: WireJSON] = [:]
             var rss: Int64 = 0
             var user = 0.0
             var system = 0.0
@@ -352,7 +352,7 @@ enum ResourceStats {
         ]
     }
 
-    static func host() -> NomadJSON {
+    static func host() -> WireJSON {
         var memory: [String: Int64] = [:]
         if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
             for line in text.split(separator: "\n") {
@@ -369,7 +369,7 @@ enum ResourceStats {
         let availableDisk = Int64(disk.f_bavail) * Int64(disk.f_frsize)
         let used = size - Int64(disk.f_bfree) * Int64(disk.f_frsize)
         let uptime = (try? String(contentsOfFile: "/proc/uptime", encoding: .utf8)).flatMap { Double($0.split(separator: " ").first ?? "") } ?? 0
-        let diskStats: NomadJSON = [
+        let diskStats: WireJSON = [
             "Available": .int(availableDisk), "Device": "", "InodesUsedPercent": 0.0, "Mountpoint": "", "Size": .int(size),
             "Used": .int(used), "UsedPercent": .double(size > 0 ? Double(used) / Double(size) * 100 : 0),
         ]

@@ -76,7 +76,7 @@ struct JobSpec: Sendable {
     var meta: [String: String]
 
     /// Reads the parsed parts out of a canonical job.
-    init(canonical job: NomadJSON) {
+    init(canonical job: WireJSON) {
         id = job["ID"]?.string ?? ""
         name = job["Name"]?.string ?? id
         namespace = job["Namespace"]?.string ?? "default"
@@ -109,7 +109,7 @@ struct JobSpec: Sendable {
         }
     }
 
-    private static func task(_ task: NomadJSON, restart: RestartPolicy) -> TaskSpec {
+    private static func task(_ task: WireJSON, restart: RestartPolicy) -> TaskSpec {
         let config = task["Config"] ?? .null
         let arguments = config["args"]?.array?.map { $0.string ?? $0.text } ?? []
         let resources = task["Resources"] ?? .null
@@ -140,7 +140,7 @@ struct JobSpec: Sendable {
         )
     }
 
-    private static func constraints(_ value: NomadJSON?) -> [JobConstraint] {
+    private static func constraints(_ value: WireJSON?) -> [JobConstraint] {
         (value?.array ?? []).map {
             JobConstraint(
                 left: $0["LTarget"]?.string ?? "", right: $0["RTarget"]?.string ?? "",
@@ -148,7 +148,7 @@ struct JobSpec: Sendable {
         }
     }
 
-    private static func restartPolicy(_ value: NomadJSON?, fallback: RestartPolicy? = nil) -> RestartPolicy {
+    private static func restartPolicy(_ value: WireJSON?, fallback: RestartPolicy? = nil) -> RestartPolicy {
         guard let value, value.object != nil else {
             return fallback ?? RestartPolicy(attempts: 2, intervalNanos: 1_800_000_000_000, delayNanos: 15_000_000_000, mode: "fail")
         }
@@ -164,7 +164,7 @@ struct JobSpec: Sendable {
 /// same fields as a real agent, and checks a job with Nomad's validation messages.
 enum JobCanonicalizer {
     /// The canonical stored form of a submitted job.
-    static func canonicalize(_ input: NomadJSON) -> NomadJSON {
+    static func canonicalize(_ input: WireJSON) -> WireJSON {
         guard var job = input.object else { return input }
         let type = job["Type"]?.string ?? "service"
         let id = job["ID"]?.string ?? ""
@@ -182,7 +182,7 @@ enum JobCanonicalizer {
         for key in ["AllAtOnce", "Dispatched", "Stable", "Stop"] { setDefault(&job, key, false) }
         job["Meta"] = nonEmptyMap(job["Meta"])
         let isService = type == "service" || type == "system"
-        let jobUpdate: NomadJSON = [
+        let jobUpdate: WireJSON = [
             "AutoPromote": false, "AutoRevert": false, "Canary": 0, "HealthCheck": "", "HealthyDeadline": 0,
             "MaxParallel": .int(isService ? 1 : 0), "MinHealthyTime": 0, "ProgressDeadline": 0,
             "Stagger": .int(isService ? 30_000_000_000 : 0),
@@ -192,7 +192,7 @@ enum JobCanonicalizer {
         return .object(job)
     }
 
-    private static func canonicalizeGroup(_ input: NomadJSON, jobType: String) -> NomadJSON {
+    private static func canonicalizeGroup(_ input: WireJSON, jobType: String) -> WireJSON {
         guard var group = input.object else { return input }
         let isService = jobType == "service" || jobType == "system"
         setDefault(&group, "Count", 1)
@@ -207,7 +207,7 @@ enum JobCanonicalizer {
             ? merge(
                 ["HealthCheck": "checks", "HealthyDeadline": 300_000_000_000, "MaxParallel": 1, "MinHealthyTime": 10_000_000_000],
                 group["Migrate"]) : .null
-        let reschedule: NomadJSON =
+        let reschedule: WireJSON =
             isService
             ? [
                 "Attempts": 0, "Delay": 30_000_000_000, "DelayFunction": "exponential", "Interval": 0,
@@ -218,7 +218,7 @@ enum JobCanonicalizer {
                 "MaxDelay": 0, "Unlimited": false,
             ]
         group["ReschedulePolicy"] = merge(reschedule, group["ReschedulePolicy"])
-        let restart: NomadJSON =
+        let restart: WireJSON =
             isService
             ? ["Attempts": 2, "Delay": 15_000_000_000, "Interval": 1_800_000_000_000, "Mode": "fail"]
             : ["Attempts": 3, "Delay": 15_000_000_000, "Interval": 86_400_000_000_000, "Mode": "fail"]
@@ -251,7 +251,7 @@ enum JobCanonicalizer {
         return .object(group)
     }
 
-    private static func canonicalizeNetwork(_ input: NomadJSON) -> NomadJSON {
+    private static func canonicalizeNetwork(_ input: WireJSON) -> WireJSON {
         guard var network = input.object else { return input }
         for key in ["CIDR", "Device", "IP", "Mode"] { setDefault(&network, key, "") }
         setDefault(&network, "DNS", .null)
@@ -266,7 +266,7 @@ enum JobCanonicalizer {
         return .object(network)
     }
 
-    private static func canonicalizeTask(_ input: NomadJSON, restart: NomadJSON) -> NomadJSON {
+    private static func canonicalizeTask(_ input: WireJSON, restart: WireJSON) -> WireJSON {
         guard var task = input.object else { return input }
         for key in [
             "Affinities", "Artifacts", "CSIPluginConfig", "Constraints", "DispatchPayload", "Lifecycle", "Meta",
@@ -308,7 +308,7 @@ enum JobCanonicalizer {
     }
 
     /// The validation errors Nomad reports for a canonical job, in its order and words.
-    static func validate(_ job: NomadJSON) -> [String] {
+    static func validate(_ job: WireJSON) -> [String] {
         var errors: [String] = []
         let id = job["ID"]?.string ?? ""
         if id.isEmpty {
@@ -362,7 +362,7 @@ enum JobCanonicalizer {
         return errors
     }
 
-    private static func validateGroup(_ group: NomadJSON) -> [String] {
+    private static func validateGroup(_ group: WireJSON) -> [String] {
         var errors: [String] = []
         if (group["Count"]?.int ?? 1) < 0 { errors.append("Task group count can't be negative") }
         let tasks = group["Tasks"]?.array ?? []
@@ -403,7 +403,7 @@ enum JobCanonicalizer {
         return errors
     }
 
-    private static func validateTask(_ task: NomadJSON) -> [String] {
+    private static func validateTask(_ task: WireJSON) -> [String] {
         var errors: [String] = []
         let name = task["Name"]?.string ?? ""
         if name.isEmpty { errors.append("Missing task name") }
@@ -427,7 +427,7 @@ enum JobCanonicalizer {
         return errors
     }
 
-    private static func validateConstraint(_ constraint: NomadJSON) -> String? {
+    private static func validateConstraint(_ constraint: WireJSON) -> String? {
         let operand = constraint["Operand"]?.string ?? "="
         let known = [
             "=", "==", "is", "!=", "not", "<", "<=", ">", ">=", "version", "semver", "regexp", "set_contains",
@@ -451,18 +451,18 @@ enum JobCanonicalizer {
         "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    private static func setDefault(_ object: inout [String: NomadJSON], _ key: String, _ value: NomadJSON) {
+    private static func setDefault(_ object: inout [String: WireJSON], _ key: String, _ value: WireJSON) {
         if object[key] == nil || object[key] == .null && value != .null { object[key] = value }
     }
 
     /// Defaults overlaid with the submitted object's non-null members.
-    private static func merge(_ defaults: NomadJSON, _ submitted: NomadJSON?) -> NomadJSON {
+    private static func merge(_ defaults: WireJSON, _ submitted: WireJSON?) -> WireJSON {
         guard var result = defaults.object else { return defaults }
         for (key, value) in submitted?.object ?? [:] where value != .null { result[key] = value }
         return .object(result)
     }
 
-    private static func nonEmptyMap(_ value: NomadJSON?) -> NomadJSON {
+    private static func nonEmptyMap(_ value: WireJSON?) -> WireJSON {
         guard let members = value?.object, !members.isEmpty else { return .null }
         return .object(members)
     }

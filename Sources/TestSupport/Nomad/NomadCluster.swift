@@ -13,13 +13,13 @@ actor NomadCluster {
     private var tableIndex: [String: UInt64] = [:]
     private(set) var nodes: [NodeRecord] = []
     private var jobs: [String: JobRecord] = [:]
-    private var evaluations: [String: NomadJSON] = [:]
+    private var evaluations: [String: WireJSON] = [:]
     private(set) var allocations: [String: AllocationRecord] = [:]
     private var allocationOrder: [String] = []
     private var runners: [String: AllocationRunner] = [:]
     private var blockedEvaluations: [String: String] = [:]  // job key -> blocked eval id
     /// Every event batch ever emitted, oldest first.
-    private(set) var eventLog: [(index: UInt64, events: [NomadJSON])] = []
+    private(set) var eventLog: [(index: UInt64, events: [WireJSON])] = []
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private var shuttingDown = false
 
@@ -53,7 +53,7 @@ actor NomadCluster {
         return index
     }
 
-    private func publish(_ events: [NomadJSON], at eventIndex: UInt64) {
+    private func publish(_ events: [WireJSON], at eventIndex: UInt64) {
         if !events.isEmpty { eventLog.append((eventIndex, events)) }
         let pending = waiters
         waiters.removeAll()
@@ -78,34 +78,34 @@ actor NomadCluster {
     }
 
     /// Event batches with an index at or above `from`.
-    func events(from: UInt64, after position: Int) -> (batches: [(index: UInt64, events: [NomadJSON])], position: Int) {
+    func events(from: UInt64, after position: Int) -> (batches: [(index: UInt64, events: [WireJSON])], position: Int) {
         let slice = eventLog[min(position, eventLog.count)...].filter { $0.index >= from }
         return (Array(slice), eventLog.count)
     }
 
     static func event(
-        topic: String, type: String, key: String, namespace: String, index: UInt64, filterKeys: [String]?, payload: NomadJSON
-    ) -> NomadJSON {
+        topic: String, type: String, key: String, namespace: String, index: UInt64, filterKeys: [String]?, payload: WireJSON
+    ) -> WireJSON {
         [
-            "FilterKeys": filterKeys.map { .array($0.map(NomadJSON.string)) } ?? nil, "Index": .int(Int64(index)),
+            "FilterKeys": filterKeys.map { .array($0.map(WireJSON.string)) } ?? nil, "Index": .int(Int64(index)),
             "Key": .string(key), "Namespace": .string(namespace), "Payload": payload, "Topic": .string(topic), "Type": .string(type),
         ]
     }
 
-    private func allocationEvent(_ alloc: AllocationRecord, type: String, index: UInt64) -> NomadJSON {
+    private func allocationEvent(_ alloc: AllocationRecord, type: String, index: UInt64) -> WireJSON {
         Self.event(
             topic: "Allocation", type: type, key: alloc.id, namespace: alloc.namespace, index: index,
             filterKeys: [alloc.jobID, alloc.deploymentID], payload: ["Allocation": alloc.json(includeJob: false)])
     }
 
-    private func evaluationEvent(_ eval: NomadJSON, type: String, index: UInt64) -> NomadJSON {
+    private func evaluationEvent(_ eval: WireJSON, type: String, index: UInt64) -> WireJSON {
         Self.event(
             topic: "Evaluation", type: type, key: eval["ID"]?.string ?? "", namespace: eval["Namespace"]?.string ?? "default",
             index: index, filterKeys: [eval["JobID"]?.string ?? "", eval["DeploymentID"]?.string ?? ""],
             payload: ["Evaluation": eval])
     }
 
-    private func jobEvent(_ job: JobRecord, type: String, index: UInt64) -> NomadJSON {
+    private func jobEvent(_ job: JobRecord, type: String, index: UInt64) -> WireJSON {
         Self.event(
             topic: "Job", type: type, key: job.spec.id, namespace: job.spec.namespace, index: index, filterKeys: nil,
             payload: ["Job": job.rendered()])
@@ -134,15 +134,15 @@ actor NomadCluster {
         }
     }
 
-    func evaluation(id: String) -> NomadJSON? { evaluations[id] }
+    func evaluation(id: String) -> WireJSON? { evaluations[id] }
 
-    func evaluations(namespace: String, jobID: String) -> [NomadJSON] {
+    func evaluations(namespace: String, jobID: String) -> [WireJSON] {
         evaluations.values.filter { $0["JobID"]?.string == jobID && $0["Namespace"]?.string == namespace }
             .sorted { ($0["CreateIndex"]?.int ?? 0) > ($1["CreateIndex"]?.int ?? 0) }
     }
 
-    func summary(for job: JobRecord) -> NomadJSON {
-        var groups: [String: NomadJSON] = [:]
+    func summary(for job: JobRecord) -> WireJSON {
+        var groups: [String: WireJSON] = [:]
         let allocs = allocationList(jobNamespace: job.spec.namespace, jobID: job.spec.id)
         let blocked = blockedEvaluations[Self.key(job.spec.namespace, job.spec.id)].flatMap { evaluations[$0] }
         var modifyIndex = job.createIndex
@@ -185,7 +185,7 @@ actor NomadCluster {
     }
 
     /// Registers (creates or updates) a canonical, validated job and schedules it.
-    func register(_ canonical: NomadJSON, enforceIndex: Bool, jobModifyIndex: UInt64) throws(NomadHTTPError) -> WriteResult {
+    func register(_ canonical: WireJSON, enforceIndex: Bool, jobModifyIndex: UInt64) throws(NomadHTTPError) -> WriteResult {
         let spec = JobSpec(canonical: canonical)
         let key = Self.key(spec.namespace, spec.id)
         let existing = jobs[key]
@@ -317,10 +317,10 @@ actor NomadCluster {
 
     // MARK: Scheduling
 
-    private func newEvaluation(job: JobRecord, triggeredBy: String, index writeIndex: UInt64) -> NomadJSON {
+    private func newEvaluation(job: JobRecord, triggeredBy: String, index writeIndex: UInt64) -> WireJSON {
         let id = UUID().uuidString.lowercased()
         let now = NomadTime.nowNanos()
-        let eval: NomadJSON = [
+        let eval: WireJSON = [
             "CreateIndex": .int(Int64(writeIndex)), "CreateTime": .int(now), "ID": .string(id), "JobID": .string(job.spec.id),
             "JobModifyIndex": .int(Int64(job.jobModifyIndex)), "ModifyIndex": .int(Int64(writeIndex)), "ModifyTime": .int(now),
             "Namespace": .string(job.spec.namespace), "Priority": job.json["Priority"] ?? 50, "Status": "pending",
@@ -331,7 +331,7 @@ actor NomadCluster {
         return eval
     }
 
-    private func completeEvaluation(_ id: String, failed: [String: NomadJSON], queued: [String: Int]) {
+    private func completeEvaluation(_ id: String, failed: [String: WireJSON], queued: [String: Int]) {
         guard var eval = evaluations[id] else { return }
         let writeIndex = bump("evals")
         eval["Status"] = "complete"
@@ -417,9 +417,9 @@ actor NomadCluster {
             completeEvaluation(evalID, failed: [:], queued: [:])
             return
         }
-        var failed: [String: NomadJSON] = [:]
+        var failed: [String: WireJSON] = [:]
         var queued: [String: Int] = [:]
-        var planEvents: [NomadJSON] = []
+        var planEvents: [WireJSON] = []
         let planIndex = bump("allocs", "evals")
         let eligibleNodes = nodes.filter { $0.status == "ready" && $0.eligibility == "eligible" }
         for group in job.spec.groups {
@@ -484,8 +484,8 @@ actor NomadCluster {
     }
 
     private enum Placement {
-        case placed(NodeRecord, NomadJSON)
-        case failed(NomadJSON)
+        case placed(NodeRecord, WireJSON)
+        case failed(WireJSON)
     }
 
     private func place(job: JobRecord, group: GroupSpec, on candidates: [NodeRecord]) -> Placement {
@@ -494,7 +494,7 @@ actor NomadCluster {
         var nodesAvailable: [String: Int] = [:]
         var filtered = 0
         var exhausted = 0
-        var resourcesExhausted: [String: NomadJSON] = [:]
+        var resourcesExhausted: [String: WireJSON] = [:]
         let constraints = job.spec.constraints + group.constraints + group.tasks.flatMap(\.constraints)
         for node in nodes { nodesAvailable[node.config.datacenter, default: 0] += node.status == "ready" ? 1 : 0 }
         var best: NodeRecord?
@@ -573,7 +573,7 @@ actor NomadCluster {
     }
 
     private func createAllocation(
-        job: JobRecord, group: GroupSpec, slot: Int, node: NodeRecord, evalID: String, index writeIndex: UInt64, metrics: NomadJSON
+        job: JobRecord, group: GroupSpec, slot: Int, node: NodeRecord, evalID: String, index writeIndex: UInt64, metrics: WireJSON
     ) -> AllocationRecord {
         let now = NomadTime.nowNanos()
         var jobSnapshot = job.rendered()

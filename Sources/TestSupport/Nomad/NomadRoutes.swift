@@ -25,7 +25,7 @@ struct NomadRoutes: Sendable {
         headers[HTTPField.Name("X-Nomad-Lastcontact")!] = "0"
     }
 
-    static func json(_ value: NomadJSON, index: UInt64? = nil, indexOnly: Bool = false) -> Response {
+    static func json(_ value: WireJSON, index: UInt64? = nil, indexOnly: Bool = false) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let index {
             if indexOnly {
@@ -99,7 +99,7 @@ struct NomadRoutes: Sendable {
 
     /// Runs a blocking query: answers at once unless `index` is given, else when the answer's
     /// index passes it or `wait` (default 5m) runs out.
-    func blocking(_ request: Request, _ read: @Sendable () async -> (NomadJSON, UInt64)?) async -> (NomadJSON, UInt64)? {
+    func blocking(_ request: Request, _ read: @Sendable () async -> (WireJSON, UInt64)?) async -> (WireJSON, UInt64)? {
         let query = request.uri.queryParameters
         guard let minimum = query.get("index").flatMap(UInt64.init), minimum > 0 else { return await read() }
         let wait = query.get("wait").flatMap(Self.parseGoDuration) ?? .seconds(300)
@@ -161,7 +161,7 @@ struct NomadRoutes: Sendable {
             let prefix = request.uri.queryParameters.get("prefix") ?? ""
             let namespace = Self.namespace(request)
             let result = await blocking(request) {
-                var list: [NomadJSON] = []
+                var list: [WireJSON] = []
                 for job in await cluster.jobList(namespace: namespace, prefix: prefix) {
                     list.append(job.stub(summary: await cluster.summary(for: job)))
                 }
@@ -262,7 +262,7 @@ struct NomadRoutes: Sendable {
             router.on("/v1/client/allocation/:id/restart", method: method) { request, context in
                 let id = context.parameters.get("id") ?? ""
                                 let body = try? await request.body.collect(upTo: 1 << 20)
-                let taskName = body.flatMap { try? NomadJSON.parse(Data(buffer: $0)) }?["TaskName"]?.string
+                let taskName = body.flatMap { try? WireJSON.parse(Data(buffer: $0)) }?["TaskName"]?.string
                 guard let alloc = await cluster.allocation(id: id), let runner = await cluster.runner(for: alloc.id) else {
                     return Self.text("Unknown allocation \"\(id)\"", status: .notFound, contentType: "text/plain")
                 }
@@ -291,9 +291,9 @@ struct NomadRoutes: Sendable {
                 guard let buffer = try? await request.body.collect(upTo: 16 << 20) else {
             return Self.text("unexpected EOF", status: .badRequest)
         }
-        let body: NomadJSON
+        let body: WireJSON
         do {
-            body = try NomadJSON.parse(Data(buffer: buffer))
+            body = try WireJSON.parse(Data(buffer: buffer))
         } catch {
             return Self.text(Self.decodeErrorText(error), status: .badRequest)
         }
@@ -326,9 +326,9 @@ struct NomadRoutes: Sendable {
                 guard let buffer = try? await request.body.collect(upTo: 16 << 20) else {
             return Self.text("unexpected EOF", status: .badRequest)
         }
-        let body: NomadJSON
+        let body: WireJSON
         do {
-            body = try NomadJSON.parse(Data(buffer: buffer))
+            body = try WireJSON.parse(Data(buffer: buffer))
         } catch {
             return Self.text(Self.decodeErrorText(error), status: .badRequest)
         }
@@ -338,7 +338,7 @@ struct NomadRoutes: Sendable {
         let errors = JobCanonicalizer.validate(JobCanonicalizer.canonicalize(submitted))
         return Self.json([
             "DriverConfigValidated": .bool(errors.isEmpty), "Error": .string(errors.isEmpty ? "" : JobCanonicalizer.multiError(errors)),
-            "ValidationErrors": errors.isEmpty ? nil : .array(errors.map(NomadJSON.string)), "Warnings": "",
+            "ValidationErrors": errors.isEmpty ? nil : .array(errors.map(WireJSON.string)), "Warnings": "",
         ])
     }
 

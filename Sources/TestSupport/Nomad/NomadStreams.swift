@@ -61,7 +61,7 @@ extension NomadRoutes {
             }
             func frame(_ data: Data) -> ByteBuffer {
                 if plain { return ByteBuffer(data: data) }
-                let frame: NomadJSON = ["Data": .string(data.base64EncodedString()), "File": .string(relativeName), "Offset": .int(position)]
+                let frame: WireJSON = ["Data": .string(data.base64EncodedString()), "File": .string(relativeName), "Offset": .int(position)]
                 return ByteBuffer(data: frame.serialized())
             }
             let first = readNew()
@@ -119,7 +119,7 @@ extension NomadRoutes {
                         return wanted.contains { ($0.topic == "*" || $0.topic == topic) && ($0.key == "*" || $0.key == key || filterKeys.contains($0.key)) }
                     }
                     guard !events.isEmpty else { continue }
-                    let line: NomadJSON = ["Events": .array(events), "Index": .int(Int64(batch.index))]
+                    let line: WireJSON = ["Events": .array(events), "Index": .int(Int64(batch.index))]
                     var buffer = ByteBuffer(data: line.serialized())
                     buffer.writeString("\n")
                     try await writer.write(buffer)

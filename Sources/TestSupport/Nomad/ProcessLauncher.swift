@@ -1,5 +1,6 @@
 import CNomadSimShims
 import Foundation
+import Synchronization
 
 /// How a task process ended.
 struct ProcessExit: Sendable, Equatable {
@@ -41,17 +42,54 @@ enum ProcessLauncher {
     /// Starts the process with the given standard streams (-1 = /dev/null) and returns its pid.
     static func spawn(
         _ spec: LaunchSpec, stdin: Int32 = -1, stdout: Int32, stderr: Int32
-    ) throws(LaunchFailure) -> Int32 {
-        try spawn(spec, stdin: stdin, stdout: stdout, stderr: stderr, pty: nil).pid
+    ) async throws(LaunchFailure) -> Int32 {
+        try await onSpawnerThread { () throws(LaunchFailure) in
+            try spawnNow(spec, stdin: stdin, stdout: stdout, stderr: stderr, pty: nil).pid
+        }
     }
 
     /// Starts the process under a new pty of the given size; returns its pid and the pty master.
-    static func spawnWithPTY(_ spec: LaunchSpec, rows: UInt16, columns: UInt16) throws(LaunchFailure) -> (pid: Int32, master: Int32) {
-        let result = try spawn(spec, stdin: -1, stdout: -1, stderr: -1, pty: (rows, columns))
-        return (result.pid, result.master)
+    static func spawnWithPTY(_ spec: LaunchSpec, rows: UInt16, columns: UInt16) async throws(LaunchFailure) -> (pid: Int32, master: Int32) {
+        try await onSpawnerThread { () throws(LaunchFailure) in
+            try spawnNow(spec, stdin: -1, stdout: -1, stderr: -1, pty: (rows, columns))
+        }
     }
 
-    private static func spawn(
+    /// Work waiting for the spawner thread.
+    private static let spawnQueue = Mutex<[@Sendable () -> Void]>([])
+    private static let spawnWork = DispatchSemaphore(value: 0)
+    /// One thread that lives as long as the process forks every task: children die with it
+    /// (PR_SET_PDEATHSIG follows the forking thread), never with a pool thread that retires.
+    private static let spawner: Void = {
+        let thread = Thread {
+            while true {
+                spawnWork.wait()
+                let job = spawnQueue.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+                job?()
+            }
+        }
+        thread.name = "nomad-sim-spawner"
+        thread.start()
+    }()
+
+    private static func onSpawnerThread<R: Sendable>(_ body: @escaping @Sendable () throws(LaunchFailure) -> R) async throws(LaunchFailure) -> R {
+        _ = spawner
+        let result: Result<R, LaunchFailure> = await withCheckedContinuation { continuation in
+            spawnQueue.withLock {
+                $0.append {
+                    do throws(LaunchFailure) {
+                        continuation.resume(returning: .success(try body()))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+            }
+            spawnWork.signal()
+        }
+        return try result.get()
+    }
+
+    private static func spawnNow(
         _ spec: LaunchSpec, stdin: Int32, stdout: Int32, stderr: Int32, pty: (UInt16, UInt16)?
     ) throws(LaunchFailure) -> (pid: Int32, master: Int32) {
         let path = try resolve(spec.command, path: spec.environment["PATH"])

@@ -9,7 +9,7 @@ struct NodeRecord: Sendable {
     var createIndex: UInt64
     var modifyIndex: UInt64
     var statusUpdatedAt: Int64
-    var events: [NomadJSON]
+    var events: [WireJSON]
 
     /// The node attributes constraints are evaluated against (`${attr.X}`).
     var attributes: [String: String] {
@@ -95,8 +95,8 @@ struct NodeRecord: Sendable {
     }
 
     /// The wire form of `/v1/node/:id`.
-    func json() -> NomadJSON {
-        let drivers = NomadJSON.object(
+    func json() -> WireJSON {
+        let drivers = WireJSON.object(
             Dictionary(
                 uniqueKeysWithValues: config.drivers.map { driver in
                     (
@@ -104,10 +104,10 @@ struct NodeRecord: Sendable {
                         [
                             "Attributes": .object(["driver.\(driver)": "true"]), "Detected": true, "HealthDescription": "Healthy",
                             "Healthy": true, "UpdateTime": .string(NomadTime.rfc3339(nanos: statusUpdatedAt * 1_000_000_000)),
-                        ] as NomadJSON
+                        ] as WireJSON
                     )
                 }))
-        let networks: NomadJSON = [
+        let networks: WireJSON = [
             [
                 "CIDR": .string("\(config.address)/32"), "DNS": nil, "Device": "lo", "DynamicPorts": nil,
                 "IP": .string(config.address), "MBits": 1000, "Mode": "host", "ReservedPorts": nil,
@@ -153,9 +153,9 @@ struct NodeRecord: Sendable {
     }
 
     /// The wire form of a `/v1/nodes` list entry.
-    func stub() -> NomadJSON {
+    func stub() -> WireJSON {
         let full = json()
-        var result: [String: NomadJSON] = [:]
+        var result: [String: WireJSON] = [:]
         for key in [
             "Address", "CreateIndex", "Datacenter", "Drain", "Drivers", "HostVolumes", "ID", "LastDrain", "ModifyIndex", "Name",
             "NodeClass", "NodePool", "SchedulingEligibility", "Status", "StatusDescription", "Version",
@@ -175,9 +175,9 @@ struct TaskStateRecord: Sendable {
     var lastRestart: Int64?
     var startedAt: Int64?
     var finishedAt: Int64?
-    var events: [NomadJSON] = []
+    var events: [WireJSON] = []
 
-    func json() -> NomadJSON {
+    func json() -> WireJSON {
         [
             "Events": .array(events), "Failed": .bool(failed),
             "FinishedAt": .optional(finishedAt.map { NomadTime.rfc3339(nanos: $0) }),
@@ -193,7 +193,7 @@ enum TaskEvent {
         _ type: String, display: String, details: [String: String] = [:], message: String = "", exitCode: Int = 0,
         signal: Int = 0, failsTask: Bool = false, restartReason: String = "", startDelay: Int64 = 0, killTimeout: Int64 = 0,
         driverError: String = "", setupError: String = "", downloadError: String = ""
-    ) -> NomadJSON {
+    ) -> WireJSON {
         [
             "Details": .stringMap(details), "DiskLimit": 0, "DisplayMessage": .string(display),
             "DownloadError": .string(downloadError), "DriverError": .string(driverError), "DriverMessage": "",
@@ -213,7 +213,7 @@ struct AllocationRecord: Sendable {
     var name: String
     var namespace: String
     var jobID: String
-    var job: NomadJSON
+    var job: WireJSON
     var jobType: String
     var jobVersion: Int64
     var taskGroup: String
@@ -235,7 +235,7 @@ struct AllocationRecord: Sendable {
     /// How many of `ports` are dynamic (they come last).
     var dynamicPortCount = 0
     var group: GroupSpec
-    var metrics: NomadJSON
+    var metrics: WireJSON
 
     var isTerminal: Bool {
         desiredStatus != "run" || ["complete", "failed", "lost"].contains(clientStatus)
@@ -264,9 +264,9 @@ struct AllocationRecord: Sendable {
         }
     }
 
-    private var networksJSON: NomadJSON {
+    private var networksJSON: WireJSON {
         guard !ports.isEmpty else { return .null }
-        func list(_ ports: ArraySlice<(label: String, value: Int)>) -> NomadJSON {
+        func list(_ ports: ArraySlice<(label: String, value: Int)>) -> WireJSON {
             ports.isEmpty ? .null : .array(ports.map { ["HostNetwork": "default", "Label": .string($0.label), "To": 0, "Value": .number($0.value)] })
         }
         return [
@@ -277,7 +277,7 @@ struct AllocationRecord: Sendable {
         ]
     }
 
-    private func taskResources(_ task: TaskSpec) -> NomadJSON {
+    private func taskResources(_ task: TaskSpec) -> WireJSON {
         [
             "CPU": .number(task.cpu), "Cores": 0, "Devices": nil, "DiskMB": 0, "IOPS": 0, "MemoryMB": .number(task.memoryMB),
             "MemoryMaxMB": 0, "Networks": nil,
@@ -285,10 +285,10 @@ struct AllocationRecord: Sendable {
     }
 
     /// The full wire form of `/v1/allocation/:id` (with the job) or an event payload (without).
-    func json(includeJob: Bool = true) -> NomadJSON {
+    func json(includeJob: Bool = true) -> WireJSON {
         let cpu = group.tasks.reduce(0) { $0 + $1.cpu }
         let memory = group.tasks.reduce(0) { $0 + $1.memoryMB }
-        var result: [String: NomadJSON] = [
+        var result: [String: WireJSON] = [
             "AllocModifyIndex": .int(Int64(allocModifyIndex)),
             "AllocatedResources": [
                 "Shared": [
@@ -300,7 +300,7 @@ struct AllocationRecord: Sendable {
                 "TaskLifecycles": .object(
                     Dictionary(
                         uniqueKeysWithValues: group.tasks.map { task in
-                            (task.name, task.hook.map { ["Hook": .string($0), "Sidecar": .bool(task.sidecar)] as NomadJSON } ?? .null)
+                            (task.name, task.hook.map { ["Hook": .string($0), "Sidecar": .bool(task.sidecar)] as WireJSON } ?? .null)
                         })),
                 "Tasks": .object(
                     Dictionary(
@@ -310,7 +310,7 @@ struct AllocationRecord: Sendable {
                                 [
                                     "Cpu": ["CpuShares": .number(task.cpu), "ReservedCores": nil], "Devices": nil,
                                     "Memory": ["MemoryMB": .number(task.memoryMB), "MemoryMaxMB": 0], "Networks": nil,
-                                ] as NomadJSON
+                                ] as WireJSON
                             )
                         })),
             ],
@@ -340,7 +340,7 @@ struct AllocationRecord: Sendable {
     }
 
     /// The wire form of an allocation list entry (`AllocListStub`).
-    func stub() -> NomadJSON {
+    func stub() -> WireJSON {
         [
             "ClientDescription": .string(clientDescription), "ClientStatus": .string(clientStatus),
             "CreateIndex": .int(Int64(createIndex)), "CreateTime": .int(createTime), "DeploymentStatus": nil,
@@ -357,7 +357,7 @@ struct AllocationRecord: Sendable {
 
 /// A stored job with its bookkeeping.
 struct JobRecord: Sendable {
-    var json: NomadJSON
+    var json: WireJSON
     var spec: JobSpec
     var createIndex: UInt64
     var modifyIndex: UInt64
@@ -368,7 +368,7 @@ struct JobRecord: Sendable {
     var status = "pending"
 
     /// The stored job with its current bookkeeping fields.
-    func rendered() -> NomadJSON {
+    func rendered() -> WireJSON {
         var result = json
         result["CreateIndex"] = .int(Int64(createIndex))
         result["ModifyIndex"] = .int(Int64(modifyIndex))
@@ -381,7 +381,7 @@ struct JobRecord: Sendable {
     }
 
     /// The wire form of a `/v1/jobs` list entry.
-    func stub(summary: NomadJSON) -> NomadJSON {
+    func stub(summary: WireJSON) -> WireJSON {
         [
             "CreateIndex": .int(Int64(createIndex)), "Datacenters": json["Datacenters"] ?? nil, "ID": json["ID"] ?? "",
             "JobModifyIndex": .int(Int64(jobModifyIndex)), "JobSummary": summary, "ModifyIndex": .int(Int64(modifyIndex)),

@@ -5,7 +5,7 @@ import Testing
 @testable import TestSupport
 
 /// Fails with the recorded key paths the simulated answer lacks.
-func expectShape(_ recorded: NomadJSON, _ simulated: NomadJSON, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectShape(_ recorded: WireJSON, _ simulated: WireJSON, sourceLocation: SourceLocation = #_sourceLocation) {
     let missing = NomadWireShape.missing(recorded: recorded, simulated: simulated)
     #expect(missing == [], sourceLocation: sourceLocation)
 }
@@ -20,8 +20,8 @@ struct NomadRecordingConformanceTests {
         try RecordedTraffic.exchange(file, titled: title)
     }
 
-    static func recordedJSON(_ title: String, in file: String = file) throws -> NomadJSON {
-        try NomadJSON.parse(Data(recorded(title, in: file).responseBody.utf8))
+    static func recordedJSON(_ title: String, in file: String = file) throws -> WireJSON {
+        try WireJSON.parse(Data(recorded(title, in: file).responseBody.utf8))
     }
 
     /// Starts a simulator, replays the web-0 registration and waits for its task to run.
@@ -193,7 +193,7 @@ struct NomadRecordingConformanceTests {
         let purge = try await http.request(.DELETE, "/v1/job/default.web-0?purge=true")
         let gone = try await http.get("/v1/job/default.web-0")
         await simulator.shutdown()
-        let recordedStop = try NomadJSON.parse(Data(try Self.recorded("deregister (stop) the job", in: "nomad/07-stats-restart-stop-deregister.txt").responseBody.utf8))
+        let recordedStop = try WireJSON.parse(Data(try Self.recorded("deregister (stop) the job", in: "nomad/07-stats-restart-stop-deregister.txt").responseBody.utf8))
         #expect(Set(stop.json.object?.keys.map { $0 } ?? []) == Set(recordedStop.object?.keys.map { $0 } ?? []))
         #expect(stopped.json["Stop"]?.bool == true)
         #expect(stopped.json["Status"]?.string == "dead")

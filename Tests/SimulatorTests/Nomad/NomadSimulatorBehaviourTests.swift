@@ -225,15 +225,15 @@ struct NomadSimulatorBehaviourTests {
     }
 
     /// Reads event-stream lines until `enough` holds or the deadline passes.
-    static func readEvents(_ url: String, until enough: @escaping ([NomadJSON]) -> Bool) async throws -> [NomadJSON] {
+    static func readEvents(_ url: String, until enough: @escaping ([WireJSON]) -> Bool) async throws -> [WireJSON] {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
         var buffer = ""
-        var lines: [NomadJSON] = []
+        var lines: [WireJSON] = []
         let deadline = ContinuousClock.now + .seconds(15)
         for try await chunk in response.body {
             buffer += String(buffer: chunk)
             while let newline = buffer.firstIndex(of: "\n") {
-                lines.append((try? NomadJSON.parse(Data(buffer[..<newline].utf8))) ?? .null)
+                lines.append((try? WireJSON.parse(Data(buffer[..<newline].utf8))) ?? .null)
                 buffer = String(buffer[buffer.index(after: newline)...])
             }
             if enough(lines) || ContinuousClock.now > deadline { break }
@@ -263,11 +263,11 @@ struct NomadSimulatorBehaviourTests {
         let types = Set(batches.flatMap { $0["Events"]?.array ?? [] }.compactMap { "\($0["Topic"]?.string ?? "")/\($0["Type"]?.string ?? "")" })
         #expect(types.isSuperset(of: ["Job/JobRegistered", "Evaluation/JobRegistered", "Allocation/PlanResult", "Allocation/AllocationUpdated", "Node/NodeRegistration"]))
         let recorded = try RecordedTraffic.stream("nomad/02-event-stream.txt")
-        func runningUpdate(_ event: NomadJSON) -> Bool {
+        func runningUpdate(_ event: WireJSON) -> Bool {
             event["Type"]?.string == "AllocationUpdated" && event["Payload"]?["Allocation"]?["ClientStatus"]?.string == "running"
                 && event["Payload"]?["Allocation"]?["JobID"]?.string == "default.web-0"
         }
-        let recordedEvent = recorded.lines.compactMap { try? NomadJSON.parse(Data($0.utf8)) }.flatMap { $0["Events"]?.array ?? [] }.first(where: runningUpdate)
+        let recordedEvent = recorded.lines.compactMap { try? WireJSON.parse(Data($0.utf8)) }.flatMap { $0["Events"]?.array ?? [] }.first(where: runningUpdate)
         let simulatedEvent = batches.flatMap { $0["Events"]?.array ?? [] }.first(where: runningUpdate)
         expectShape(try #require(recordedEvent), try #require(simulatedEvent))
         #expect(resumed.first { $0["Index"] != nil }?["Index"]?.int == middle)

@@ -86,7 +86,7 @@ struct NomadSimulatorLogsAndExecTests {
         await simulator.shutdown()
         #expect(plain.contains("line \(lastBefore + 3)\n"))
         // Framed: concatenated JSON frames with increasing offsets, and `{}` heartbeats.
-        let frames = framed.replacingOccurrences(of: "}{", with: "}\n{").split(separator: "\n").map { (try? NomadJSON.parse(Data($0.utf8))) ?? .null }
+        let frames = framed.replacingOccurrences(of: "}{", with: "}\n{").split(separator: "\n").map { (try? WireJSON.parse(Data($0.utf8))) ?? .null }
         let offsets = frames.compactMap { $0["Offset"]?.int }
         #expect(offsets.count > 3)
         #expect(offsets == offsets.sorted())
@@ -104,7 +104,7 @@ struct NomadSimulatorLogsAndExecTests {
     /// Runs an exec session and returns the text frames received and the close frame's code and reason.
     static func exec(
         _ simulator: NomadSimulator, allocation: String, task: String, command: [String], tty: Bool, send: [String]
-    ) async throws -> (frames: [NomadJSON], close: (code: Int?, reason: String)?) {
+    ) async throws -> (frames: [WireJSON], close: (code: Int?, reason: String)?) {
         let endpoint = try execEndpoint(simulator, allocation: allocation, task: task, command: command, tty: tty)
         let channel = try await NomadWebSocket.connect(endpoint)
         return try await channel.executeThenClose { inbound, outbound in
@@ -112,11 +112,11 @@ struct NomadSimulatorLogsAndExecTests {
                 try await outbound.write(NomadWebSocket.textFrame(frame))
                 try await Task.sleep(for: .milliseconds(tty ? 300 : 0))
             }
-            var frames: [NomadJSON] = []
+            var frames: [WireJSON] = []
             var assembler = WebSocketMessageAssembler(maxMessageSize: 1 << 20)
             for try await frame in inbound {
                 switch assembler.receive(frame) {
-                case .text(let text): frames.append((try? NomadJSON.parse(Data(text.utf8))) ?? .null)
+                case .text(let text): frames.append((try? WireJSON.parse(Data(text.utf8))) ?? .null)
                 case .closed(let code, let reason): return (frames, (code, reason))
                 default: continue
                 }
@@ -125,7 +125,7 @@ struct NomadSimulatorLogsAndExecTests {
         }
     }
 
-    static func decoded(_ frames: [NomadJSON], _ stream: String) -> String {
+    static func decoded(_ frames: [WireJSON], _ stream: String) -> String {
         frames.compactMap { $0[stream]?["data"]?.string.flatMap { Data(base64Encoded: $0) } }
             .map { String(decoding: $0, as: UTF8.self) }.joined()
     }
@@ -208,13 +208,13 @@ struct NomadSimulatorLogsAndExecTests {
         let host = try await http.get("/v1/client/stats")
         let alivePids = (stats.json["Tasks"]?["web"]?["Pids"]?.object ?? [:]).keys.filter { OSProcess.alive(Int32($0) ?? -1) }
         await simulator.shutdown()
-        let recorded = try NomadJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "allocation resource usage").responseBody.utf8))
+        let recorded = try WireJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "allocation resource usage").responseBody.utf8))
         #expect(NomadWireShape.paths(stats.json).isSuperset(of: NomadWireShape.paths(recorded)))
         let pids = stats.json["Tasks"]?["web"]?["Pids"]?.object ?? [:]
         #expect(!pids.isEmpty)
         #expect(!alivePids.isEmpty)
         #expect((stats.json["ResourceUsage"]?["MemoryStats"]?["RSS"]?.int ?? 0) > 0)
-        let recordedHost = try NomadJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "client host stats").responseBody.utf8))
+        let recordedHost = try WireJSON.parse(Data(try RecordedTraffic.exchange("nomad/07-stats-restart-stop-deregister.txt", titled: "client host stats").responseBody.utf8))
         expectShape(recordedHost, host.json)
         #expect((host.json["Memory"]?["Total"]?.int ?? 0) > 0)
     }

@@ -12,7 +12,7 @@ enum NomadWireShape {
         "FailedTGAllocs", "Pids", "Scores", "ClassEligibility", "ReservableCpuCores",
     ]
 
-    static func paths(_ value: NomadJSON, prefix: String = "", parentKey: String = "") -> Set<String> {
+    static func paths(_ value: WireJSON, prefix: String = "", parentKey: String = "") -> Set<String> {
         switch value {
         case .object(let members):
             var result: Set<String> = []
@@ -34,7 +34,7 @@ enum NomadWireShape {
     }
 
     /// The recorded key paths the simulator's answer lacks.
-    static func missing(recorded: NomadJSON, simulated: NomadJSON) -> [String] {
+    static func missing(recorded: WireJSON, simulated: WireJSON) -> [String] {
         paths(recorded).subtracting(paths(simulated)).sorted()
     }
 }

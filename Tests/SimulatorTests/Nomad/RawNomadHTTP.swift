@@ -17,7 +17,7 @@ struct RawNomadHTTP {
         var headers: HTTPHeaders
         var body: Data
         var text: String { String(decoding: body, as: UTF8.self) }
-        var json: NomadJSON { (try? NomadJSON.parse(body)) ?? .null }
+        var json: WireJSON { (try? WireJSON.parse(body)) ?? .null }
         var index: UInt64? { headers.first(name: "X-Nomad-Index").flatMap(UInt64.init) }
     }
 
@@ -61,7 +61,7 @@ struct RawNomadHTTP {
     }
 
     /// The first allocation of a job, once it exists.
-    func firstAllocation(of job: String) async throws -> NomadJSON {
+    func firstAllocation(of job: String) async throws -> WireJSON {
         let list = try await waitFor("an allocation of \(job)") {
             try await get("/v1/job/\(job)/allocations").json.array ?? []
         } until: { !$0.isEmpty }
@@ -70,7 +70,7 @@ struct RawNomadHTTP {
     }
 
     /// Waits until the allocation's task is in `state` and returns the allocation.
-    func waitForTask(_ allocationID: String, _ task: String, state: String, timeout: Duration = .seconds(20)) async throws -> NomadJSON {
+    func waitForTask(_ allocationID: String, _ task: String, state: String, timeout: Duration = .seconds(20)) async throws -> WireJSON {
         try await waitFor("task \(task) of \(allocationID) to be \(state)", timeout: timeout) {
             try await get("/v1/allocation/\(allocationID)").json
         } until: { $0["TaskStates"]?[task]?["State"]?.string == state }

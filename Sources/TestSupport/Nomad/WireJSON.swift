@@ -2,19 +2,19 @@ import Foundation
 
 /// A JSON value as the Nomad simulator stores and serves it.
 ///
-/// `JSONValue` (KubernetesModels) keeps every number as a `Double`, which would corrupt Nomad's
-/// nanosecond timestamps (`CreateTime`, `SubmitTime`, event `Time`) and large indexes; this type
-/// keeps integers as `Int64`.
-enum NomadJSON: Sendable, Equatable {
+/// `JSONValue` (KubernetesModels) and `NomadJSON` (NomadModels) keep every number as a `Double`,
+/// which would corrupt Nomad's nanosecond timestamps (`CreateTime`, `SubmitTime`, event `Time`);
+/// this type keeps integers as `Int64`.
+enum WireJSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
     case double(Double)
     case string(String)
-    case array([NomadJSON])
-    case object([String: NomadJSON])
+    case array([WireJSON])
+    case object([String: WireJSON])
 
-    subscript(key: String) -> NomadJSON? {
+    subscript(key: String) -> WireJSON? {
         get {
             if case .object(let members) = self { return members[key] }
             return nil
@@ -52,12 +52,12 @@ enum NomadJSON: Sendable, Equatable {
         return nil
     }
 
-    var array: [NomadJSON]? {
+    var array: [WireJSON]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
-    var object: [String: NomadJSON]? {
+    var object: [String: WireJSON]? {
         if case .object(let value) = self { return value }
         return nil
     }
@@ -65,8 +65,8 @@ enum NomadJSON: Sendable, Equatable {
     var isNull: Bool { self == .null }
 
     /// Parses JSON text; throws `DecodingError` with Foundation's message on malformed input.
-    static func parse(_ data: Data) throws -> NomadJSON {
-        try JSONDecoder().decode(NomadJSON.self, from: data)
+    static func parse(_ data: Data) throws -> WireJSON {
+        try JSONDecoder().decode(WireJSON.self, from: data)
     }
 
     /// Compact JSON with sorted keys (Go marshals map keys sorted).
@@ -80,7 +80,7 @@ enum NomadJSON: Sendable, Equatable {
     var text: String { String(decoding: serialized(), as: UTF8.self) }
 }
 
-extension NomadJSON: Codable {
+extension WireJSON: Codable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -93,10 +93,10 @@ extension NomadJSON: Codable {
             self = .double(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([NomadJSON].self) {
+        } else if let value = try? container.decode([WireJSON].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: NomadJSON].self))
+            self = .object(try container.decode([String: WireJSON].self))
         }
     }
 
@@ -114,27 +114,27 @@ extension NomadJSON: Codable {
     }
 }
 
-extension NomadJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+extension WireJSON: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
     ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral, ExpressibleByFloatLiteral
 {
     init(stringLiteral value: String) { self = .string(value) }
     init(integerLiteral value: Int64) { self = .int(value) }
     init(floatLiteral value: Double) { self = .double(value) }
     init(booleanLiteral value: Bool) { self = .bool(value) }
-    init(arrayLiteral elements: NomadJSON...) { self = .array(elements) }
-    init(dictionaryLiteral elements: (String, NomadJSON)...) {
+    init(arrayLiteral elements: WireJSON...) { self = .array(elements) }
+    init(dictionaryLiteral elements: (String, WireJSON)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
     init(nilLiteral: ()) { self = .null }
 }
 
-extension NomadJSON {
+extension WireJSON {
     /// A string-or-null value.
-    static func optional(_ value: String?) -> NomadJSON { value.map(NomadJSON.string) ?? .null }
+    static func optional(_ value: String?) -> WireJSON { value.map(WireJSON.string) ?? .null }
     /// An integer value.
-    static func number(_ value: Int) -> NomadJSON { .int(Int64(value)) }
+    static func number(_ value: Int) -> WireJSON { .int(Int64(value)) }
     /// A `{String: String}` map.
-    static func stringMap(_ value: [String: String]) -> NomadJSON { .object(value.mapValues(NomadJSON.string)) }
+    static func stringMap(_ value: [String: String]) -> WireJSON { .object(value.mapValues(WireJSON.string)) }
 }
 
 /// Time helpers in Nomad's wire units.
