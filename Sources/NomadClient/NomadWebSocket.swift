@@ -55,6 +55,9 @@ enum NomadWebSocket {
         let sniName: String? = endpoint.serverName ?? (Self.isIPAddress(endpoint.host) ? nil : endpoint.host)
         let upgrade: EventLoopFuture<Upgrade> = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.milliseconds(Int64(endpoint.connectTimeout / .milliseconds(1))))
+            // Nomad closes the socket right after a failure's close frame: with half-closure the channel
+            // stays open until the frame reader has the frame, then ends at the input-closed event.
+            .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(host: endpoint.host, port: endpoint.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
@@ -78,7 +81,11 @@ enum NomadWebSocket {
                             }
                         }
                     )
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: .init(upgradeConfiguration: configuration))
+                    // Nomad sends a failure's close frame (`task not found`) in the same segment as the 101:
+                    // the HTTP decoder must hand those bytes on to the WebSocket decoder, not drop them.
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                    pipeline.leftOverBytesStrategy = .forwardBytes
+                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
                 }
             }
         switch try await upgrade.get() {

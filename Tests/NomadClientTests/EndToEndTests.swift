@@ -199,12 +199,12 @@ struct EndToEndTests {
         let missing = await #expect(throws: NomadClientError.self) {
             try await client.execute(allocationID: allocationID, task: "main", command: ["/no/such/binary"])
         }
-        #expect(missing?.kind == .execFailed)
+        #expect(missing?.kind == .execFailed, "\(String(describing: missing))")
         #expect(missing?.description.contains("/no/such/binary") == true)
         let unknownTask = await #expect(throws: NomadClientError.self) {
             try await client.execute(allocationID: allocationID, task: "nope", command: ["/bin/true"])
         }
-        #expect(unknownTask?.kind == .unknownTask)
+        #expect(unknownTask?.kind == .unknownTask, "\(String(describing: unknownTask))")
         let logsOfUnknownTask = await #expect(throws: NomadClientError.self) {
             for try await _ in client.logs(allocationID: allocationID, task: "nope", plain: true) {}
         }
@@ -213,7 +213,7 @@ struct EndToEndTests {
         let unknownAllocation = await #expect(throws: NomadClientError.self) {
             try await client.execute(allocationID: "00000000-0000-0000-0000-000000000000", task: "main", command: ["/bin/true"])
         }
-        #expect(unknownAllocation?.kind == .notFound)
+        #expect(unknownAllocation?.kind == .notFound, "\(String(describing: unknownAllocation))")
 
         // A tty session: the terminal size reaches the command.
         // As recorded: the size first, then a command typed on stdin (frames are handled in order).
