@@ -1,11 +1,8 @@
 import Foundation
-import HTTPTypes
 import Logging
 import NIOCore
 import NIOWebSocket
 import NomadModels
-import Synchronization
-import WSClient
 
 /// Output of an exec session.
 public enum NomadExecOutput: Sendable, Hashable {
@@ -73,54 +70,65 @@ extension NomadClient {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .withoutEscapingSlashes
         let commandJSON = String(decoding: try encoder.encode(command), as: UTF8.self)
-        let path = target("/v1/client/allocation/\(Self.pathSegment(allocationID))/exec", [("task", task), ("command", commandJSON), ("tty", tty ? "true" : "false")])
-        let url = websocketBaseURL() + path
-
-        var headers = HTTPFields()
-        if let token = configuration.token, let name = HTTPField.Name("X-Nomad-Token") { headers[name] = token.secret }
-        let wsConfiguration = WebSocketClientConfiguration(maxFrameSize: 1 << 24, additionalHeaders: headers, sniHostname: configuration.tls.serverName)
-        let tls = tlsConfiguration
-        let logger = logger
+        let path = "/v1/client/allocation/\(Self.pathSegment(allocationID))/exec"
+        var endpoint = try webSocketEndpoint(target: target(path, [("task", task), ("command", commandJSON), ("tty", tty ? "true" : "false")]))
+        if let token = configuration.token { endpoint.headers.append((name: "X-Nomad-Token", value: token.secret)) }
         let displayAddress = displayAddress
 
         let (output, outputContinuation) = AsyncThrowingStream<NomadExecOutput, any Error>.makeStream()
         let (input, inputContinuation) = AsyncStream<ExecFrame>.makeStream()
-        let exitCode = Mutex<Int?>(nil)
 
         let run = Task<Int, any Error> {
             do {
-                let closeFrame = try await WebSocketClient.connect(url: url, configuration: wsConfiguration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
-                    try await withThrowingTaskGroup(of: Void.self) { group in
+                let channel = try await NomadWebSocket.connect(endpoint)
+                let ending = try await channel.executeThenClose { inbound, outbound in
+                    try await withThrowingTaskGroup(of: Void.self, returning: ExecEnding.self) { group in
                         group.addTask {
+                            let encoder = JSONEncoder()
                             for await frame in input {
-                                let text = String(decoding: try JSONEncoder().encode(frame), as: UTF8.self)
-                                try await outbound.write(.text(text))
+                                let text = String(decoding: try encoder.encode(frame), as: UTF8.self)
+                                do {
+                                    try await outbound.write(NomadWebSocket.textFrame(text))
+                                } catch {
+                                    return  // the connection is gone; the reader reports why
+                                }
                             }
                         }
-                        for try await message in inbound.messages(maxSize: 1 << 24) {
-                            guard case .text(let text) = message else { continue }
-                            let frame = try JSONDecoder().decode(ExecFrame.self, from: Data(text.utf8))
-                            if let bytes = frame.stdout?.bytes, !bytes.isEmpty { outputContinuation.yield(.stdout(bytes)) }
-                            if let bytes = frame.stderr?.bytes, !bytes.isEmpty { outputContinuation.yield(.stderr(bytes)) }
-                            if frame.exited == true {
-                                exitCode.withLock { $0 = frame.result?.exitCode ?? 0 }
-                                break
+                        defer { group.cancelAll() }
+                        var assembler = WebSocketMessageAssembler(maxMessageSize: endpoint.maxFrameSize)
+                        for try await frame in inbound {
+                            switch assembler.receive(frame) {
+                            case .none, .binary:
+                                continue
+                            case .sendPong(let payload):
+                                try await outbound.write(NomadWebSocket.pongFrame(payload))
+                            case .text(let text):
+                                let frame = try JSONDecoder().decode(ExecFrame.self, from: Data(text.utf8))
+                                if let bytes = frame.stdout?.bytes, !bytes.isEmpty { outputContinuation.yield(.stdout(bytes)) }
+                                if let bytes = frame.stderr?.bytes, !bytes.isEmpty { outputContinuation.yield(.stderr(bytes)) }
+                                if frame.exited == true { return .exited(frame.result?.exitCode ?? 0) }
+                            case .closed(let code, let reason):
+                                try? await outbound.write(NomadWebSocket.closeFrame(code: UInt16(code ?? 1000)))
+                                return .closed(code: code, reason: reason)
+                            case .protocolError(let reason):
+                                throw NomadClientError.malformedResponse(request: "exec in allocation \(allocationID)", reason: reason)
                             }
                         }
-                        group.cancelAll()
+                        return .closed(code: nil, reason: "the connection ended without a close frame")
                     }
                 }
-                if let code = exitCode.withLock({ $0 }) {
+                switch ending {
+                case .exited(let code):
                     outputContinuation.finish()
                     return code
+                case .closed(let code, let reason):
+                    let error = NomadClientError.execFailed(
+                        allocationID: allocationID, task: task, closeCode: code,
+                        reason: reason.isEmpty ? "the agent closed the session without an exit code" : reason
+                    )
+                    outputContinuation.finish(throwing: error)
+                    throw error
                 }
-                let number = closeFrame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) }
-                let error = NomadClientError.execFailed(
-                    allocationID: allocationID, task: task, closeCode: number,
-                    reason: closeFrame?.reason ?? "the agent closed the session without an exit code"
-                )
-                outputContinuation.finish(throwing: error)
-                throw error
             } catch let error as NomadClientError {
                 outputContinuation.finish(throwing: error)
                 throw error
@@ -128,11 +136,8 @@ extension NomadClient {
                 let mapped: any Error
                 if Task.isCancelled || error is CancellationError {
                     mapped = CancellationError()
-                } else if let error = error as? WebSocketClientError, error == .webSocketUpgradeFailed {
-                    mapped = NomadClientError.execFailed(
-                        allocationID: allocationID, task: task, closeCode: nil,
-                        reason: "the agent refused the WebSocket upgrade (unknown allocation, missing permission, or exec disabled on the client)"
-                    )
+                } else if let refused = error as? NomadWebSocket.Refused {
+                    mapped = NomadClientError.response(status: refused.status, method: "GET", path: path, resource: "exec in allocation \(allocationID)", body: refused.body)
                 } else if error is DecodingError {
                     mapped = NomadClientError.malformedResponse(request: "exec in allocation \(allocationID)", reason: "a frame does not decode (\(error))")
                 } else {
@@ -164,9 +169,25 @@ extension NomadClient {
         return NomadExecResult(exitCode: try await session.exitCode(), stdout: stdout, stderr: stderr)
     }
 
-    /// `ws://` or `wss://` plus the host and port of the configured address.
-    func websocketBaseURL() -> String {
-        if displayAddress.hasPrefix("https://") { return "wss://" + displayAddress.dropFirst("https://".count) }
-        return "ws://" + displayAddress.dropFirst("http://".count)
+    /// The WebSocket endpoint for `target` on the configured agent: its host and port (default 80/443),
+    /// TLS for `https://`, and `NOMAD_TLS_SERVER_NAME` for SNI and verification.
+    func webSocketEndpoint(target: String) throws -> NomadWebSocket.Endpoint {
+        guard let components = URLComponents(string: displayAddress), let host = components.host else {
+            throw NomadClientError.configuration("the Nomad address \"\(displayAddress)\" has no host; set NOMAD_ADDR like http://127.0.0.1:4646")
+        }
+        let secure = components.scheme?.lowercased() == "https"
+        return NomadWebSocket.Endpoint(
+            host: host, port: components.port ?? (secure ? 443 : 80), target: target,
+            tls: secure ? tlsConfiguration : nil, serverName: configuration.tls.serverName,
+            connectTimeout: configuration.connectTimeout
+        )
     }
+}
+
+/// How an exec session's WebSocket ended.
+private enum ExecEnding {
+    /// The command exited with this code.
+    case exited(Int)
+    /// The agent closed the connection without an exit frame.
+    case closed(code: Int?, reason: String)
 }

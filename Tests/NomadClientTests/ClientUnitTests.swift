@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOWebSocket
 import NomadModels
 import Testing
 import TestSupport
@@ -108,7 +109,9 @@ struct ClientConfigurationTests {
         #expect(client.target("/v1/job/\(NomadClient.pathSegment("a/b c"))") == "/v1/job/a%2Fb%20c?namespace=team%20a&region=eu")
         #expect(client.target("/v1/agent/self", scoped: false) == "/v1/agent/self")
         #expect(client.blocking(NomadQueryOptions(waitIndex: 77, waitTime: .seconds(2))).map { "\($0.0)=\($0.1)" } == ["index=77", "wait=2s"])
-        #expect(client.websocketBaseURL() == "ws://127.0.0.1:4646")
+        let endpoint = try client.webSocketEndpoint(target: "/v1/client/allocation/a/exec")
+        #expect(endpoint.hostHeader == "127.0.0.1:4646")
+        #expect(endpoint.tls == nil)
     }
 
     @Test func execCommandIsAJSONArrayInTheQuery() throws {
@@ -189,5 +192,46 @@ struct ClientConfigurationTests {
         #expect(!recorded.hasNodePools && current.hasNodePools)
         #expect(!recorded.hasJobListMeta && current.hasJobListMeta)
         #expect(NomadVersion("nonsense") == nil)
+    }
+}
+
+@Suite("WebSocket frames")
+struct WebSocketFrameTests {
+    static func frame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true) -> WebSocketFrame {
+        WebSocketFrame(fin: fin, opcode: opcode, data: ByteBuffer(string: text))
+    }
+
+    @Test func fragmentedMessagesAreReassembled() {
+        var assembler = WebSocketMessageAssembler(maxMessageSize: 64)
+        #expect(assembler.receive(Self.frame(.text, #"{"stdout":"#, fin: false)) == .none)
+        #expect(assembler.receive(Self.frame(.ping, "p")) == .sendPong(ByteBuffer(string: "p")))
+        #expect(assembler.receive(Self.frame(.continuation, #"{"data":"#, fin: false)) == .none)
+        #expect(assembler.receive(Self.frame(.continuation, #""aGk="}}"#)) == .text(#"{"stdout":{"data":"aGk="}}"#))
+        #expect(assembler.receive(Self.frame(.text, "next")) == .text("next"))
+    }
+
+    @Test func protocolViolationsAreReported() {
+        var assembler = WebSocketMessageAssembler(maxMessageSize: 8)
+        guard case .protocolError = assembler.receive(Self.frame(.continuation, "x")) else { Issue.record("a lone continuation was accepted"); return }
+        #expect(assembler.receive(Self.frame(.text, "12345", fin: false)) == .none)
+        guard case .protocolError = assembler.receive(Self.frame(.continuation, "6789")) else { Issue.record("an oversized message was accepted"); return }
+    }
+
+    @Test func closeFramesCarryCodeAndReason() {
+        var assembler = WebSocketMessageAssembler(maxMessageSize: 1 << 10)
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt16(1011))
+        payload.writeString("task not found")
+        #expect(assembler.receive(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)) == .closed(code: 1011, reason: "task not found"))
+        #expect(assembler.receive(WebSocketFrame(fin: true, opcode: .connectionClose, data: ByteBuffer())) == .closed(code: nil, reason: ""))
+    }
+
+    @Test func clientFramesAreMasked() {
+        for frame in [NomadWebSocket.textFrame("{}"), NomadWebSocket.pongFrame(ByteBuffer(string: "p")), NomadWebSocket.closeFrame(code: 1000)] {
+            #expect(frame.maskKey != nil)
+            #expect(frame.fin)
+        }
+        // The payload stays plain: NIO's WebSocketFrameEncoder applies the mask key when it writes the frame.
+        #expect(String(buffer: NomadWebSocket.textFrame("{}").data) == "{}")
     }
 }

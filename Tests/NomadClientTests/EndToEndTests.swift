@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 import TestSupport
 
-@Suite("Nomad client end to end (simulator, or a real Nomad with NOMAD_KUBELET_E2E=1 and NOMAD_ADDR)", .serialized)
+@Suite("Nomad client end to end (simulator, or a real Nomad with NOMAD_KUBELET_E2E=1 and NOMAD_ADDR)", .serialized, .purgesTestJobs)
 struct EndToEndTests {
     /// The story of issue 4: register a job running a real process, follow its logs, exec with a
     /// non-zero exit code, kill the process and see the restart counted, deregister and find no process.
@@ -199,16 +199,21 @@ struct EndToEndTests {
         let missing = await #expect(throws: NomadClientError.self) {
             try await client.execute(allocationID: allocationID, task: "main", command: ["/no/such/binary"])
         }
-        #expect(missing?.kind == .execFailed)
+        #expect(missing?.kind == .execFailed, "\(String(describing: missing))")
         #expect(missing?.description.contains("/no/such/binary") == true)
         let unknownTask = await #expect(throws: NomadClientError.self) {
             try await client.execute(allocationID: allocationID, task: "nope", command: ["/bin/true"])
         }
-        #expect(unknownTask?.kind == .unknownTask)
+        #expect(unknownTask?.kind == .unknownTask, "\(String(describing: unknownTask))")
         let logsOfUnknownTask = await #expect(throws: NomadClientError.self) {
             for try await _ in client.logs(allocationID: allocationID, task: "nope", plain: true) {}
         }
         #expect(logsOfUnknownTask?.kind == .unknownTask)
+        // The real agent upgrades, then closes with 1008 `Unknown allocation "<id>"`.
+        let unknownAllocation = await #expect(throws: NomadClientError.self) {
+            try await client.execute(allocationID: "00000000-0000-0000-0000-000000000000", task: "main", command: ["/bin/true"])
+        }
+        #expect(unknownAllocation?.kind == .notFound, "\(String(describing: unknownAllocation))")
 
         // A tty session: the terminal size reaches the command.
         // As recorded: the size first, then a command typed on stdin (frames are handled in order).
@@ -319,7 +324,7 @@ struct EndToEndTests {
     static func pid(in log: String) -> Int32? { pids(in: log).first }
 }
 
-@Suite("Log streams", .serialized)
+@Suite("Log streams", .serialized, .purgesTestJobs)
 struct LogStreamTests {
     /// Established TCP connections from this machine to `port` (client side), from `/proc/net/tcp`.
     static func establishedConnections(toPort port: Int) -> Int {
@@ -405,7 +410,7 @@ final class RecordingLogHandler: LogHandler, Sendable {
     var messages: [String] { recorded.withLock { $0 } }
 }
 
-@Suite("Change feed watchdog", .serialized)
+@Suite("Change feed watchdog", .serialized, .purgesTestJobs)
 struct ChangeFeedWatchdogTests {
     @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "needs the simulator's heartbeat setting"))
     func aSilentEventStreamIsReconnectedWithoutLossOrRepeats() async throws {

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import Testing
 import NomadClient
 import NomadModels
 import TestSupport
@@ -42,7 +44,12 @@ struct NomadTestAgent {
         return Job(id: id, name: id, type: .service, datacenters: ["dc1"], meta: ["k8s.node": "nomad-client-tests"], taskGroups: [group])
     }
 
-    static func uniqueJobID(_ name: String) -> String { "nomad-client-\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
+    /// A job ID of its own for a test; recorded so ``PurgesTestJobs`` removes the job after the test.
+    static func uniqueJobID(_ name: String) -> String {
+        let id = "nomad-client-\(name)-\(UUID().uuidString.prefix(8).lowercased())"
+        TestJobs.current?.record(id)
+        return id
+    }
 }
 
 /// Polls `probe` until it returns a value, failing with `what` after `timeout`.
@@ -66,4 +73,45 @@ struct WaitTimedOut: Error, CustomStringConvertible {
 /// Whether a process exists, asked of the OS (`kill(pid, 0)`; EPERM means it exists under another user).
 func processExists(_ pid: Int32) -> Bool {
     kill(pid, 0) == 0 || errno == EPERM
+}
+
+/// The job IDs a test named, for ``PurgesTestJobs``.
+final class TestJobs: Sendable {
+    /// The recorder of the running test, if its suite has the trait.
+    @TaskLocal static var current: TestJobs?
+    private let ids = Mutex<[String]>([])
+    func record(_ id: String) { ids.withLock { $0.append(id) } }
+    var recorded: [String] { ids.withLock { $0 } }
+}
+
+/// After each test, passed or failed, purges the jobs it named with ``NomadTestAgent/uniqueJobID(_:)``
+/// from a real agent, so no `nomad-client-*` job outlives its test (a simulator dies with its test).
+struct PurgesTestJobs: TestTrait, SuiteTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard testCase != nil, let address = E2EEnvironment.realNomadAddress else { return try await function() }
+        let jobs = TestJobs()
+        do {
+            try await TestJobs.$current.withValue(jobs) { try await function() }
+        } catch {
+            await Self.purge(jobs.recorded, address: address)
+            throw error
+        }
+        await Self.purge(jobs.recorded, address: address)
+    }
+
+    private static func purge(_ ids: [String], address: String) async {
+        guard !ids.isEmpty else { return }
+        var configuration = NomadClientConfiguration.fromEnvironment()
+        configuration.address = address
+        guard let client = try? NomadClient(configuration: configuration) else { return }
+        for id in ids { _ = try? await client.deregister(jobID: id, purge: true) }
+        try? await client.shutdown()
+    }
+}
+
+extension Trait where Self == PurgesTestJobs {
+    /// Purges the test's jobs from a real agent after each test, even a failed one.
+    static var purgesTestJobs: PurgesTestJobs { PurgesTestJobs() }
 }

@@ -1,9 +1,12 @@
 import CNomadSimShims
 import Foundation
+import Logging
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import NIOCore
+import NIOHTTP1
 import NIOWebSocket
 import Synchronization
 
@@ -11,8 +14,8 @@ import Synchronization
 /// streaming stdin/stdout/stderr as Nomad's JSON WebSocket frames.
 extension NomadRoutes {
     func registerWebSocket(on router: Router<Context>) {
-        router.ws("/v1/client/allocation/:id/exec") { _, _ in
-            .upgrade([:])
+        router.ws("/v1/client/allocation/:id/exec") { request, _ in
+            Self.isCrossOrigin(request) ? .dontUpgrade : .upgrade([:])  // CrossOriginUpgradeDemoter answers first
         } onUpgrade: { inbound, outbound, context in
             let request = context.request
             let id = context.requestContext.parameters.get("id") ?? ""
@@ -21,7 +24,8 @@ extension NomadRoutes {
             let tty = query.get("tty") == "true"
             let commandText = query.get("command") ?? ""
             guard let alloc = await cluster.allocation(id: id), let runner = await cluster.runner(for: alloc.id) else {
-                try await outbound.close(.unexpectedServerError, reason: "unknown allocation")
+                // As the real agent: code 1008 (policy violation) with the RPC's error text.
+                try await outbound.close(.policyViolation, reason: "Unknown allocation \"\(id)\"")
                 return
             }
             guard let task = alloc.group.tasks.first(where: { $0.name == taskName }) else {
@@ -37,6 +41,90 @@ extension NomadRoutes {
                 workingDirectory: runner.taskDirectory(task.name).path, user: task.user.isEmpty ? nil : task.user)
             try await ExecSession.run(spec: spec, tty: tty, inbound: inbound, outbound: outbound)
         }
+    }
+}
+
+extension NomadRoutes {
+    /// The text gorilla/websocket's upgrader and Nomad's handler write for a cross-origin upgrade.
+    static let crossOriginRefusal = "Forbidden\nfailed to upgrade connection: websocket: request origin not allowed by Upgrader.CheckOrigin"
+
+    /// Whether an `Origin` header names another host[:port] than the `Host` header (compared
+    /// case-insensitively), which Nomad's same-origin check refuses. No `Origin` at all is allowed.
+    static func isCrossOrigin(origin: String, host: String) -> Bool {
+        guard let components = URLComponents(string: origin), let originHost = components.host else { return true }
+        let hostAndPort = originHost + (components.port.map { ":\($0)" } ?? "")
+        return hostAndPort.lowercased() != host.lowercased()
+    }
+
+    /// ``isCrossOrigin(origin:host:)`` for a request.
+    static func isCrossOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin] else { return false }
+        return isCrossOrigin(origin: origin, host: request.head.authority ?? "")
+    }
+
+    /// Exec requests the WebSocket router did not upgrade: a cross-origin upgrade is answered 403,
+    /// anything else 400, with the real agent's texts.
+    func registerExecRefusals(on router: Router<Context>) {
+        router.get("/v1/client/allocation/:id/exec") { request, _ in
+            if Self.isCrossOrigin(request) { return Self.text(Self.crossOriginRefusal, status: .forbidden) }
+            return Self.text(
+                "Bad Request\nfailed to upgrade connection: websocket: the client is not using the websocket protocol: 'upgrade' token not found in 'Connection' header",
+                status: .badRequest)
+        }
+    }
+}
+
+/// Hummingbird answers every refused WebSocket upgrade with an empty 400, while Nomad's
+/// gorilla/websocket upgrader answers a cross-origin one with 403 and a text. So the simulator's
+/// server turns a cross-origin exec upgrade into a plain request before the upgrade handler sees
+/// it; ``NomadRoutes/registerExecRefusals(on:)`` then answers it as Nomad does.
+struct SameOriginWebSocketChannel<Inner: ServerChildChannel>: ServerChildChannel {
+    let inner: Inner
+
+    /// The WebSocket-upgrading HTTP/1 server of `webSocketRouter`, with the same-origin rule.
+    static func builder<WSResponderBuilder: HTTPResponderBuilder>(webSocketRouter: WSResponderBuilder) -> HTTPServerBuilder
+    where Inner == HTTP1WebSocketUpgradeChannel, WSResponderBuilder.Responder.Context: WebSocketRequestContext {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        return HTTPServerBuilder { responder in
+            SameOriginWebSocketChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init()))
+        }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(CrossOriginUpgradeDemoter(), position: .after(decoder))
+            return value
+        }
+    }
+
+    func handle(value: Inner.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// Strips the upgrade headers from a cross-origin exec request, so it is answered as plain HTTP.
+/// Leaves the pipeline at the first upgrade it lets through (the connection stops being HTTP).
+final class CrossOriginUpgradeDemoter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data), head.headers.contains(name: "Upgrade") else {
+            context.fireChannelRead(data)
+            return
+        }
+        let host = head.headers.first(name: "Host") ?? ""
+        if head.uri.split(separator: "?").first?.hasSuffix("/exec") == true,
+            let origin = head.headers.first(name: "Origin"), NomadRoutes.isCrossOrigin(origin: origin, host: host)
+        {
+            head.headers.remove(name: "Upgrade")
+            head.headers.remove(name: "Connection")
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            return
+        }
+        context.fireChannelRead(data)
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
     }
 }
 

@@ -141,6 +141,7 @@ public final class NomadSimulator: Sendable {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.add(middleware: FaultMiddleware(simulator: self))
         routes.register(on: router)
+        routes.registerExecRefusals(on: router)
         let wsRouter = Router(context: BasicWebSocketRequestContext.self)
         wsRouter.add(middleware: FaultMiddleware(simulator: self))
         routes.registerWebSocket(on: wsRouter)
@@ -150,7 +151,7 @@ public final class NomadSimulator: Sendable {
         serverLogger.logLevel = .critical
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
+            server: SameOriginWebSocketChannel.builder(webSocketRouter: wsRouter),
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)

@@ -1,14 +1,12 @@
 import AsyncHTTPClient
 import Foundation
-import Logging
 import NIOCore
-import Synchronization
 import NIOFoundationCompat
 import NIOHTTP1
 import NIOWebSocket
 import Testing
-import WSClient
 
+@testable import NomadClient
 @testable import TestSupport
 
 @Suite("Nomad simulator: logs and exec of real processes", .serialized)
@@ -95,31 +93,36 @@ struct NomadSimulatorLogsAndExecTests {
         #expect(frames.contains(.object([:])))
     }
 
-    /// Runs an exec session and returns the frames received and the close frame.
-    static func exec(
-        _ simulator: NomadSimulator, allocation: String, task: String, command: [String], tty: Bool, send: [String]
-    ) async throws -> (frames: [WireJSON], close: WebSocketCloseFrame?) {
+    /// The exec endpoint of `simulator` for `command` in `task` of `allocation`.
+    static func execEndpoint(_ simulator: NomadSimulator, allocation: String, task: String, command: [String], tty: Bool) throws -> NomadWebSocket.Endpoint {
         let commandJSON = String(decoding: try JSONEncoder().encode(command), as: UTF8.self)
         let encoded = commandJSON.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        let url = simulator.address.replacingOccurrences(of: "http://", with: "ws://")
-            + "/v1/client/allocation/\(allocation)/exec?task=\(task)&tty=\(tty)&command=\(encoded)"
-        let received = ReceivedFrames()
-        let close = try await WebSocketClient.connect(url: url, logger: Logger(label: "exec-test")) { inbound, outbound, _ in
-            for frame in send {
-                try await outbound.write(.text(frame))
-                try await Task.sleep(for: .milliseconds(tty ? 300 : 0))
-            }
-            for try await message in inbound.messages(maxSize: 1 << 20) {
-                if case .text(let text) = message { received.append((try? WireJSON.parse(Data(text.utf8))) ?? .null) }
-            }
-        }
-        return (received.frames, close)
+        let port = try #require(URLComponents(string: simulator.address)?.port)
+        return NomadWebSocket.Endpoint(host: "127.0.0.1", port: port, target: "/v1/client/allocation/\(allocation)/exec?task=\(task)&tty=\(tty)&command=\(encoded)")
     }
 
-    final class ReceivedFrames: Sendable {
-        private let storage = Mutex<[WireJSON]>([])
-        func append(_ frame: WireJSON) { storage.withLock { $0.append(frame) } }
-        var frames: [WireJSON] { storage.withLock { $0 } }
+    /// Runs an exec session and returns the text frames received and the close frame's code and reason.
+    static func exec(
+        _ simulator: NomadSimulator, allocation: String, task: String, command: [String], tty: Bool, send: [String]
+    ) async throws -> (frames: [WireJSON], close: (code: Int?, reason: String)?) {
+        let endpoint = try execEndpoint(simulator, allocation: allocation, task: task, command: command, tty: tty)
+        let channel = try await NomadWebSocket.connect(endpoint)
+        return try await channel.executeThenClose { inbound, outbound in
+            for frame in send {
+                try await outbound.write(NomadWebSocket.textFrame(frame))
+                try await Task.sleep(for: .milliseconds(tty ? 300 : 0))
+            }
+            var frames: [WireJSON] = []
+            var assembler = WebSocketMessageAssembler(maxMessageSize: 1 << 20)
+            for try await frame in inbound {
+                switch assembler.receive(frame) {
+                case .text(let text): frames.append((try? WireJSON.parse(Data(text.utf8))) ?? .null)
+                case .closed(let code, let reason): return (frames, (code, reason))
+                default: continue
+                }
+            }
+            return (frames, nil)
+        }
     }
 
     static func decoded(_ frames: [WireJSON], _ stream: String) -> String {
@@ -138,7 +141,7 @@ struct NomadSimulatorLogsAndExecTests {
         #expect(result.frames.contains(["stdout": ["close": true]]))
         #expect(result.frames.contains(["stderr": ["close": true]]))
         #expect(result.frames.last == ["exited": true, "result": ["exit_code": 7]])
-        #expect(result.close?.closeCode == .normalClosure)
+        #expect(result.close?.code == 1000)
     }
 
     @Test func execWithTTYRunsUnderAPTYOfTheRequestedSize() async throws {
@@ -162,8 +165,41 @@ struct NomadSimulatorLogsAndExecTests {
         let command = title == "an unknown task" ? ["/bin/true"] : ["/no/such/binary"]
         let result = try await Self.exec(simulator, allocation: id, task: title == "an unknown task" ? "nope" : "web", command: command, tty: false, send: [])
         await simulator.shutdown()
-        #expect(result.close?.closeCode == .unexpectedServerError)
+        #expect(result.close?.code == 1011)
         #expect(result.close?.reason == reason)
+    }
+
+    /// Nomad's upgrader (gorilla/websocket) refuses an `Origin` whose host[:port] is not the `Host`
+    /// header, as the real agent answered a client that sent `Origin: http://127.0.0.1` (no port).
+    @Test func execRefusesACrossOriginUpgradeAsNomadDoes() async throws {
+        let (simulator, _, id) = try await Self.startChatty()
+        var endpoint = try Self.execEndpoint(simulator, allocation: id, task: "web", command: ["/bin/true"], tty: false)
+        endpoint.headers = [(name: "Origin", value: "http://127.0.0.1")]
+        let refused = await #expect(throws: NomadWebSocket.Refused.self) { try await NomadWebSocket.connect(endpoint) }
+        var outcomes: [(code: Int?, reason: String)?] = []
+        for origin in ["http://\(endpoint.hostHeader)", nil] {
+            endpoint.headers = origin.map { [(name: "Origin", value: $0)] } ?? []
+            let channel = try await NomadWebSocket.connect(endpoint)
+            outcomes.append(try await channel.executeThenClose { inbound, _ in
+                var assembler = WebSocketMessageAssembler(maxMessageSize: 1 << 20)
+                for try await frame in inbound {
+                    if case .closed(let code, let reason) = assembler.receive(frame) { return (code, reason) }
+                }
+                return nil
+            })
+        }
+        await simulator.shutdown()
+        #expect(refused?.status == 403)
+        #expect(refused?.body == "Forbidden\nfailed to upgrade connection: websocket: request origin not allowed by Upgrader.CheckOrigin")
+        #expect(outcomes.map { $0?.code } == [1000, 1000], "same-origin and origin-less upgrades run the command")
+    }
+
+    @Test func execOfAnUnknownAllocationClosesWithPolicyViolation() async throws {
+        let (simulator, _, _) = try await Self.startChatty()
+        let result = try await Self.exec(simulator, allocation: "00000000-0000-0000-0000-000000000000", task: "web", command: ["/bin/true"], tty: false, send: [])
+        await simulator.shutdown()
+        #expect(result.close?.code == 1008)
+        #expect(result.close?.reason == #"Unknown allocation "00000000-0000-0000-0000-000000000000""#)
     }
 
     @Test func allocationAndHostStatsComeFromProc() async throws {
