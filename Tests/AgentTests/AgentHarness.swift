@@ -23,19 +23,28 @@ final class AgentHarness: Sendable {
     private let running = Mutex<Task<Void, any Error>?>(nil)
 
     var nodeName: String { configuration.node.name }
-    let namespace = "default"
+    /// `default` on the simulator; on a real cluster a namespace of this harness's own.
+    let namespace: String
 
     /// Starts both servers and writes the agent's node-identity kubeconfig; the agent is not started.
-    static func start(nodeName: String = "vk-test") async throws -> AgentHarness {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(UUID().uuidString.prefix(8))")
+    /// On a real cluster the node name gets a unique suffix and the pods a namespace of their own, so
+    /// tests never meet each other's (or an earlier run's) objects.
+    static func start(nodeName requestedNodeName: String = "vk-test") async throws -> AgentHarness {
+        let unique = UUID().uuidString.prefix(8).lowercased()
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let kubeconfigPath: String
         let kubernetesSimulator: KubernetesSimulator?
         let admin: KubernetesClient
+        var nodeName = requestedNodeName
+        var namespace = "default"
         if let real = E2EEnvironment.realKubeconfig {
             kubernetesSimulator = nil
             kubeconfigPath = real
             admin = try KubernetesClient(configuration: try KubeconfigLoader.load(path: real))
+            nodeName = "\(requestedNodeName)-\(unique)"
+            namespace = "agent-e2e-\(unique)"
+            _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
         } else {
             let simulator = try await KubernetesSimulator.start()
             kubernetesSimulator = simulator
@@ -63,13 +72,15 @@ final class AgentHarness: Sendable {
             logLevel: "info")
         return AgentHarness(
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, admin: admin,
-            nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration, workDirectory: work)
+            nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
+            namespace: namespace, workDirectory: work)
     }
 
     private init(
         kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, admin: KubernetesClient, nomad: NomadClient,
-        configuration: AgentConfiguration, workDirectory: URL
+        configuration: AgentConfiguration, namespace: String, workDirectory: URL
     ) {
+        self.namespace = namespace
         self.kubernetesSimulator = kubernetesSimulator
         self.nomadSimulator = nomadSimulator
         self.admin = admin
@@ -99,6 +110,17 @@ final class AgentHarness: Sendable {
     /// Stops the agent, deletes what the test created and stops both servers.
     func shutdown() async {
         await stopAgent()
+        if kubernetesSimulator == nil {
+            // A real cluster outlives the test: remove the pods (no kubelet will), the namespace and the node.
+            for pod in (try? await admin.list(Pod.self, namespace: namespace).items) ?? [] {
+                _ = try? await admin.delete(Pod.self, name: pod.metadata.name ?? "", namespace: namespace, options: DeleteOptions(gracePeriodSeconds: 0))
+            }
+            _ = try? await admin.delete(Namespace.self, name: namespace)
+            _ = try? await admin.delete(Node.self, name: nodeName)
+        }
+        if nomadSimulator == nil {
+            for job in (try? await jobsOfNode()) ?? [] { _ = try? await nomad.deregister(jobID: job.id ?? "", purge: true) }
+        }
         try? await admin.shutdown()
         try? await nomad.shutdown()
         try? await kubernetesSimulator?.shutdown()
