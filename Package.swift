@@ -148,7 +148,11 @@ let package = Package(
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport", "NomadClient"], swiftSettings: swiftSettings),
-        .testTarget(name: "NomadClientTests", dependencies: ["NomadClient", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NomadClientTests",
+            dependencies: ["NomadClient", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SPDYTests",
             dependencies: [

@@ -44,8 +44,10 @@ enum NomadWebSocket {
     }
 
     /// How the upgrade request ended.
-    private enum Upgrade: Sendable {
+    enum Upgrade: Sendable {
+        /// 101: the pipeline speaks WebSocket frames.
         case upgraded(NIOAsyncChannel<WebSocketFrame, WebSocketFrame>)
+        /// Another status: the pipeline decodes the HTTP response (head, body, end).
         case refused(NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>)
     }
 
@@ -63,32 +65,42 @@ enum NomadWebSocket {
                     if let sslContext {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: sniName))
                     }
-                    let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: endpoint.maxFrameSize) { channel, _ in
-                        channel.eventLoop.makeCompletedFuture {
-                            .upgraded(try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(wrappingChannelSynchronously: channel))
-                        }
-                    }
-                    var headers = HTTPHeaders()
-                    headers.add(name: "Host", value: endpoint.hostHeader)
-                    headers.add(name: "Content-Length", value: "0")
-                    for header in endpoint.headers { headers.add(name: header.name, value: header.value) }
-                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.target, headers: headers)
-                    let configuration = NIOTypedHTTPClientUpgradeConfiguration<Upgrade>(
-                        upgradeRequestHead: head, upgraders: [upgrader],
-                        notUpgradingCompletionHandler: { channel in
-                            channel.eventLoop.makeCompletedFuture {
-                                .refused(try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel))
-                            }
-                        }
-                    )
-                    // Nomad sends a failure's close frame (`task not found`) in the same segment as the 101:
-                    // the HTTP decoder must hand those bytes on to the WebSocket decoder, not drop them.
-                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
-                    pipeline.leftOverBytesStrategy = .forwardBytes
-                    return try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
+                    return try Self.configureUpgrade(channel: channel, endpoint: endpoint)
                 }
             }
-        switch try await upgrade.get() {
+        return try await Self.upgraded(try await upgrade.get())
+    }
+
+    /// Adds the upgrade handlers to `channel` (on its event loop); the future tells how the upgrade ended.
+    ///
+    /// The upgrade is done by hand rather than with NIO's typed upgrade handler: that one removes the HTTP
+    /// decoder and installs the WebSocket handlers asynchronously, buffering what arrives meanwhile, while
+    /// the input-closed and inactive events pass it unbuffered. When Nomad sends the 101, a close frame and
+    /// its FIN together, the frame stream could end before the buffered close frame reached it.
+    /// ``WebSocketUpgradeHandler`` switches the pipeline within the read that completes the 101's head.
+    /// `requestKey` is the `Sec-WebSocket-Key` (random unless a test fixes it).
+    static func configureUpgrade(
+        channel: any Channel, endpoint: Endpoint, requestKey: String = NIOWebSocketClientUpgrader.randomRequestKey()
+    ) throws -> EventLoopFuture<Upgrade> {
+        let promise = channel.eventLoop.makePromise(of: Upgrade.self)
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: endpoint.hostHeader)
+        headers.add(name: "Content-Length", value: "0")
+        for header in endpoint.headers { headers.add(name: header.name, value: header.value) }
+        let encoder = HTTPRequestEncoder()
+        try channel.pipeline.syncOperations.addHandler(encoder)
+        try channel.pipeline.syncOperations.addHandler(
+            WebSocketUpgradeHandler(
+                target: endpoint.target, headers: headers, requestKey: requestKey, maxFrameSize: endpoint.maxFrameSize,
+                requestEncoder: encoder, promise: promise
+            )
+        )
+        return promise.futureResult
+    }
+
+    /// The WebSocket channel of an upgrade, or ``Refused`` with the status and body of another answer.
+    static func upgraded(_ upgrade: Upgrade) async throws -> NIOAsyncChannel<WebSocketFrame, WebSocketFrame> {
+        switch upgrade {
         case .upgraded(let channel):
             return channel
         case .refused(let channel):
