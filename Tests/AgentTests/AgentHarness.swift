@@ -180,25 +180,3 @@ extension Pod {
     var isReady: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
     var mainStatus: ContainerStatus? { status?.containerStatuses?.first { $0.name == "main" } }
 }
-
-/// Polls `probe` until it returns a value, failing with `what` after `timeout`.
-func eventually<T>(_ what: String, timeout: Duration = .seconds(30), _ probe: () async throws -> T?) async throws -> T {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if let value = try await probe() { return value }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    throw WaitTimedOut(what: what, timeout: timeout)
-}
-
-/// Thrown by ``eventually(_:timeout:_:)``.
-struct WaitTimedOut: Error, CustomStringConvertible {
-    var what: String
-    var timeout: Duration
-    var description: String { "timed out after \(timeout) waiting for \(what)" }
-}
-
-/// Whether a process exists, asked of the OS (`kill(pid, 0)`; EPERM means it exists under another user).
-func processExists(_ pid: Int32) -> Bool {
-    kill(pid, 0) == 0 || errno == EPERM
-}
