@@ -3,6 +3,7 @@ import KubernetesClient
 import Logging
 import NomadClient
 import ServiceLifecycle
+import Translation
 import UnixSignals
 
 /// The whole agent: the Kubernetes and Nomad clients built from the configuration, and the node
@@ -23,7 +24,8 @@ public final class NomadKubeletAgent: Sendable {
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
-    public init(configuration: AgentConfiguration, logger: Logger) throws {
+    /// `imageResolver` says which container images can run (the host image only by default).
+    public init(configuration: AgentConfiguration, imageResolver: ImageResolver = .hostOnly, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let kubernetesConfiguration: ClientConfiguration
@@ -59,7 +61,7 @@ public final class NomadKubeletAgent: Sendable {
         self.kubernetes = kubernetes
         self.nomad = nomad
         self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger)
-        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, imageResolver: imageResolver, logger: logger)
     }
 
     /// Runs both controllers until a graceful-shutdown signal arrives or the task is cancelled,
