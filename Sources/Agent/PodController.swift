@@ -57,10 +57,7 @@ public final class PodController: Service, Sendable {
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
-        self.translator = PodTranslator(
-            policy: TranslationPolicy(
-                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
-                region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver))
+        self.translator = PodTranslator(policy: configuration.translationPolicy)
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
