@@ -25,7 +25,7 @@ public final class NomadKubeletAgent: Sendable {
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
     /// `imageResolver` says which container images can run (the host image only by default).
-    public init(configuration: AgentConfiguration, imageResolver: ImageResolver = .hostOnly, logger: Logger) throws {
+    public init(configuration: AgentConfiguration, imageResolver: ImageResolver = .standard, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let kubernetesConfiguration: ClientConfiguration

@@ -55,7 +55,7 @@ public final class PodController: Service, Sendable {
     /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
     /// can run (the host image only by default).
     public init(
-        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .hostOnly, logger: Logger
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
     ) {
         self.configuration = configuration
         self.kubernetes = kubernetes
@@ -63,11 +63,7 @@ public final class PodController: Service, Sendable {
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
-        self.translator = PodTranslator(
-            policy: TranslationPolicy(
-                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
-                region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver),
-            imageResolver: imageResolver)
+        self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
