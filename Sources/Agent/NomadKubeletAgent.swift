@@ -15,6 +15,8 @@ public final class NomadKubeletAgent: Sendable {
     public let nodeController: NodeController
     /// Runs the node's pods as Nomad jobs.
     public let podController: PodController
+    /// Provisions and reclaims the volumes of the node's StorageClass.
+    public let volumeController: VolumeController
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     /// A client with short timeouts and no retries, so a Nomad outage shows in the Node's status
@@ -23,7 +25,8 @@ public final class NomadKubeletAgent: Sendable {
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
-    public init(configuration: AgentConfiguration, logger: Logger) throws {
+    /// `storage` configures the volume provisioner (docs/storage.md).
+    public init(configuration: AgentConfiguration, storage: VolumeControllerSettings = VolumeControllerSettings(), logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         let kubernetesConfiguration: ClientConfiguration
@@ -60,6 +63,7 @@ public final class NomadKubeletAgent: Sendable {
         self.nomad = nomad
         self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger)
         self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.volumeController = VolumeController(configuration: configuration, settings: storage, kubernetes: kubernetes, nomad: nomad, logger: logger)
     }
 
     /// Runs both controllers until a graceful-shutdown signal arrives or the task is cancelled,
@@ -70,6 +74,7 @@ public final class NomadKubeletAgent: Sendable {
                 services: [
                     .init(service: nodeController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: podController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: volumeController, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))
