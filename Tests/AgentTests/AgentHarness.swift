@@ -171,9 +171,16 @@ final class AgentHarness: Sendable {
     /// Waits until the pod's status satisfies `condition`, naming `what` on timeout.
     @discardableResult
     func waitForPod(_ name: String, _ what: String, timeout: Duration = .seconds(45), _ condition: @Sendable (Pod) -> Bool) async throws -> Pod {
-        try await eventually("pod \(name): \(what)", timeout: timeout) {
-            guard let pod = try await readPod(name), condition(pod) else { return nil }
-            return pod
+        do {
+            return try await eventually("pod \(name): \(what)", timeout: timeout) {
+                guard let pod = try await readPod(name), condition(pod) else { return nil }
+                return pod
+            }
+        } catch let timedOut as WaitTimedOut {
+            // Say what the pod looked like instead, so a failure explains itself.
+            let last = (try? await readPod(name)?.status).flatMap { $0 }.flatMap { try? JSONValue(encoding: $0) }
+            Issue.record("last status of pod \(name): \(last.map { String(describing: $0) } ?? "none")")
+            throw timedOut
         }
     }
 
