@@ -317,10 +317,13 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
-    /// The job's newest evaluation that failed to place it, else its newest evaluation.
+    /// The job's newest evaluation that failed to place it, else its newest evaluation. The
+    /// scheduling evaluation wins over the blocked one it created (both carry `FailedTGAllocs`;
+    /// only the former names the blocked evaluation that retries).
     private func placementEvaluation(jobID: String) async throws -> Evaluation? {
         let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
-        return evaluations.first { !($0.failedTGAllocs?.isEmpty ?? true) } ?? evaluations.first
+        let failed = evaluations.filter { !($0.failedTGAllocs?.isEmpty ?? true) }
+        return failed.first { $0.status != "blocked" } ?? failed.first ?? evaluations.first
     }
 
     private func nodeAddress(_ nodeID: String?) async -> String? {
