@@ -28,6 +28,7 @@ public final class PodController: Service, Sendable {
     private let nomad: NomadClient
     private let translator: PodTranslator
     private let informer: Informer<Pod>
+    private let volumeClaims: VolumeClaimResolver
     private let queue = WorkQueue()
     private let state = Mutex(State())
     private let logger: Logger
@@ -55,7 +56,7 @@ public final class PodController: Service, Sendable {
     /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
     /// can run (the host image only by default).
     public init(
-        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .hostOnly, logger: Logger
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
     ) {
         self.configuration = configuration
         self.kubernetes = kubernetes
@@ -63,11 +64,8 @@ public final class PodController: Service, Sendable {
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
-        self.translator = PodTranslator(
-            policy: TranslationPolicy(
-                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
-                region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver),
-            imageResolver: imageResolver)
+        self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
+        self.volumeClaims = VolumeClaimResolver(kubernetes: kubernetes, nomad: nomad)
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
@@ -254,7 +252,24 @@ public final class PodController: Service, Sendable {
 
     private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
         remember(pod)
-        let baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        var baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        if pod.spec?.volumes?.contains(where: { $0.persistentVolumeClaim != nil }) == true {
+            // Claim volumes pin the job to their Nomad client; before a job exists, a client that is
+            // down keeps the pod Pending (it must never start elsewhere with an empty directory).
+            let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+            let running = try await existingJob(jobID).map { $0.stop != true } ?? false
+            switch try await volumeClaims.resolve(pod, checkClients: !running) {
+            case .ready(let claims): baseOptions.claimVolumes = claims
+            case .waiting(let wait):
+                if pod.status?.reason != wait.reason || pod.status?.message != wait.message {
+                    logger.notice("pod waits for its volumes", metadata: ["reason": "\(wait.reason)", "message": "\(wait.message)"])
+                    await record("FailedMount", type: "Warning", message: wait.message, fieldPath: nil, key: "volumes/\(wait.message)", at: Date(), pod: pod)
+                }
+                try await patchStatus(pod, VolumeClaimResolver.waitingStatus(pod, wait, now: Date()), logger: logger)
+                queue.add(Self.key(pod), after: .seconds(5))
+                return
+            }
+        }
         var plain: PodTranslation
         do {
             plain = try translator.translate(pod, options: baseOptions)

@@ -111,8 +111,8 @@ final class AgentHarness: Sendable {
     func startAgent() throws {
         var logger = Logger(label: "agent-under-test")
         logger.logLevel = .warning
-        let resolver = ImageResolver { image in
-            image == Self.secondImage ? ImageResolver.hostOnly.resolve(ImageResolver.hostImage) : ImageResolver.hostOnly.resolve(image)
+        let resolver = ImageResolver { image, context, policy in
+            ImageResolver.standard.resolve(image == Self.secondImage ? ImageResolver.hostImage : image, context: context, policy: policy)
         }
         let agent = try NomadKubeletAgent(configuration: configuration, imageResolver: resolver, logger: logger)
         running.withLock { $0 = Task { try await agent.run() } }
