@@ -180,11 +180,15 @@ let package = Package(
         .testTarget(
             name: "KubeletServerTests",
             dependencies: [
-                "KubeletServer", "TestSupport", "KubernetesClient", "NomadClient", "Translation",
+                "KubeletServer", "TestSupport", "KubernetesClient", "KubernetesModels", "NomadClient", "NomadModels", "Translation", "Agent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
