@@ -214,7 +214,7 @@ public final class NodeController: Service, Sendable {
                 NodeAddress(type: "InternalIP", address: configuration.node.addresses.internalIP),
                 NodeAddress(type: "Hostname", address: configuration.node.addresses.hostname ?? nodeName),
             ],
-            daemonEndpoints: NodeDaemonEndpoints(kubeletEndpoint: DaemonEndpoint(port: configuration.node.kubeletPort)),
+            daemonEndpoints: NodeDaemonEndpoints(kubeletEndpoint: DaemonEndpoint(port: configuration.kubeletServer.port)),
             nodeInfo: NodeSystemInfo(
                 machineID: "", systemUUID: "", bootID: "", kernelVersion: "", osImage: "",
                 containerRuntimeVersion: "nomad://\(nomadVersion ?? "unknown")", kubeletVersion: AgentVersion.kubeletVersion, kubeProxyVersion: "",

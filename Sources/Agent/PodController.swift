@@ -59,7 +59,7 @@ public final class PodController: Service, Sendable {
         self.logger = logger
         self.translator = PodTranslator(
             policy: TranslationPolicy(
-                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
+                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace,
                 region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver))
         self.informer = Informer<Pod>(
             client: kubernetes,

@@ -68,8 +68,7 @@ final class AgentHarness: Sendable {
             nomad: .init(address: nomadAddress),
             timings: .init(
                 leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
-                resyncInterval: .seconds(3600)),
-            logLevel: "info")
+                resyncInterval: .seconds(3600)))
         return AgentHarness(
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,

@@ -17,13 +17,14 @@ struct CommandLineTests {
     }
 
     /// Runs the binary, returning its exit status and standard output.
-    static func launch(_ arguments: [String]) throws -> (Process, Pipe) {
+    static func launch(_ arguments: [String], environment: [String: String]? = nil, errors: Pipe? = nil) throws -> (Process, Pipe) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        process.standardError = errors ?? FileHandle.nullDevice
         try process.run()
         return (process, output)
     }
@@ -44,13 +45,21 @@ struct CommandLineTests {
         }
     }
 
-    @Test("run with an invalid configuration exits non-zero")
+    @Test("run with an invalid configuration exits 2 listing every problem, from the file, the environment and the flags")
     func invalidConfiguration() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString.prefix(8)).yaml")
-        try "node: {name: Not_Valid}\n".write(to: file, atomically: true, encoding: .utf8)
+        try "node: {name: Not_Valid}\nnomad: {adress: x}\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let (process, _) = try Self.launch(["run", "--config", file.path])
-        #expect(try await Self.exitStatus(of: process) != 0)
+        let errors = Pipe()
+        let (process, _) = try Self.launch(
+            ["run", "--config", file.path, "--set", "kubeletServer.port=0"], environment: ["NOMAD_KUBELET_LOGGING_FORMAT": "xml"], errors: errors)
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(try await Self.exitStatus(of: process) == 2)
+        #expect(text.contains("4 problems in the configuration"))
+        #expect(text.contains("\(file.path):1: node.name: \"Not_Valid\" is not a valid Node name"))
+        #expect(text.contains("\(file.path):2: nomad.adress: unknown key; did you mean nomad.address?"))
+        #expect(text.contains("$NOMAD_KUBELET_LOGGING_FORMAT: logging.format: unknown value \"xml\""))
+        #expect(text.contains("--set: kubeletServer.port: 0 is out of range 1...65535"))
     }
 
     @Test("run --config joins as a Ready node, and SIGTERM stops it gracefully leaving the pod's process running")
