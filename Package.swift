@@ -84,6 +84,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "KubernetesClient", "NomadClient", "Translation",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),

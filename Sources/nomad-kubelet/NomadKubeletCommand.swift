@@ -10,6 +10,7 @@ struct NomadKubeletCommand: AsyncParsableCommand {
         version: AgentVersion.current,
         subcommands: [
             RunCommand.self,
+            CheckCommand.self,
             ConfigCommand.self,
             VersionCommand.self,
         ])

@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Foundation
 import Logging
 import UnixSignals
 
@@ -18,7 +19,14 @@ struct RunCommand: AsyncParsableCommand {
         LogOutput.bootstrap(configuration.logging)
         let logger = Logger(label: "nomad-kubelet")
         for warning in loaded.warnings { logger.warning("\(warning)") }
-        let agent = try NomadKubeletAgent(configuration: configuration, logger: logger)
-        try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint])
+        let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment, leaseRenewInterval: configuration.timings.leaseRenewInterval)
+        do {
+            let agent = try NomadKubeletAgent(configuration: configuration, logger: logger, observer: notifier)
+            try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            // In the log (journald, JSON) rather than only on the terminal.
+            logger.critical("agent failed", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
     }
 }
