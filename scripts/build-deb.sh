@@ -3,10 +3,11 @@
 #
 #   scripts/build-deb.sh [--skip-build]
 #
-# The version comes from Sources/Agent/AgentVersion.swift (the one the binary prints), and
-# debian/changelog's top entry must agree. The release build (`swift build -c release
-# --static-swift-stdlib`) lands in .build/release/nomad-kubelet, where the quick benchmarks reuse
-# it; --skip-build packages that binary as it is. The .deb is written to .build/deb/.
+# The version comes from Sources/Agent/AgentVersion.swift (the one the binary prints); the package
+# version is that plus the Debian revision of debian/changelog's top entry (0.1.0 → 0.1.0-1).
+# The release build (`swift build -c release --static-swift-stdlib`) lands in
+# .build/release/nomad-kubelet, where the quick benchmarks reuse it; --skip-build packages that
+# binary as it is. The .deb is written to .build/deb/.
 # SWIFT_BUILD_FLAGS adds flags to the release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,9 +17,10 @@ skip_build=0
 
 version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/Agent/AgentVersion.swift)
 [ -n "$version" ] || { echo "build-deb: no version in Sources/Agent/AgentVersion.swift" >&2; exit 1; }
-changelog_version=$(sed -n '1s/^nomad-kubelet (\([^)]*\)).*/\1/p' debian/changelog)
-if [ "$changelog_version" != "$version" ]; then
-    echo "build-deb: debian/changelog's top entry is $changelog_version but AgentVersion.current is $version; add a changelog entry" >&2
+# The package version is the agent's version plus the Debian revision of debian/changelog's top entry.
+package_version=$(sed -n '1s/^nomad-kubelet (\([^)]*\)).*/\1/p' debian/changelog)
+if [ "${package_version%-*}" != "$version" ]; then
+    echo "build-deb: debian/changelog's top entry is $package_version but AgentVersion.current is $version; add a changelog entry $version-1" >&2
     exit 1
 fi
 arch=$(dpkg --print-architecture)
@@ -37,7 +39,7 @@ if [ "$("$binary" --version)" != "$version" ]; then
 fi
 
 out=.build/deb
-stage="$out/nomad-kubelet_${version}_${arch}"
+stage="$out/nomad-kubelet_${package_version}_${arch}"
 rm -rf "$stage"
 umask 022
 install -d "$stage/DEBIAN" "$stage/usr/bin" "$stage/etc/nomad-kubelet" "$stage/lib/systemd/system" "$stage/usr/lib/sysusers.d" \
@@ -67,13 +69,13 @@ shlibs=$(cd "$shlibs_dir" && dpkg-shlibdeps -O "$OLDPWD/$stage/usr/bin/nomad-kub
 depends="$shlibs, ca-certificates, systemd, passwd"
 
 installed_size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
-sed -e "s/@VERSION@/$version/" -e "s/@INSTALLED_SIZE@/$installed_size/" -e "s/@DEPENDS@/$depends/" -e "s/amd64/$arch/" \
+sed -e "s/@VERSION@/$package_version/" -e "s/@INSTALLED_SIZE@/$installed_size/" -e "s/@DEPENDS@/$depends/" -e "s/amd64/$arch/" \
     debian/control.in > "$stage/DEBIAN/control"
 echo /etc/nomad-kubelet/config.yaml > "$stage/DEBIAN/conffiles"
 install -m 0755 debian/postinst debian/prerm debian/postrm "$stage/DEBIAN/"
 (cd "$stage" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) > "$stage/DEBIAN/md5sums"
 chmod 0644 "$stage/DEBIAN/md5sums" "$stage/DEBIAN/control" "$stage/DEBIAN/conffiles"
 
-deb="$out/nomad-kubelet_${version}_${arch}.deb"
+deb="$out/nomad-kubelet_${package_version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
 echo "build-deb: $deb ($(du -h "$deb" | cut -f1); Depends: $depends)"

@@ -15,7 +15,8 @@ scripts/install-package-deps.sh
 scripts/build-deb.sh "$@"
 arch=$(dpkg --print-architecture)
 version=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Sources/Agent/AgentVersion.swift)
-deb=".build/deb/nomad-kubelet_${version}_${arch}.deb"
+package_version=$(sed -n '1s/^nomad-kubelet (\([^)]*\)).*/\1/p' debian/changelog)
+deb=".build/deb/nomad-kubelet_${package_version}_${arch}.deb"
 
 work=$(mktemp -d /tmp/nomad-kubelet-package-check.XXXXXX)
 root="$work/root"
@@ -27,19 +28,21 @@ cleanup() {
 trap cleanup EXIT
 step() { echo "== package-check: $*"; }
 
-# A minimal host: an empty dpkg database, the base users and groups, and the systemd directories
-# every systemd host has (so what deb-systemd-helper leaves in them is visible, not hidden).
-mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/triggers" "$root/etc/systemd/system/multi-user.target.wants" \
-    "$root/var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants" "$root/var/lib/systemd/deb-systemd-helper-masked"
+# A minimal host: an empty dpkg database, the base users and groups, and the two systemd
+# directories every systemd host has (what deb-systemd-helper creates below them must go again).
+mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/lib/dpkg/triggers" "$root/etc/systemd/system" "$root/var/lib/systemd"
 touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
 printf 'root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n' > "$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
 printf 'root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n' > "$root/etc/shadow"
 printf 'root:*::\nnogroup:*::\n' > "$root/etc/gshadow"
 chmod 0640 "$root/etc/shadow" "$root/etc/gshadow"
+# Every path with mode and owner, and every file's checksum; dpkg's own database is left out, and
+# so are the backups and lock that the user tools (systemd-sysusers, userdel) keep of passwd and
+# friends (passwd-, group-, shadow-, gshadow-, .pwd.lock) on every host.
 listing() {
-    (cd "$root" && find . -path ./var/lib/dpkg -prune -o -printf '%M %u %g %p\n' | sort
-     find . -path ./var/lib/dpkg -prune -o -type f -print0 | sort -z | xargs -0 md5sum)
+    (cd "$root" && find . \( -path ./var/lib/dpkg -o -path './etc/*-' -o -path ./etc/.pwd.lock \) -prune -o -printf '%M %U %G %p\n' | sort
+     find . \( -path ./var/lib/dpkg -o -path './etc/*-' -o -path ./etc/.pwd.lock \) -prune -o -type f -print0 | sort -z | xargs -0 md5sum)
 }
 listing > "$work/before"
 
@@ -50,8 +53,15 @@ dpkg_root -i "$deb"
 test -x "$root/usr/bin/nomad-kubelet"
 grep -q '^nomad-kubelet:' "$root/etc/passwd" || { echo "package-check: postinst did not create the nomad-kubelet user" >&2; exit 1; }
 test -L "$root/etc/systemd/system/multi-user.target.wants/nomad-kubelet.service" || { echo "package-check: the unit is not enabled" >&2; exit 1; }
-[ "$(stat -c '%U:%G %a' "$root/var/lib/nomad-kubelet")" = "nomad-kubelet:nomad-kubelet 750" ] || { echo "package-check: state directory owner/mode wrong" >&2; exit 1; }
-[ "$(stat -c '%U:%G %a' "$root/etc/nomad-kubelet/config.yaml")" = "root:nomad-kubelet 640" ] || { echo "package-check: config owner/mode wrong" >&2; exit 1; }
+# Ownership in numeric ids of the root's own passwd/group (the host's names may differ).
+uid=$(awk -F: '$1 == "nomad-kubelet" { print $3 }' "$root/etc/passwd")
+gid=$(awk -F: '$1 == "nomad-kubelet" { print $3 }' "$root/etc/group")
+expect_mode() {
+    [ "$(stat -c '%u:%g %a' "$root$1")" = "$2" ] || { echo "package-check: $1 is $(stat -c '%u:%g %a' "$root$1"), expected $2" >&2; exit 1; }
+}
+expect_mode /var/lib/nomad-kubelet "$uid:$gid 750"
+expect_mode /etc/nomad-kubelet "0:$gid 750"
+expect_mode /etc/nomad-kubelet/config.yaml "0:$gid 640"
 
 step "nomad-kubelet --version"
 installed_version=$("$root/usr/bin/nomad-kubelet" --version)
@@ -76,10 +86,13 @@ fi
 grep -q '^✗ nomad ' "$work/check-failing.txt" && grep -q 'fix: ' "$work/check-failing.txt"
 kill -TERM "$sandbox_pid"; wait "$sandbox_pid" 2>/dev/null || true; sandbox_pid=""
 
-step "systemd-analyze verify"
-systemd-analyze verify --root="$root" --man=no /lib/systemd/system/nomad-kubelet.service
-step "systemd-analyze security (exposure of the hardened unit)"
-systemd-analyze security --root="$root" --offline=true /lib/systemd/system/nomad-kubelet.service 2>/dev/null | tail -1 || true
+step "systemd-analyze verify (the installed unit, its ExecStart and man page, with the host's targets)"
+# A copy of the installed root plus the host's units (multi-user.target, ...) the unit refers to.
+verify_root="$work/verify-root"
+cp -a "$root" "$verify_root"
+cp -an /lib/systemd/system/. "$verify_root/lib/systemd/system/"
+MANPATH="$verify_root/usr/share/man" systemd-analyze verify --root="$verify_root" /lib/systemd/system/nomad-kubelet.service
+systemd-analyze security --root="$verify_root" --offline=true /lib/systemd/system/nomad-kubelet.service | tail -1
 
 step "lintian"
 lintian --fail-on error,warning "$deb"
