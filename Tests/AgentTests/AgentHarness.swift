@@ -81,10 +81,11 @@ final class AgentHarness: Sendable {
             kubernetes: .init(kubeconfig: kubeconfigPath),
             node: .init(name: nodeName),
             nomad: .init(address: agentNomadAddress),
+            // Tasks run as the test's own user, so they can write into the test's directories.
+            policy: .init(defaultUser: ProcessInfo.processInfo.userName),
             timings: .init(
                 leaseRenewInterval: leaseRenewInterval, leaseDuration: max(.seconds(10), leaseRenewInterval * 2), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
-                resyncInterval: .seconds(3600)),
-            logLevel: "info")
+                resyncInterval: .seconds(3600)))
         return AgentHarness(
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, nomadProxy: nomadProxy, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
@@ -165,7 +166,7 @@ final class AgentHarness: Sendable {
     }
 
     /// A shell line that writes the shell's PID to a file of the work directory, then runs `then`.
-    /// (`$$$$`: Kubernetes expands a container's command, turning `$$` into `$`.)
+    /// `$$$$` because Kubernetes expands `$$` in a container's command to `$` (as the kubelet does).
     func pidScript(_ file: String, then command: String) -> String {
         "echo $$$$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
     }
