@@ -3,6 +3,7 @@ import KubernetesClient
 import Logging
 import NomadClient
 import ServiceLifecycle
+import Translation
 import UnixSignals
 
 /// The whole agent: the Kubernetes and Nomad clients built from the configuration, and the node
@@ -15,6 +16,8 @@ public final class NomadKubeletAgent: Sendable {
     public let nodeController: NodeController
     /// Runs the node's pods as Nomad jobs.
     public let podController: PodController
+    /// Provisions and reclaims the volumes of the node's StorageClass.
+    public let volumeController: VolumeController
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     /// A client with short timeouts and no retries, so a Nomad outage shows in the Node's status
@@ -23,8 +26,13 @@ public final class NomadKubeletAgent: Sendable {
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
-    /// `observer` hears of the Node's registration, each heartbeat and the start of shutdown.
-    public init(configuration: AgentConfiguration, logger: Logger, observer: (any AgentLifecycleObserver)? = nil) throws {
+    /// `imageResolver` says which container images can run (the host image and PseudoImages by
+    /// default); `storage` configures the volume provisioner (docs/storage.md); `observer` hears of
+    /// the Node's registration, each heartbeat and the start of shutdown.
+    public init(
+        configuration: AgentConfiguration, imageResolver: ImageResolver = .standard, storage: VolumeControllerSettings = VolumeControllerSettings(),
+        logger: Logger, observer: (any AgentLifecycleObserver)? = nil
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         let kubernetesConfiguration = try Self.kubernetesClientConfiguration(configuration.kubernetes)
@@ -47,7 +55,8 @@ public final class NomadKubeletAgent: Sendable {
         self.kubernetes = kubernetes
         self.nomad = nomad
         self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger, observer: observer)
-        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, imageResolver: imageResolver, logger: logger)
+        self.volumeController = VolumeController(configuration: configuration, settings: storage, kubernetes: kubernetes, nomad: nomad, logger: logger)
     }
 
     /// The Kubernetes client settings of `settings`: in-cluster, the kubeconfig named, or the default one.
@@ -75,6 +84,7 @@ public final class NomadKubeletAgent: Sendable {
                 services: [
                     .init(service: nodeController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: podController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: volumeController, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))

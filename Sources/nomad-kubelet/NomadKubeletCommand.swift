@@ -11,6 +11,7 @@ struct NomadKubeletCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             CheckCommand.self,
+            Translate.self,
             ConfigCommand.self,
             VersionCommand.self,
         ])

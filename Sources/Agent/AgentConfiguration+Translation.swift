@@ -1,0 +1,21 @@
+import Translation
+
+extension AgentConfiguration {
+    /// The translation knobs this configuration sets, shared by the agent's PodController and
+    /// `nomad-kubelet translate --config`, so both build the same job. RuntimeClass handlers map
+    /// only to drivers in `nomad.allowedDrivers`.
+    public var translationPolicy: TranslationPolicy {
+        let defaults = TranslationPolicy(nodeName: node.name)
+        return TranslationPolicy(
+            nodeName: node.name, datacenters: nomad.datacenters, namespace: nomad.namespace, region: nomad.region ?? "global",
+            defaultDriver: nomad.driver, driversByRuntimeHandler: defaults.driversByRuntimeHandler.filter { nomad.allowedDrivers.contains($0.value) },
+            taskUser: policy.defaultUser, allowPrivileged: policy.allowPrivileged, allowUnverifiedArtifacts: policy.allowUnverifiedArtifacts,
+            allowDriverOverride: policy.allowDriverOverride)
+    }
+
+    /// The volume provisioner's settings from the `storage` section (new directories go to
+    /// `policy.defaultUser`).
+    public var volumeControllerSettings: VolumeControllerSettings {
+        VolumeControllerSettings(storageClassName: storage.storageClassName, rootDirectory: storage.rootDirectory, directoryOwner: policy.defaultUser)
+    }
+}
