@@ -5,11 +5,14 @@ extension AgentConfiguration {
     /// `nomad-kubelet translate --config`, so both build the same job. RuntimeClass handlers map
     /// only to drivers in `nomad.allowedDrivers`.
     public var translationPolicy: TranslationPolicy {
-        let defaults = TranslationPolicy(nodeName: node.name)
+        let allowed = Set(nomad.allowedDrivers)
         return TranslationPolicy(
             nodeName: node.name, datacenters: nomad.datacenters, namespace: nomad.namespace, region: nomad.region ?? "global",
-            defaultDriver: nomad.driver, driversByRuntimeHandler: defaults.driversByRuntimeHandler.filter { nomad.allowedDrivers.contains($0.value) },
-            taskUser: policy.defaultUser, allowPrivileged: policy.allowPrivileged, allowUnverifiedArtifacts: policy.allowUnverifiedArtifacts,
+            defaultDriver: nomad.driver,
+            driversByRuntimeHandler: ["raw_exec": "raw_exec", "exec": "exec"].filter { allowed.contains($0.value) },
+            taskUser: policy.defaultUser,
+            allowPrivileged: policy.allowPrivileged,
+            allowUnverifiedArtifacts: policy.allowUnverifiedArtifacts,
             allowDriverOverride: policy.allowDriverOverride)
     }
 

@@ -270,13 +270,14 @@ public final class PodController: Service, Sendable {
                 return
             }
         }
-        let plain: PodTranslation
+        var plain: PodTranslation
         do {
             plain = try translator.translate(pod, options: baseOptions)
         } catch {
             try await reportTranslationFailure(pod, error: error, logger: logger)
             return
         }
+        Self.recordImages(of: pod, in: &plain.job)
         let jobID = plain.identity.jobID
         let hash = Self.specHash(plain.job)
         let existing = try await existingJob(jobID)
@@ -291,6 +292,7 @@ public final class PodController: Service, Sendable {
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
             var job = (try? translator.translate(pod, options: options).job) ?? plain.job
+            Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
@@ -330,10 +332,13 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
-    /// The job's newest evaluation that failed to place it, else its newest evaluation.
+    /// The job's newest evaluation that failed to place it, else its newest evaluation. The
+    /// scheduling evaluation wins over the blocked one it created (both carry `FailedTGAllocs`;
+    /// only the former names the blocked evaluation that retries).
     private func placementEvaluation(jobID: String) async throws -> Evaluation? {
         let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
-        return evaluations.first { !($0.failedTGAllocs?.isEmpty ?? true) } ?? evaluations.first
+        let failed = evaluations.filter { !($0.failedTGAllocs?.isEmpty ?? true) }
+        return failed.first { $0.status != "blocked" } ?? failed.first ?? evaluations.first
     }
 
     private func nodeAddress(_ nodeID: String?) async -> String? {
@@ -474,6 +479,28 @@ public final class PodController: Service, Sendable {
     }
 
     // MARK: Hashing
+
+    /// Task Meta key holding the container's image.
+    static let imageMetaKey = "k8s.image"
+
+    /// Writes each container's image into its task's Meta. Two images may run the same program
+    /// (the host image under another name, a PseudoImage tag pointing at the same files), yet an
+    /// image change must restart the container: with the image in the job it is a new job version.
+    static func recordImages(of pod: Pod, in job: inout Job) {
+        var images: [String: String] = [:]
+        for container in (pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? []) {
+            images[PodJobIdentity.taskName(forContainer: container.name)] = container.image ?? ""
+        }
+        job.taskGroups = job.taskGroups?.map { group in
+            var group = group
+            group.tasks = group.tasks?.map { task in
+                var task = task
+                if let name = task.name, let image = images[name] { task.meta = (task.meta ?? [:]).merging([imageMetaKey: image]) { $1 } }
+                return task
+            }
+            return group
+        }
+    }
 
     static func specHash(_ job: Job) -> String {
         let encoder = JSONEncoder()

@@ -112,10 +112,15 @@ final class AllocationRunner: Sendable {
         Task { await self.killAll() }
     }
 
-    /// The node went away: kill the processes without reporting (the client is gone).
+    /// The node (or the whole simulator) went away: SIGKILL every task's process group at once,
+    /// with no kill timeout and no reporting (the client is gone).
     func abandon() {
-        state.withLock { $0.abandoned = true }
+        let pids = state.withLock { state in
+            state.abandoned = true
+            return Array(state.pids.values)
+        }
         stop()
+        for pid in pids { ProcessLauncher.signalGroup(pid, SIGKILL) }
     }
 
     /// Restarts one task, or every running task when `task` is nil ("User requested restart").
