@@ -147,7 +147,8 @@ final class KubeletHarness: Sendable {
                 policy: .init(defaultUser: ProcessInfo.processInfo.userName),
                 timings: .init(
                     leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
-                    resyncInterval: .seconds(3600)))
+                    resyncInterval: .seconds(3600)),
+                logging: .init(level: .warning))
             let agent = try NomadKubeletAgent(configuration: agentConfiguration, logger: logger)
             tasks.append(Task { try await agent.run() })
         }
