@@ -126,14 +126,14 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// Answers streaming paths that arrive without an upgrade as the kubelet does (after
-    /// authorization: 400 "missing upgrade headers", or the attach refusal); everything else goes
-    /// to `responder`.
-    private static func streamingAwareResponder(_ responder: @escaping HTTPChannelHandler.Responder, streaming: KubeletStreaming) -> HTTPChannelHandler.Responder {
+    /// Answers exec and port-forward paths that arrive without an upgrade as the kubelet does
+    /// (after authorization: 400 "missing upgrade headers"); everything else goes to `responder`.
+    private static func streamingAwareResponder(_ responder: @escaping HTTPChannelHandler.Responder, streaming streamingEndpoints: KubeletStreaming) -> HTTPChannelHandler.Responder {
         { request, writer, channel in
             let target = request.head.path ?? "/"
-            guard StreamingRequest(target: target) != nil else { return try await responder(request, writer, channel) }
-            let refusal = await streaming.refuseWithoutUpgrade(request.head, channel: channel)
+            // /attach without an upgrade is the router's (it answers that Nomad has no attach).
+            guard let streaming = StreamingRequest(target: target), streaming.kind != .attach else { return try await responder(request, writer, channel) }
+            let refusal = await streamingEndpoints.refuseWithoutUpgrade(request.head, channel: channel)
             try await writer.write(response: refusal.httpResponse, body: ResponseBody(byteBuffer: ByteBuffer(string: refusal.body)))
         }
     }
