@@ -120,8 +120,14 @@ final class KubeletProxy: Sendable {
         }
     }
 
+    /// The query as Go's `url.ParseQuery` reads it: `+` is a space (kubectl encodes spaces so),
+    /// then percent escapes.
     private static func queryItems(_ uri: String) -> [(String, String)] {
-        (URLComponents(string: uri)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }
+        func decode(_ text: String) -> String {
+            let spaced = text.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
+        return (URLComponents(string: uri)?.percentEncodedQueryItems ?? []).map { (decode($0.name), decode($0.value ?? "")) }
     }
 
     /// Go's `url.Values.Encode`: keys sorted, values in order, query-escaped.
