@@ -139,7 +139,8 @@ final class KubeletHarness: Sendable {
         if agent {
             let agentConfiguration = AgentConfiguration(
                 kubernetes: .init(kubeconfig: kubeconfigPath),
-                node: .init(name: nodeName, addresses: .init(internalIP: "127.0.0.1"), kubeletPort: port),
+                // A real API server dials the Hostname address first (its default --kubelet-preferred-address-types).
+                node: .init(name: nodeName, addresses: .init(internalIP: "127.0.0.1", hostname: "localhost"), kubeletPort: port),
                 nomad: .init(address: nomadAddress),
                 timings: .init(
                     leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
