@@ -17,6 +17,8 @@ public struct TranslationOptions: Sendable, Hashable {
     /// Container name → restart count it had before this job version; written to task Meta
     /// `k8s.restart-count-base` and added to Nomad's `Restarts` by ``PodStatusMapper``.
     public var restartCountBase: [String: Int]
+    /// The ConfigMaps, Secrets and tokens the pod's volumes read (``VolumeReferences`` says which).
+    public var volumeInputs = VolumeInputs()
 
     /// Options; all empty by default.
     public init(runtimeHandler: String? = nil, gracePeriodOverrideSeconds: Int64? = nil, pinnedNodeID: String? = nil, restartCountBase: [String: Int] = [:]) {
@@ -36,6 +38,9 @@ public struct PodTranslation: Sendable, Hashable {
     /// Fields deliberately not carried into the job (e.g. the service-account token volume until
     /// issue 6), for the agent to log or event.
     public var warnings: [TranslationProblem]
+    /// The configMap, secret, downwardAPI and projected volume files per task, which the agent keeps
+    /// up to date in the running tasks (their first content is in the job's templates).
+    public var volumeFiles: [VolumeFileSet] = []
 }
 
 /// Pod → Nomad job: one job (`service` for restartPolicy Always, else `batch`), one task group
@@ -102,21 +107,25 @@ public struct PodTranslator: Sendable {
         let driver = resolveDriver(spec: spec, options: options, problem: problem)
         let user = checkPodSecurity(spec.securityContext, field: "spec.securityContext", problem: problem)
 
-        // Volumes: only the automatic service-account token volume is tolerated (skipped) for now.
+        // Volumes: planned once, mounted per container. The automatic service-account token volume is
+        // skipped (with a warning) when no token was obtained, e.g. by `translate` without a cluster.
         var skippedVolumes: Set<String> = []
-        for (index, volume) in (spec.volumes ?? []).enumerated() {
-            let field = "spec.volumes[\(index)]"
-            if volume.name.hasPrefix(Self.serviceAccountVolumePrefix), volume.projected != nil {
-                skippedVolumes.insert(volume.name)
-                warnings.append(
-                    TranslationProblem(
-                        field: field, kind: .notYetSupported,
-                        reason: "the service-account token volume '\(volume.name)' is not provided to the process yet",
-                        fix: "set automountServiceAccountToken: false if the program does not use it"))
-            } else {
-                problem(field, .notYetSupported, "volume '\(volume.name)' is not supported yet", "remove the volume and its mounts")
-            }
-        }
+        var podForVolumes = pod
+        podForVolumes.spec?.volumes = (spec.volumes ?? []).enumerated().filter { index, volume in
+            guard volume.name.hasPrefix(Self.serviceAccountVolumePrefix), let sources = volume.projected?.sources,
+                sources.contains(where: { $0.serviceAccountToken.map { options.volumeInputs.serviceAccountTokens[ServiceAccountTokenKey($0)] == nil } ?? false })
+            else { return true }
+            skippedVolumes.insert(volume.name)
+            warnings.append(
+                TranslationProblem(
+                    field: "spec.volumes[\(index)]", kind: .notYetSupported,
+                    reason: "the service-account token volume '\(volume.name)' is not provided: no token was obtained",
+                    fix: "set automountServiceAccountToken: false if the program does not use it"))
+            return false
+        }.map(\.element)
+        let volumes = VolumeTranslator(policy: policy, pod: podForVolumes, inputs: options.volumeInputs, driver: driver, user: user)
+        let volumePlans = volumes.plan(report: problem)
+        var volumeFiles: [VolumeFileSet] = []
 
         // Containers: init containers first (Nomad prestart tasks), then the app containers.
         var usedNames: [String: String] = [:]
@@ -136,13 +145,14 @@ public struct PodTranslator: Sendable {
                 problem(field, .notYetSupported, "more than one regular init container needs ordering, which is not supported yet", "merge the init containers into one")
             }
             sawRegularInit = sawRegularInit || !isSidecar
-            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes)
+            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes, volumes: volumes, volumePlans: volumePlans)
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 var task = task
                 task.lifecycle = TaskLifecycle(hook: .prestart, sidecar: isSidecar)
                 tasks.append(task)
             }
             ports += context.ports
+            volumeFiles += context.volumeFiles
             ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
         }
         for (index, container) in spec.containers.enumerated() {
@@ -150,11 +160,12 @@ public struct PodTranslator: Sendable {
             if container.restartPolicy != nil {
                 problem("\(field).restartPolicy", .notYetSupported, "per-container restart policies are not supported yet", "remove restartPolicy from the container")
             }
-            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes)
+            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes, volumes: volumes, volumePlans: volumePlans)
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 tasks.append(task)
             }
             ports += context.ports
+            volumeFiles += context.volumeFiles
             ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
         }
         let reservedPorts = reservePorts(ports, problem: problem)
@@ -200,7 +211,7 @@ public struct PodTranslator: Sendable {
                     TranslationProblem(field: $0.field, kind: .policy, reason: $0.message, fix: "check the node configuration's translation settings")
                 })
         }
-        return PodTranslation(job: job, identity: identity, warnings: warnings)
+        return PodTranslation(job: job, identity: identity, warnings: warnings, volumeFiles: volumeFiles)
     }
 
     // MARK: - Pieces
@@ -213,6 +224,9 @@ public struct PodTranslator: Sendable {
         var driver: String
         var user: String?
         var skippedVolumes: Set<String>
+        var volumes: VolumeTranslator
+        var volumePlans: [String: VolumeTranslator.Plan]
+        var volumeFiles: [VolumeFileSet] = []
         var ports: [PortClaim] = []
         var ephemeralStorageBytes: Int64 = 0
     }
@@ -351,9 +365,10 @@ public struct PodTranslator: Sendable {
             }
             context.ports.append(PortClaim(field: "\(field)\(portField)", container: container.name, port: port.containerPort, proto: port.protocol ?? "TCP"))
         }
-        for (index, mount) in (container.volumeMounts ?? []).enumerated() where !context.skippedVolumes.contains(mount.name) {
-            report(".volumeMounts[\(index)]", .notYetSupported, "volume mounts are not supported yet ('\(mount.name)' at \(mount.mountPath))", "remove the mount")
-        }
+        var mountedContainer = container
+        mountedContainer.volumeMounts = container.volumeMounts?.filter { !context.skippedVolumes.contains($0.name) }
+        let mounted = context.volumes.mounts(
+            of: mountedContainer, task: PodJobIdentity.taskName(forContainer: container.name), plans: context.volumePlans, report: report)
         if container.volumeDevices != nil {
             report(".volumeDevices", .unsupported, "raw block devices cannot be attached to host processes", "remove volumeDevices")
         }
@@ -381,8 +396,11 @@ public struct PodTranslator: Sendable {
         var task = NomadTask(name: taskName)
         task.driver = context.driver
         task.user = resolution.user ?? context.user
-        task.config = config
+        task.config = mounted.wrap(config)
+        if !(container.volumeMounts ?? []).isEmpty { env[VolumeSetup.rootVariable] = "${NOMAD_TASK_DIR}/.." }
         task.env = env
+        if !mounted.templates.isEmpty { task.templates = mounted.templates }
+        context.volumeFiles += mounted.fileSets
         task.resources = resources
         task.killTimeout = .seconds(killTimeoutSeconds(spec: spec, options: options))
         task.killSignal = killSignal

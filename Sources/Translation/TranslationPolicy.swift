@@ -42,6 +42,9 @@ public struct TranslationPolicy: Sendable, Hashable {
     public var taskUser: String?
     /// Kill timeout when the Pod sets no `terminationGracePeriodSeconds` (Kubernetes' default is 30 s).
     public var defaultTerminationGracePeriodSeconds: Int64
+    /// Host directories under which `hostPath` volumes are allowed (`policy.hostPathRoots`); empty
+    /// refuses every hostPath. Paths are checked lexically here and after resolving symlinks when the task starts.
+    public var hostPathRoots: [String] = []
 
     /// A policy; the defaults suit a single-datacenter lab (`dc1`, `default`, `global`, raw_exec).
     public init(
