@@ -1,8 +1,9 @@
-/// Errors of the agent: a configuration it cannot read or use.
+/// Errors of the agent: a configuration it cannot read or use, or a pod's volume source it cannot get yet.
 public struct AgentError: Error, Sendable, CustomStringConvertible {
     fileprivate enum Code: Sendable, Hashable {
         case invalidConfiguration
         case unreadableConfiguration
+        case volumeSourceUnavailable
     }
 
     /// The kind of failure, for callers that branch on it.
@@ -12,6 +13,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Kind(code: .invalidConfiguration)
         /// The configuration file (or a file it names) cannot be read or parsed.
         public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
+        /// A ConfigMap, Secret or token a pod's volume needs cannot be had yet; the pod waits (FailedMount).
+        public static let volumeSourceUnavailable = Kind(code: .volumeSourceUnavailable)
         public var description: String { "\(code)" }
     }
 
@@ -39,5 +42,11 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     /// A configuration file that cannot be read or parsed.
     public static func unreadableConfiguration(file: String, reason: String) -> AgentError {
         AgentError(.unreadableConfiguration, message: "cannot read the configuration \(file): \(reason)")
+    }
+
+    /// A pod's volume needs an object (or token) that is missing or could not be fetched; the message is
+    /// worded like the kubelet's FailedMount Event.
+    public static func volumeSourceUnavailable(volume: String, reason: String) -> AgentError {
+        AgentError(.volumeSourceUnavailable, message: "MountVolume.SetUp failed for volume \"\(volume)\" : \(reason)")
     }
 }

@@ -27,6 +27,9 @@ public final class PodController: Service, Sendable {
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     private let translator: PodTranslator
+    private let volumeSync: PodVolumeSync
+    /// How often pods with configMap, secret, downwardAPI or projected volumes are checked for changed sources.
+    private let volumeSyncInterval: Duration
     private let informer: Informer<Pod>
     private let queue = WorkQueue()
     private let state = Mutex(State())
@@ -49,9 +52,12 @@ public final class PodController: Service, Sendable {
         var nodeAddresses: [String: String] = [:]
     }
 
-    /// A controller for the pods of `configuration.node.name`.
-    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger) {
+    /// A controller for the pods of `configuration.node.name`; volume sources (ConfigMaps, Secrets,
+    /// tokens) are checked for changes every `volumeSyncInterval`.
+    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger, volumeSyncInterval: Duration = .seconds(10)) {
         self.configuration = configuration
+        self.volumeSync = PodVolumeSync(kubernetes: kubernetes, nomad: nomad)
+        self.volumeSyncInterval = volumeSyncInterval
         self.kubernetes = kubernetes
         self.nomad = nomad
         var logger = logger
@@ -75,6 +81,7 @@ public final class PodController: Service, Sendable {
                 group.addTask { await self.consumeNomadChanges() }
                 group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
+                group.addTask { await self.syncVolumesPeriodically() }
                 await group.waitForAll()
             }
         }
@@ -127,6 +134,18 @@ public final class PodController: Service, Sendable {
         while !Task.isCancelled {
             await scanOrphans()
             do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+
+    /// Queues the pods whose volume files follow sources Kubernetes does not tell the node about
+    /// (ConfigMaps and Secrets are read with GET, as the Node authorizer allows) and whose tokens age.
+    private func syncVolumesPeriodically() async {
+        await informer.waitUntilSynced()
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: volumeSyncInterval) } catch { return }
+            for pod in await informer.cachedObjects() where pod.metadata.deletionTimestamp == nil && PodVolumeSync.hasSyncedVolumes(pod) {
+                queue.add(Self.key(pod))
+            }
         }
     }
 
@@ -203,6 +222,7 @@ public final class PodController: Service, Sendable {
     /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run on.
     private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+        volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
         guard let job = try await existingJob(jobID), job.stop != true else { return }
         _ = try await nomad.deregister(jobID: jobID)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
@@ -218,7 +238,14 @@ public final class PodController: Service, Sendable {
 
     private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
         remember(pod)
-        let baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        var baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        do {
+            baseOptions.volumeInputs = try await volumeSync.inputs(for: pod)
+        } catch let error as AgentError where error.kind == .volumeSourceUnavailable {
+            // As the kubelet: the pod waits for the object, with a FailedMount Event, and is retried.
+            await record("FailedMount", type: "Warning", message: error.message, fieldPath: nil, key: "mount/\(pod.metadata.uid ?? "")/\(error.message)", at: Date(), pod: pod)
+            throw error
+        }
         let plain: PodTranslation
         do {
             plain = try translator.translate(pod, options: baseOptions)
@@ -227,7 +254,8 @@ public final class PodController: Service, Sendable {
             return
         }
         let jobID = plain.identity.jobID
-        let hash = Self.specHash(plain.job)
+        // Volume file content is left out: changed content is written into the running tasks instead.
+        let hash = Self.specHash(plain.jobIgnoringVolumeContent)
         let existing = try await existingJob(jobID)
         // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
         let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
@@ -239,12 +267,14 @@ public final class PodController: Service, Sendable {
                 options.pinnedNodeID = allocation?.nodeID
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
-            var job = (try? translator.translate(pod, options: options).job) ?? plain.job
+            let translation = (try? translator.translate(pod, options: options)) ?? plain
+            var job = translation.job
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
                 let response = try await nomad.register(job, enforceIndex: enforceIndex)
                 if let evalID = response.evalID { state.withLock { $0.lastEvaluationID[jobID] = evalID } }
+                volumeSync.registered(translation)
                 logger.info(existing == nil ? "registered job" : "updated job", metadata: ["job": "\(jobID)", "enforceIndex": "\(enforceIndex)"])
             } catch let error as NomadClientError where error.kind == .enforceIndexConflict {
                 logger.debug("job changed while registering; reconciling again", metadata: ["job": "\(jobID)"])
@@ -253,7 +283,8 @@ public final class PodController: Service, Sendable {
             }
         }
         if ended, existing == nil { return }
-        try await updateStatus(pod, jobID: jobID, logger: logger)
+        let allocation = try await updateStatus(pod, jobID: jobID, logger: logger)
+        if !ended { await volumeSync.sync(plain, allocation: allocation, logger: logger) }
     }
 
     /// The handler of the pod's RuntimeClass, which picks the Nomad driver; `nil` when the pod names
@@ -287,8 +318,10 @@ public final class PodController: Service, Sendable {
         return address
     }
 
-    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events.
-    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
+    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events;
+    /// returns the allocation it read.
+    @discardableResult
+    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws -> Allocation? {
         let allocation = try await currentAllocation(jobID: jobID)
         var evaluation: Evaluation?
         if allocation == nil, let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
@@ -312,6 +345,7 @@ public final class PodController: Service, Sendable {
             }
         }
         try await patchStatus(pod, status, logger: logger)
+        return allocation
     }
 
     private func patchStatus(_ pod: Pod, _ status: PodStatus, logger: Logger) async throws {
@@ -344,8 +378,10 @@ public final class PodController: Service, Sendable {
         let jobID = identity.jobID
         if let job = try await existingJob(jobID), job.stop != true {
             let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
-            let options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
-            if let grace, let shorter = try? translator.translate(pod, options: options).job,
+            var options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
+            options.volumeInputs = volumeSync.lastInputs(podUID: pod.metadata.uid ?? "")
+            // The running job's volume templates are kept: changing them would replace the allocation.
+            if let grace, let shorter = try? translator.translate(pod, options: options).job(keepingVolumeTemplatesOf: job),
                 shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
             {
                 var shorter = shorter
@@ -383,6 +419,7 @@ public final class PodController: Service, Sendable {
             state.lastAllocation[jobID] = nil
             state.lastEvaluationID[jobID] = nil
         }
+        volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
     }
 
     // MARK: Events

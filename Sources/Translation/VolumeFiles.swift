@@ -156,28 +156,56 @@ public enum VolumeFileSync {
 extension PodTranslation {
     /// The job with the content of Secret and token files replaced by `<redacted>`: what `translate`
     /// prints and what may be logged. Register ``job``, never this.
-    public var redactedJob: NomadModels.Job { VolumeSetup.mappingVolumeTemplates(job) { $0.hasPrefix("secrets/\(VolumeSetup.dataDirectory)/") ? "<redacted>" : nil } }
+    public var redactedJob: NomadModels.Job {
+        VolumeSetup.mappingVolumeTemplates(job) { $0.destPath?.hasPrefix("secrets/") == true ? "<redacted>" : $0.embeddedTmpl }
+    }
 
-    /// The job without any volume file content: equal for two translations that differ only in
-    /// ConfigMap/Secret/token/label content, which the agent pushes into running tasks instead of
-    /// re-registering (a template change would replace the allocation).
-    public var jobIgnoringVolumeContent: NomadModels.Job { VolumeSetup.mappingVolumeTemplates(job) { _ in "" } }
+    /// The job without its volume file templates: equal for two translations that differ only in
+    /// ConfigMap/Secret/token/label content (even in which keys exist), which the agent pushes into
+    /// running tasks instead of re-registering (a template change would replace the allocation).
+    public var jobIgnoringVolumeContent: NomadModels.Job { VolumeSetup.mappingVolumeTemplates(job) { _ in nil } }
+
+    /// ``job`` with the volume templates of `existing` (by task) instead of its own, for a re-register
+    /// that must not replace the allocation (e.g. a shorter kill timeout while deleting).
+    public func job(keepingVolumeTemplatesOf existing: NomadModels.Job) -> NomadModels.Job {
+        var existingTemplates: [String: [Template]] = [:]
+        for task in existing.taskGroups?.flatMap({ $0.tasks ?? [] }) ?? [] {
+            existingTemplates[task.name ?? ""] = (task.templates ?? []).filter { VolumeSetup.isVolumeTemplate($0) }
+        }
+        var job = jobIgnoringVolumeContent
+        for groupIndex in (job.taskGroups ?? []).indices {
+            for taskIndex in (job.taskGroups?[groupIndex].tasks ?? []).indices {
+                let name = job.taskGroups?[groupIndex].tasks?[taskIndex].name ?? ""
+                let templates = (job.taskGroups?[groupIndex].tasks?[taskIndex].templates ?? []) + (existingTemplates[name] ?? [])
+                job.taskGroups?[groupIndex].tasks?[taskIndex].templates = templates.isEmpty ? nil : templates
+            }
+        }
+        return job
+    }
 }
 
 extension VolumeSetup {
-    /// `job` with the embedded text of every volume template whose destination `replacement` maps to a value replaced.
-    static func mappingVolumeTemplates(_ job: NomadModels.Job, _ replacement: (String) -> String?) -> NomadModels.Job {
+    /// Whether a template renders a volume file (rather than being the job author's own).
+    static func isVolumeTemplate(_ template: Template) -> Bool {
+        let destination = template.destPath ?? ""
+        return ["local/", "secrets/"].contains { destination.hasPrefix("\($0)\(dataDirectory)/") }
+    }
+
+    /// `job` with the embedded text of every volume template replaced by what `replacement` maps it
+    /// to (`nil` removes the template).
+    static func mappingVolumeTemplates(_ job: NomadModels.Job, _ replacement: (Template) -> String?) -> NomadModels.Job {
         var job = job
         for groupIndex in (job.taskGroups ?? []).indices {
             for taskIndex in (job.taskGroups?[groupIndex].tasks ?? []).indices {
                 guard let templates = job.taskGroups?[groupIndex].tasks?[taskIndex].templates else { continue }
-                job.taskGroups?[groupIndex].tasks?[taskIndex].templates = templates.map { template in
+                let mapped = templates.compactMap { template -> Template? in
+                    guard isVolumeTemplate(template) else { return template }
+                    guard let text = replacement(template) else { return nil }
                     var template = template
-                    let destination = template.destPath ?? ""
-                    let isVolume = ["local/", "secrets/"].contains { destination.hasPrefix("\($0)\(dataDirectory)/") }
-                    if isVolume, let text = replacement(destination) { template.embeddedTmpl = text }
+                    template.embeddedTmpl = text
                     return template
                 }
+                job.taskGroups?[groupIndex].tasks?[taskIndex].templates = mapped.isEmpty ? nil : mapped
             }
         }
         return job

@@ -32,8 +32,9 @@ public enum VolumeSetup {
              if [ "$2" = alloc ]; then mkdir -p -- "$t" && chmod 0777 -- "$(base alloc)/$3" 2>/dev/null || true; fi
              link "$t" "$r$5" "$5"; shift 5 ;;
           V) d="$r$4"; mkdir -p -- "$d" || fail "cannot create the mount path $4"
-             [ -L "$d/..data" ] || ln -s -- "$(base "$2")/$3" "$d/..data"; n=$5; shift 5
-             while [ "$n" -gt 0 ]; do [ -L "$d/$1" ] || ln -s -- "..data/$1" "$d/$1"; shift; n=$((n - 1)); done ;;
+             [ -L "$d/..data" ] || ln -s -- "$(base "$2")/$3" "$d/..data"
+             for p in "$d/..data"/* "$d/..data"/.[!.]*; do [ -e "$p" ] || continue; n=$(basename -- "$p"); [ -L "$d/$n" ] || ln -s -- "..data/$n" "$d/$n"; done
+             shift 4 ;;
           H) inside "$3" "$4" || fail "hostPath $3 resolves outside the allowed root $4"
              case "$2" in
              DirectoryOrCreate) [ -d "$3" ] || mkdir -p -- "$3" || fail "cannot create hostPath directory $3" ;;
@@ -418,12 +419,8 @@ struct VolumeTranslator {
                     result.setupArguments += ["L", kind, mount.name, subPath, mountPath]
                     continue
                 }
-                var topNames: [String] = []
-                for file in files {
-                    let name = String(file.path.prefix { $0 != "/" })
-                    if !topNames.contains(name) { topNames.append(name) }
-                }
-                result.setupArguments += ["V", kind, mount.name, mountPath, String(topNames.count)] + topNames
+                // The names come from the seed directory at start, so the job does not depend on the keys.
+                result.setupArguments += ["V", kind, mount.name, mountPath]
                 if let existing = fileSetIndex[mount.name] {
                     result.fileSets[existing].mountPaths.append(mountPath)
                 } else {
