@@ -7,9 +7,9 @@ import NomadModels
 import Synchronization
 import Translation
 
-/// The agent side of configMap, secret, downwardAPI and projected volumes: fetches what a pod's
-/// volumes read (ConfigMaps and Secrets by GET, which the Node authorizer allows for objects its
-/// pods reference), requests bound service-account tokens (TokenRequest) and renews them at 80% of
+/// The agent side of configMap, secret, downwardAPI and projected volumes: fetches what a pod
+/// references (ConfigMaps and Secrets by GET, which the Node authorizer allows for objects its
+/// pods reference) into the ``TranslationContext``, requests bound service-account tokens (TokenRequest) and renews them at 80% of
 /// their life as the kubelet does, and writes changed files into running tasks through Nomad's exec
 /// API (``VolumeFileSync``) so processes see updates without a restart.
 ///
@@ -35,8 +35,6 @@ final class PodVolumeSync: Sendable {
         var tokens: [String: [ServiceAccountTokenKey: HeldToken]] = [:]
         /// `<job>/<task>/<mount path>` → what its files hold.
         var written: [String: Written] = [:]
-        /// Pod uid → the inputs of its last translation.
-        var lastInputs: [String: VolumeInputs] = [:]
     }
 
     private let kubernetes: KubernetesClient
@@ -50,42 +48,30 @@ final class PodVolumeSync: Sendable {
 
     // MARK: Inputs
 
-    /// Fetches the ConfigMaps, Secrets and tokens `pod`'s volumes need. Throws
-    /// ``AgentError/volumeSourceUnavailable(volume:reason:)`` for a missing non-optional object or a
-    /// refused token: the pod then waits, as with the kubelet's FailedMount.
-    func inputs(for pod: Pod, now: Date = Date()) async throws -> VolumeInputs {
-        let references = VolumeReferences(pod: pod)
+    /// What `pod` references, fetched: its ConfigMaps and Secrets (absent ones left out: the
+    /// translation says which are missing and the pod waits) and fresh tokens for its projected
+    /// volumes. Throws ``AgentError/volumeSourceUnavailable(volume:reason:)`` when a token is refused.
+    func context(for pod: Pod, now: Date = Date()) async throws -> TranslationContext {
+        let references = PodReferences(of: pod)
         let namespace = pod.metadata.namespace ?? ""
-        var inputs = VolumeInputs()
-        for (name, optional) in references.configMaps.sorted(by: { $0.key < $1.key }) {
-            if let configMap = try await fetch(ConfigMap.self, name: name, namespace: namespace, optional: optional, pod: pod, what: "configmap") {
-                inputs.configMaps[name] = configMap
-            }
+        var context = TranslationContext()
+        for name in references.configMaps.sorted() {
+            if let configMap = try await fetch(ConfigMap.self, name: name, namespace: namespace) { context.configMaps[name] = configMap }
         }
-        for (name, optional) in references.secrets.sorted(by: { $0.key < $1.key }) {
-            if let secret = try await fetch(Secret.self, name: name, namespace: namespace, optional: optional, pod: pod, what: "secret") {
-                inputs.secrets[name] = secret
-            }
+        for name in references.secrets.sorted() {
+            if let secret = try await fetch(Secret.self, name: name, namespace: namespace) { context.secrets[name] = secret }
         }
         for key in references.serviceAccountTokens {
-            inputs.serviceAccountTokens[key] = try await token(key, for: pod, now: now)
+            context.serviceAccountTokens[key] = try await token(key, for: pod, now: now)
         }
-        let uid = pod.metadata.uid ?? ""
-        state.withLock { $0.lastInputs[uid] = inputs }
-        return inputs
+        return context
     }
 
-    /// The inputs of the pod's last translation (for re-registering without fetching).
-    func lastInputs(podUID: String) -> VolumeInputs { state.withLock { $0.lastInputs[podUID] ?? VolumeInputs() } }
-
-    private func fetch<Resource: KubernetesResource>(
-        _ type: Resource.Type, name: String, namespace: String, optional: Bool, pod: Pod, what: String
-    ) async throws -> Resource? {
+    private func fetch<Resource: KubernetesResource>(_ type: Resource.Type, name: String, namespace: String) async throws -> Resource? {
         do {
             return try await kubernetes.get(type, name: name, namespace: namespace)
         } catch let error as KubernetesClientError where error.kind == .notFound {
-            if optional { return nil }
-            throw AgentError.volumeSourceUnavailable(volume: Self.volumeName(referencing: name, kind: what, in: pod), reason: "\(what) \"\(name)\" not found")
+            return nil
         }
     }
 
@@ -117,18 +103,6 @@ final class PodVolumeSync: Sendable {
     static func needsRefresh(_ token: HeldToken, now: Date) -> Bool {
         let life = token.expires.timeIntervalSince(token.issued)
         return now >= token.issued.addingTimeInterval(life * 0.8) || now >= token.issued.addingTimeInterval(24 * 3600)
-    }
-
-    private static func volumeName(referencing name: String, kind: String, in pod: Pod) -> String {
-        for volume in pod.spec?.volumes ?? [] {
-            if kind == "configmap", volume.configMap?.name == name || volume.projected?.sources?.contains(where: { $0.configMap?.name == name }) == true {
-                return volume.name
-            }
-            if kind == "secret", volume.secret?.secretName == name || volume.projected?.sources?.contains(where: { $0.secret?.name == name }) == true {
-                return volume.name
-            }
-        }
-        return name
     }
 
     private static func volumeName(referencingTokenIn pod: Pod) -> String {
@@ -198,7 +172,6 @@ final class PodVolumeSync: Sendable {
     func forget(podUID: String, jobID: String) {
         state.withLock { state in
             state.tokens[podUID] = nil
-            state.lastInputs[podUID] = nil
             state.written = state.written.filter { !$0.key.hasPrefix(jobID + "/") }
         }
     }

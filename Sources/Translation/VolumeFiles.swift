@@ -154,34 +154,11 @@ public enum VolumeFileSync {
 }
 
 extension PodTranslation {
-    /// The job with the content of Secret and token files replaced by `<redacted>`: what `translate`
-    /// prints and what may be logged. Register ``job``, never this.
-    public var redactedJob: NomadModels.Job {
-        VolumeSetup.mappingVolumeTemplates(job) { $0.destPath?.hasPrefix("secrets/") == true ? "<redacted>" : $0.embeddedTmpl }
-    }
-
-    /// The job without its volume file templates: equal for two translations that differ only in
-    /// ConfigMap/Secret/token/label content (even in which keys exist), which the agent pushes into
-    /// running tasks instead of re-registering (a template change would replace the allocation).
-    public var jobIgnoringVolumeContent: NomadModels.Job { VolumeSetup.mappingVolumeTemplates(job) { _ in nil } }
-
-    /// ``job`` with the volume templates of `existing` (by task) instead of its own, for a re-register
-    /// that must not replace the allocation (e.g. a shorter kill timeout while deleting).
-    public func job(keepingVolumeTemplatesOf existing: NomadModels.Job) -> NomadModels.Job {
-        var existingTemplates: [String: [Template]] = [:]
-        for task in existing.taskGroups?.flatMap({ $0.tasks ?? [] }) ?? [] {
-            existingTemplates[task.name ?? ""] = (task.templates ?? []).filter { VolumeSetup.isVolumeTemplate($0) }
-        }
-        var job = jobIgnoringVolumeContent
-        for groupIndex in (job.taskGroups ?? []).indices {
-            for taskIndex in (job.taskGroups?[groupIndex].tasks ?? []).indices {
-                let name = job.taskGroups?[groupIndex].tasks?[taskIndex].name ?? ""
-                let templates = (job.taskGroups?[groupIndex].tasks?[taskIndex].templates ?? []) + (existingTemplates[name] ?? [])
-                job.taskGroups?[groupIndex].tasks?[taskIndex].templates = templates.isEmpty ? nil : templates
-            }
-        }
-        return job
-    }
+    /// ``redactedJob`` without its volume file templates: equal for two translations that differ
+    /// only in ConfigMap/Secret/token/label content (even in which keys exist), which the agent writes
+    /// into running tasks instead of re-registering (a template change would replace the allocation).
+    /// What the agent hashes to detect spec changes.
+    public var jobIgnoringVolumeContent: NomadModels.Job { VolumeSetup.mappingVolumeTemplates(redactedJob) { _ in nil } }
 }
 
 extension VolumeSetup {

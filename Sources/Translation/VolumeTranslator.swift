@@ -92,14 +92,14 @@ struct VolumeTranslator {
 
     let policy: TranslationPolicy
     let pod: Pod
-    let inputs: VolumeInputs
+    let inputs: TranslationContext
     let driver: String
-    let user: String?
 
-    /// Plans every volume of the pod, reporting the ones that cannot be provided.
-    func plan(report: Report) -> [String: Plan] {
+    /// Plans every volume of the pod but those in `skipped` (claims, a token volume without a token),
+    /// reporting the ones that cannot be provided.
+    func plan(skipping skipped: Set<String>, report: Report) -> [String: Plan] {
         var plans: [String: Plan] = [:]
-        for (index, volume) in (pod.spec?.volumes ?? []).enumerated() {
+        for (index, volume) in (pod.spec?.volumes ?? []).enumerated() where !skipped.contains(volume.name) {
             let field = "spec.volumes[\(index)]"
             if !PodTranslator.isDNSLabel(volume.name) {
                 report("\(field).name", .invalid, "volume name '\(volume.name.debugDescription)' is not a DNS label", "rename the volume")
@@ -136,12 +136,6 @@ struct VolumeTranslator {
         }
         if let projected = volume.projected { return projectedPlan(projected, field: "\(field).projected", report: report) }
         if let hostPath = volume.hostPath { return hostPathPlan(hostPath, field: "\(field).hostPath", report: report) }
-        if volume.persistentVolumeClaim != nil {
-            report(
-                "\(field).persistentVolumeClaim", .notYetSupported, "persistentVolumeClaim volumes are not provided yet (issue 11)",
-                "remove the volume, or use a hostPath under policy.hostPathRoots for now")
-            return .unavailable
-        }
         let kind =
             volume.nfs != nil ? "nfs" : volume.csi != nil ? "csi" : volume.ephemeral != nil ? "ephemeral" : volume.image != nil ? "image" : "this volume type"
         report(
@@ -162,7 +156,7 @@ struct VolumeTranslator {
         }
         guard let configMap = inputs.configMaps[name] else {
             if optional == true { return true }
-            report("\(field).name", .invalid, "configmap \"\(name)\" not found", "create the ConfigMap, or set optional: true")
+            report("\(field).name", .missing, "configmap \"\(name)\" not found", "create the ConfigMap, or set optional: true")
             return false
         }
         var values: [String: Data] = [:]
@@ -187,14 +181,10 @@ struct VolumeTranslator {
         }
         guard let secret = inputs.secrets[name] else {
             if optional == true { return true }
-            report(nameField, .invalid, "secret \"\(name)\" not found", "create the Secret, or set optional: true")
+            report(nameField, .missing, "secret \"\(name)\" not found", "create the Secret, or set optional: true")
             return false
         }
-        guard let values = try? secret.decodedData() else {
-            report(nameField, .invalid, "secret \"\(name)\" holds a value that is not valid base64", "fix the Secret's data")
-            return false
-        }
-        return keyFiles(values, source: "secret \"\(name)\"", items: items, defaultMode: defaultMode, optional: optional, field: field, into: &files, report: report)
+        return keyFiles(secret.effectiveValues, source: "secret \"\(name)\"", items: items, defaultMode: defaultMode, optional: optional, field: field, into: &files, report: report)
     }
 
     private func keyFiles(
@@ -220,7 +210,7 @@ struct VolumeTranslator {
             }
             guard let data = values[item.key] else {
                 if optional == true { continue }
-                report("\(itemField).key", .invalid, "\(source) has no key \(item.key)", "add the key, fix the item, or set optional: true")
+                report("\(itemField).key", .missing, "\(source) has no key \(item.key)", "add the key, fix the item, or set optional: true")
                 ok = false
                 continue
             }
@@ -342,13 +332,17 @@ struct VolumeTranslator {
 
     // MARK: Mounts
 
-    /// The templates, setup steps and file sets of one container's `volumeMounts`.
-    func mounts(of container: Container, task: String, plans: [String: Plan], report: (String, TranslationProblem.Kind, String, String) -> Void) -> ContainerVolumes {
+    /// The templates, setup steps and file sets of one container's `volumeMounts` (those of `skipped`
+    /// volumes are someone else's); `user` is the task's Unix user.
+    func mounts(
+        of container: Container, task: String, user: String?, skipping skipped: Set<String>, plans: [String: Plan],
+        report: (String, TranslationProblem.Kind, String, String) -> Void
+    ) -> ContainerVolumes {
         var result = ContainerVolumes()
         var seededVolumes: Set<String> = []
         var seenPaths: Set<String> = []
         var fileSetIndex: [String: Int] = [:]
-        for (index, mount) in (container.volumeMounts ?? []).enumerated() {
+        for (index, mount) in (container.volumeMounts ?? []).enumerated() where !skipped.contains(mount.name) {
             let field = ".volumeMounts[\(index)]"
             guard let plan = plans[mount.name] else {
                 report("\(field).name", .invalid, "no volume named '\(mount.name)'", "add the volume to spec.volumes or fix the name")
