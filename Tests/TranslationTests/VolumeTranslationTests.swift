@@ -37,7 +37,9 @@ enum VolumeFixtures {
     }
 
     static func translate(_ pod: Pod, inputs: TranslationContext = inputs, policy: TranslationPolicy = Fixtures.policy, handler: String? = nil) throws(TranslationError) -> PodTranslation {
-        try PodTranslator(policy: policy).translate(pod, context: inputs, options: TranslationOptions(runtimeHandler: handler))
+        var pod = pod
+        pod.spec?.runtimeClassName = handler
+        return try PodTranslator(policy: policy).translate(pod, context: inputs, options: TranslationOptions(runtimeHandler: handler))
     }
 
     static func task(_ translation: PodTranslation) -> NomadTask { translation.job.taskGroups![0].tasks![0] }
@@ -162,8 +164,8 @@ struct VolumeTranslationTests {
         #expect(translation.warnings.isEmpty)
         let templates = try #require(VolumeFixtures.task(translation).templates)
         let prefix = "secrets/nomad-kubelet-volumes/kube-api-access-6j4cg/"
-        #expect(templates.map(\.destPath) == ["ca.crt", "namespace", "token"].map { prefix + $0 })
-        #expect(templates.map(\.embeddedTmpl) == ["-----BEGIN CERTIFICATE-----\n", "default", "eyJhbGciOi.token.sig"])
+        #expect(templates.map(\.destPath) == ["token", "ca.crt", "namespace"].map { prefix + $0 })
+        #expect(templates.map(\.embeddedTmpl) == ["eyJhbGciOi.token.sig", "-----BEGIN CERTIFICATE-----\n", "default"])
         #expect(templates.allSatisfy { $0.perms == "0644" })
         #expect(PodReferences(of: pod).serviceAccountTokens == [VolumeFixtures.tokenKey])
         #expect(PodReferences(of: pod).configMaps == ["kube-root-ca.crt"])
