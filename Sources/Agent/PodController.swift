@@ -299,7 +299,7 @@ public final class PodController: Service, Sendable {
             await record("FailedMount", type: "Warning", message: error.message, fieldPath: nil, key: "mount/\(pod.metadata.uid ?? "")/\(error.message)", at: Date(), pod: pod)
             throw error
         }
-        let plain: PodTranslation
+        var plain: PodTranslation
         do {
             plain = try translator.translate(pod, context: context, options: baseOptions)
         } catch where error.isTransient {
@@ -313,9 +313,12 @@ public final class PodController: Service, Sendable {
             try await reportTranslationFailure(pod, error: error, logger: logger)
             return
         }
+        Self.recordImages(of: pod, in: &plain.job)
         let jobID = plain.identity.jobID
         // Volume file content is left out: changed content is written into the running tasks instead.
-        let hash = Self.specHash(plain.jobIgnoringVolumeContent)
+        var hashed = plain.jobIgnoringVolumeContent
+        Self.recordImages(of: pod, in: &hashed)
+        let hash = Self.specHash(hashed)
         let existing = try await existingJob(jobID)
         // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
         let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
@@ -329,6 +332,7 @@ public final class PodController: Service, Sendable {
             }
             let translation = (try? translator.translate(pod, context: context, options: options)) ?? plain
             var job = translation.job
+            Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
@@ -370,10 +374,13 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
-    /// The job's newest evaluation that failed to place it, else its newest evaluation.
+    /// The job's newest evaluation that failed to place it, else its newest evaluation. The
+    /// scheduling evaluation wins over the blocked one it created (both carry `FailedTGAllocs`;
+    /// only the former names the blocked evaluation that retries).
     private func placementEvaluation(jobID: String) async throws -> Evaluation? {
         let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
-        return evaluations.first { !($0.failedTGAllocs?.isEmpty ?? true) } ?? evaluations.first
+        let failed = evaluations.filter { !($0.failedTGAllocs?.isEmpty ?? true) }
+        return failed.first { $0.status != "blocked" } ?? failed.first ?? evaluations.first
     }
 
     private func nodeAddress(_ nodeID: String?) async -> String? {
@@ -518,6 +525,28 @@ public final class PodController: Service, Sendable {
     }
 
     // MARK: Hashing
+
+    /// Task Meta key holding the container's image.
+    static let imageMetaKey = "k8s.image"
+
+    /// Writes each container's image into its task's Meta. Two images may run the same program
+    /// (the host image under another name, a PseudoImage tag pointing at the same files), yet an
+    /// image change must restart the container: with the image in the job it is a new job version.
+    static func recordImages(of pod: Pod, in job: inout Job) {
+        var images: [String: String] = [:]
+        for container in (pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? []) {
+            images[PodJobIdentity.taskName(forContainer: container.name)] = container.image ?? ""
+        }
+        job.taskGroups = job.taskGroups?.map { group in
+            var group = group
+            group.tasks = group.tasks?.map { task in
+                var task = task
+                if let name = task.name, let image = images[name] { task.meta = (task.meta ?? [:]).merging([imageMetaKey: image]) { $1 } }
+                return task
+            }
+            return group
+        }
+    }
 
     static func specHash(_ job: Job) -> String {
         let encoder = JSONEncoder()

@@ -59,9 +59,11 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
                         return headers
                     }
                 },
-                upgradePipelineHandler: { channel, _ in
+                upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .upgrade(let plan, _) = decision.value else { throw StreamingRefusal.plainText(code: 500, "no upgrade was decided") }
+                        let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                        try channel.pipeline.syncOperations.addHandler(ReplayedRequestFilter(head), position: .before(decoder))
                         let asyncChannel = try NIOAsyncChannel<WebSocketFrame, WebSocketFrame>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                         return UpgradeResult.webSocket(asyncChannel, plan)
@@ -203,6 +205,7 @@ struct SPDYServerUpgrader: NIOTypedHTTPServerProtocolUpgrader {
         let configuration = streaming.configuration
         return channel.eventLoop.makeCompletedFuture {
             guard case .upgrade(let plan, _) = decision.value else { throw StreamingRefusal.plainText(code: 500, "no upgrade was decided") }
+            try channel.pipeline.syncOperations.addHandler(ReplayedRequestFilter(upgradeRequest))
             let connection = try SPDYConnection.configure(
                 on: channel, role: .server, limits: .init(maxFramePayloadSize: configuration.maxSPDYFrameSize))
             return .spdy(connection, plan)

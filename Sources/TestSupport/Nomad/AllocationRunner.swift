@@ -112,10 +112,15 @@ final class AllocationRunner: Sendable {
         Task { await self.killAll() }
     }
 
-    /// The node went away: kill the processes without reporting (the client is gone).
+    /// The node (or the whole simulator) went away: SIGKILL every task's process group at once,
+    /// with no kill timeout and no reporting (the client is gone).
     func abandon() {
-        state.withLock { $0.abandoned = true }
+        let pids = state.withLock { state in
+            state.abandoned = true
+            return Array(state.pids.values)
+        }
         stop()
+        for pid in pids { ProcessLauncher.signalGroup(pid, SIGKILL) }
     }
 
     /// Restarts one task, or every running task when `task` is nil ("User requested restart").
@@ -217,6 +222,9 @@ final class AllocationRunner: Sendable {
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("logs"), withIntermediateDirectories: true)
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("data"), withIntermediateDirectories: true)
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        for sub in ["", "logs", "data", "tmp"] {
+            try? fileManager.setAttributes([.posixPermissions: 0o777], ofItemAtPath: sharedDirectory.appendingPathComponent(sub).path)
+        }
         let tasks = allocation.group.tasks
         for task in tasks {
             await report(task.name) {
@@ -275,6 +283,10 @@ final class AllocationRunner: Sendable {
         let fileManager = FileManager.default
         for sub in ["local", "secrets", "tmp"] {
             try? fileManager.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        // As Nomad's allocdir: the task directory and its local/secrets are open to every task user, tmp is sticky.
+        for (path, mode) in [(directory, 0o777), (directory.appendingPathComponent("local"), 0o777), (directory.appendingPathComponent("secrets"), 0o777), (directory.appendingPathComponent("tmp"), 0o1777)] {
+            try? fileManager.setAttributes([.posixPermissions: mode], ofItemAtPath: path.path)
         }
         await report(task.name) {
             $0.events.append(
