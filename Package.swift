@@ -111,8 +111,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // Streaming (exec, attach, port-forward): SPDY/3.1 and WebSocket upgrades.
                 "SPDY",
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

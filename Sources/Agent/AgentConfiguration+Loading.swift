@@ -27,12 +27,11 @@ public struct ConfigurationLoader: Sendable {
 
     /// Reads the file at `path` and applies the overrides.
     public func load(path: String) throws(AgentError) -> LoadedConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw .unreadableConfiguration(file: path, reason: "\(error.localizedDescription); pass an existing file to --config")
+        guard let handle = FileHandle(forReadingAtPath: path), let data = try? handle.readToEnd() ?? Data() else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable by this user" : "no such file"
+            throw .unreadableConfiguration(file: path, reason: "\(reason); pass an existing file to --config")
         }
+        let text = String(decoding: data, as: UTF8.self)
         return try parse(yaml: text, file: path)
     }
 

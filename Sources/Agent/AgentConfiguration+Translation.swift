@@ -2,7 +2,8 @@ import Translation
 
 extension AgentConfiguration {
     /// The translation knobs this configuration sets, shared by the agent's PodController and
-    /// `nomad-kubelet translate --config`, so both build the same job.
+    /// `nomad-kubelet translate --config`, so both build the same job. RuntimeClass handlers map
+    /// only to drivers in `nomad.allowedDrivers`.
     public var translationPolicy: TranslationPolicy {
         let allowed = Set(nomad.allowedDrivers)
         var translation = TranslationPolicy(
@@ -15,5 +16,11 @@ extension AgentConfiguration {
             allowDriverOverride: policy.allowDriverOverride)
         translation.hostPathRoots = policy.hostPathRoots
         return translation
+    }
+
+    /// The volume provisioner's settings from the `storage` section (new directories go to
+    /// `policy.defaultUser`).
+    public var volumeControllerSettings: VolumeControllerSettings {
+        VolumeControllerSettings(storageClassName: storage.storageClassName, rootDirectory: storage.rootDirectory, directoryOwner: policy.defaultUser)
     }
 }

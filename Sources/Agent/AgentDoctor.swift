@@ -87,7 +87,13 @@ public struct AgentDoctor: Sendable {
         } catch {
             return results + [CheckResult("kubernetes", .failed, "\(error)", fix: "fix the kubeconfig \(clientConfiguration.source)")]
         }
-        defer { Task { try? await client.shutdown() } }
+        results += await kubernetesChecks(client: client, clientConfiguration: clientConfiguration)
+        try? await client.shutdown()
+        return results
+    }
+
+    private func kubernetesChecks(client: KubernetesClient, clientConfiguration: ClientConfiguration) async -> [CheckResult] {
+        var results: [CheckResult] = []
         let permissions = AgentPermissions.required(nodeName: configuration.node.name, configuration: configuration)
         var denied: [CheckResult] = []
         for permission in permissions {
@@ -167,7 +173,12 @@ public struct AgentDoctor: Sendable {
         } catch {
             return [CheckResult("nomad", .failed, "\(error)", fix: "fix nomad.tls in the configuration")]
         }
-        defer { Task { try? await client.shutdown() } }
+        let results = await nomadChecks(client: client)
+        try? await client.shutdown()
+        return results
+    }
+
+    private func nomadChecks(client: NomadClient) async -> [CheckResult] {
         var results: [CheckResult] = []
         do {
             let version = try await client.version()

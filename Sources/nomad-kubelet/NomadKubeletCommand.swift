@@ -11,8 +11,8 @@ struct NomadKubeletCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self,
             CheckCommand.self,
-            ConfigCommand.self,
             TranslateCommand.self,
+            ConfigCommand.self,
             VersionCommand.self,
         ])
 }

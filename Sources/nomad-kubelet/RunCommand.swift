@@ -21,7 +21,8 @@ struct RunCommand: AsyncParsableCommand {
         for warning in loaded.warnings { logger.warning("\(warning)") }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment, leaseRenewInterval: configuration.timings.leaseRenewInterval)
         do {
-            let agent = try NomadKubeletAgent(configuration: configuration, logger: logger, observer: notifier)
+            let agent = try NomadKubeletAgent(
+                configuration: configuration, storage: configuration.volumeControllerSettings, logger: logger, observer: notifier)
             try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
             // In the log (journald, JSON) rather than only on the terminal.

@@ -1,5 +1,6 @@
 import Agent
 import Foundation
+import KubernetesClient
 import Logging
 import Testing
 import TestSupport
@@ -40,6 +41,19 @@ struct PackagingTests {
         for name in ["kubernetes", "permissions", "nomad", "nomad clients", "driver raw_exec"] {
             #expect(results.contains { $0.name == name && $0.outcome == .passed }, "\(name) passed")
         }
+    }
+
+    @Test("check warns about a pod whose grace period exceeds Nomad's default max_kill_timeout")
+    func graceWarning() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        _ = try await harness.admin.create(harness.pod("slow-stop", script: "sleep 300", grace: 120))
+        var configuration = harness.configuration
+        configuration.kubeletServer.address = "127.0.0.1"
+        configuration.kubeletServer.port = try freePort()
+        let results = await AgentDoctor(configuration: configuration, logger: .init(label: "check")).run()
+        let warning = try #require(results.first { $0.name == "grace \(harness.namespace)/slow-stop" })
+        #expect(warning.outcome == .warning && warning.detail.contains("120 s") && warning.fix?.contains("max_kill_timeout") == true)
     }
 
     @Test("check fails with a fix when Nomad is unreachable or the kubelet port is taken")
