@@ -12,7 +12,7 @@ struct NomadKubeletCommand: AsyncParsableCommand {
             RunCommand.self,
             CheckCommand.self,
             ConfigCommand.self,
-            TranslateCommand.self,
+            Translate.self,
             VersionCommand.self,
         ])
 }

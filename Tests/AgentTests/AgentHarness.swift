@@ -46,11 +46,13 @@ final class AgentHarness: Sendable {
         var namespace = "default"
         if let real = E2EEnvironment.realKubeconfig {
             kubernetesSimulator = nil
-            kubeconfigPath = real
-            admin = try KubernetesClient(configuration: try KubeconfigLoader.load(path: real))
+            let adminConfiguration = try KubeconfigLoader.load(path: real)
+            admin = try KubernetesClient(configuration: adminConfiguration)
             nodeName = "\(requestedNodeName)-\(unique)"
             namespace = "agent-e2e-\(unique)"
             _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
+            kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
+            try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
         } else {
             let simulator = try await KubernetesSimulator.start()
             kubernetesSimulator = simulator

@@ -136,14 +136,18 @@ final class KubeletHarness: Sendable {
         var tasks = [Task { try await server.run() }]
         let port = await server.listeningPort()
         if agent {
+            var kubeletServer = AgentConfiguration.KubeletServer()
+            kubeletServer.port = port
             let agentConfiguration = AgentConfiguration(
                 kubernetes: .init(kubeconfig: kubeconfigPath),
-                node: .init(name: nodeName, addresses: .init(internalIP: "127.0.0.1"), kubeletPort: port),
+                node: .init(name: nodeName, addresses: .init(internalIP: "127.0.0.1")),
                 nomad: .init(address: nomadAddress),
+                kubeletServer: kubeletServer,
+                // Tasks run as the test's own user, as in AgentHarness.
+                policy: .init(defaultUser: ProcessInfo.processInfo.userName),
                 timings: .init(
                     leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
-                    resyncInterval: .seconds(3600)),
-                logLevel: "warning")
+                    resyncInterval: .seconds(3600)))
             let agent = try NomadKubeletAgent(configuration: agentConfiguration, logger: logger)
             tasks.append(Task { try await agent.run() })
         }
