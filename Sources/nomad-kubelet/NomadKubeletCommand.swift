@@ -12,7 +12,7 @@ struct NomadKubeletCommand: AsyncParsableCommand {
             RunCommand.self,
             CheckCommand.self,
             ConfigCommand.self,
-            Translate.self,
+            TranslateCommand.self,
             VersionCommand.self,
         ])
 }
