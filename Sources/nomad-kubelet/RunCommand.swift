@@ -22,7 +22,14 @@ struct RunCommand: AsyncParsableCommand {
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment, leaseRenewInterval: configuration.timings.leaseRenewInterval)
         do {
             let agent = try NomadKubeletAgent(configuration: configuration, logger: logger, observer: notifier)
-            try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint])
+            let kubelet = try KubeletServerWiring(configuration: configuration, logger: logger)
+            do {
+                try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint], alongside: [kubelet.server])
+            } catch {
+                await kubelet.shutdown()
+                throw error
+            }
+            await kubelet.shutdown()
         } catch {
             // In the log (journald, JSON) rather than only on the terminal.
             logger.critical("agent failed", metadata: ["error": "\(error)"])
