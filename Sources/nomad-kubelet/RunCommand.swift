@@ -23,7 +23,14 @@ struct RunCommand: AsyncParsableCommand {
         do {
             let agent = try NomadKubeletAgent(
                 configuration: configuration, storage: configuration.volumeControllerSettings, logger: logger, observer: notifier)
-            try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint])
+            let kubelet = try KubeletServerWiring(configuration: configuration, logger: logger)
+            do {
+                try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint], alongside: [kubelet.server])
+            } catch {
+                await kubelet.shutdown()
+                throw error
+            }
+            await kubelet.shutdown()
         } catch {
             // In the log (journald, JSON) rather than only on the terminal.
             logger.critical("agent failed", metadata: ["error": "\(error)"])
