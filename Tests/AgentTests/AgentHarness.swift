@@ -19,6 +19,8 @@ final class AgentHarness: Sendable {
     let admin: KubernetesClient
     let nomad: NomadClient
     let configuration: AgentConfiguration
+    /// The provisioner's settings; volumes go under the work directory unless a client's meta says otherwise.
+    let storage: VolumeControllerSettings
     let workDirectory: URL
     private let running = Mutex<Task<Void, any Error>?>(nil)
 
@@ -29,7 +31,12 @@ final class AgentHarness: Sendable {
     /// Starts both servers and writes the agent's node-identity kubeconfig; the agent is not started.
     /// On a real cluster the node name gets a unique suffix and the pods a namespace of their own, so
     /// tests never meet each other's (or an earlier run's) objects.
-    static func start(nodeName requestedNodeName: String = "vk-test") async throws -> AgentHarness {
+    /// `nomadNodes` (simulator only) replaces the single dev client, given the work directory;
+    /// `grants` are what the simulated cluster grants beyond the node identity, given the node name.
+    static func start(
+        nodeName requestedNodeName: String = "vk-test", nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil,
+        grants: @Sendable (String) -> [AccessGrant] = { _ in [] }
+    ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -46,7 +53,9 @@ final class AgentHarness: Sendable {
             namespace = "agent-e2e-\(unique)"
             _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
         } else {
-            let simulator = try await KubernetesSimulator.start()
+            var simulatorConfiguration = KubernetesSimulator.Configuration()
+            simulatorConfiguration.accessGrants = grants(nodeName)
+            let simulator = try await KubernetesSimulator.start(simulatorConfiguration)
             kubernetesSimulator = simulator
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
             try simulator.kubeconfig(for: .node(nodeName)).write(toFile: kubeconfigPath, atomically: true, encoding: .utf8)
@@ -58,7 +67,9 @@ final class AgentHarness: Sendable {
             nomadSimulator = nil
             nomadAddress = real
         } else {
-            let simulator = try await NomadSimulator.start()
+            var simulatorConfiguration = NomadSimulator.Configuration()
+            if let nomadNodes { simulatorConfiguration.nodes = nomadNodes(work) }
+            let simulator = try await NomadSimulator.start(simulatorConfiguration)
             nomadSimulator = simulator
             nomadAddress = simulator.address
         }
@@ -73,13 +84,15 @@ final class AgentHarness: Sendable {
         return AgentHarness(
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
+            storage: VolumeControllerSettings(rootDirectory: work.appendingPathComponent("volumes").path, retryInterval: .seconds(1)),
             namespace: namespace, workDirectory: work)
     }
 
     private init(
         kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, admin: KubernetesClient, nomad: NomadClient,
-        configuration: AgentConfiguration, namespace: String, workDirectory: URL
+        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL
     ) {
+        self.storage = storage
         self.namespace = namespace
         self.kubernetesSimulator = kubernetesSimulator
         self.nomadSimulator = nomadSimulator
@@ -93,7 +106,7 @@ final class AgentHarness: Sendable {
     func startAgent() throws {
         var logger = Logger(label: "agent-under-test")
         logger.logLevel = .warning
-        let agent = try NomadKubeletAgent(configuration: configuration, logger: logger)
+        let agent = try NomadKubeletAgent(configuration: configuration, storage: storage, logger: logger)
         running.withLock { $0 = Task { try await agent.run() } }
     }
 
