@@ -3,6 +3,7 @@ import KubernetesClient
 import Logging
 import NomadClient
 import ServiceLifecycle
+import Translation
 import UnixSignals
 
 /// The whole agent: the Kubernetes and Nomad clients built from the configuration, and the node
@@ -25,8 +26,12 @@ public final class NomadKubeletAgent: Sendable {
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
-    /// `storage` configures the volume provisioner (docs/storage.md).
-    public init(configuration: AgentConfiguration, storage: VolumeControllerSettings = VolumeControllerSettings(), logger: Logger) throws {
+    /// `imageResolver` says which container images can run (the host image and PseudoImages by
+    /// default); `storage` configures the volume provisioner (docs/storage.md).
+    public init(
+        configuration: AgentConfiguration, imageResolver: ImageResolver = .standard, storage: VolumeControllerSettings = VolumeControllerSettings(),
+        logger: Logger
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         let kubernetesConfiguration: ClientConfiguration
@@ -62,7 +67,7 @@ public final class NomadKubeletAgent: Sendable {
         self.kubernetes = kubernetes
         self.nomad = nomad
         self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger)
-        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, imageResolver: imageResolver, logger: logger)
         self.volumeController = VolumeController(configuration: configuration, settings: storage, kubernetes: kubernetes, nomad: nomad, logger: logger)
     }
 

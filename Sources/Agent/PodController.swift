@@ -48,20 +48,23 @@ public final class PodController: Service, Sendable {
         var orphanSince: [String: ContinuousClock.Instant] = [:]
         /// Nomad node ID → address.
         var nodeAddresses: [String: String] = [:]
+        /// When the tasks of a deleted pod's job get SIGKILL if still alive: the deletion's grace
+        /// after the agent first saw it (Nomad's kill_timeout alone cannot be shortened once stopping).
+        var killDeadline: [String: ContinuousClock.Instant] = [:]
     }
 
-    /// A controller for the pods of `configuration.node.name`.
-    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger) {
+    /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
+    /// can run (the host image only by default).
+    public init(
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
+    ) {
         self.configuration = configuration
         self.kubernetes = kubernetes
         self.nomad = nomad
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
-        self.translator = PodTranslator(
-            policy: TranslationPolicy(
-                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
-                region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver))
+        self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
         self.volumeClaims = VolumeClaimResolver(kubernetes: kubernetes, nomad: nomad)
         self.informer = Informer<Pod>(
             client: kubernetes,
@@ -202,12 +205,41 @@ public final class PodController: Service, Sendable {
         }
     }
 
-    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run on.
+    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run
+    /// on. A forced deletion (grace 0) kills the tasks at once, as `kubectl delete --force` expects.
     private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
         guard let job = try await existingJob(jobID), job.stop != true else { return }
         _ = try await nomad.deregister(jobID: jobID)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
+        if pod.metadata.deletionGracePeriodSeconds == 0 {
+            await killLiveAllocations(of: jobID, logger: logger)
+        }
+    }
+
+    /// The job's allocations whose tasks may still run.
+    private func liveAllocations(of jobID: String) async throws -> [AllocationListStub] {
+        let stubs: [AllocationListStub]
+        do {
+            stubs = try await nomad.allocations(ofJob: jobID).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            stubs = []
+        }
+        let terminal: Set<String> = ["complete", "failed", "lost"]
+        return stubs.filter { !terminal.contains($0.clientStatus?.rawValue ?? "") }
+    }
+
+    /// Sends SIGKILL to every task of the job's live allocations (the end of a deletion's grace).
+    private func killLiveAllocations(of jobID: String, logger: Logger) async {
+        for stub in (try? await liveAllocations(of: jobID)) ?? [] {
+            guard let id = stub.id else { continue }
+            do {
+                try await nomad.signalAllocation(id, signal: "SIGKILL")
+                logger.notice("grace period over; killed the pod's tasks", metadata: ["job": "\(jobID)", "allocation": "\(id)"])
+            } catch {
+                logger.debug("could not signal the allocation (its tasks may have ended)", metadata: ["allocation": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     private func existingJob(_ jobID: String) async throws -> Job? {
@@ -298,6 +330,12 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
+    /// The job's newest evaluation that failed to place it, else its newest evaluation.
+    private func placementEvaluation(jobID: String) async throws -> Evaluation? {
+        let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
+        return evaluations.first { !($0.failedTGAllocs?.isEmpty ?? true) } ?? evaluations.first
+    }
+
     private func nodeAddress(_ nodeID: String?) async -> String? {
         guard let nodeID else { return nil }
         if let known = state.withLock({ $0.nodeAddresses[nodeID] }) { return known }
@@ -310,8 +348,14 @@ public final class PodController: Service, Sendable {
     private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
         let allocation = try await currentAllocation(jobID: jobID)
         var evaluation: Evaluation?
-        if allocation == nil, let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
-            evaluation = try? await nomad.evaluation(evalID)
+        if allocation == nil {
+            if let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
+                evaluation = try? await nomad.evaluation(evalID)
+            } else {
+                // Registered before this agent started: Nomad's evaluations still tell why nothing runs.
+                evaluation = try? await placementEvaluation(jobID: jobID)
+                if let id = evaluation?.id { state.withLock { $0.lastEvaluationID[jobID] = id } }
+            }
         }
         if allocation == nil, let evaluation, evaluation.failedTGAllocs?.isEmpty ?? true, [nil, "pending"].contains(evaluation.status) {
             // Nomad has not placed the job yet, nor said why: the evaluation's outcome is not in the
@@ -358,37 +402,40 @@ public final class PodController: Service, Sendable {
         try await patchStatus(pod, status, logger: logger)
     }
 
+    /// Kubelet-style deletion: stop the job (Nomad sends the kill signal and SIGKILL after the
+    /// job's kill_timeout, the spec's grace), SIGKILL what still runs once the deletion's own grace
+    /// (`deletionGracePeriodSeconds`, shorter with `kubectl delete --grace-period`) is over, and
+    /// remove the pod with grace 0 once every task is dead.
     private func reconcileDeletion(_ pod: Pod, logger: Logger) async throws {
         let identity = PodJobIdentity(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "", nodeName: configuration.node.name)
         let jobID = identity.jobID
+        let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min() ?? 30
+        let killDeadline = state.withLock { state -> ContinuousClock.Instant in
+            if let deadline = state.killDeadline[jobID] { return deadline }
+            let deadline = ContinuousClock.now + .seconds(max(grace, 0))
+            state.killDeadline[jobID] = deadline
+            return deadline
+        }
         if let job = try await existingJob(jobID), job.stop != true {
-            let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
-            let options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
-            if let grace, let shorter = try? translator.translate(pod, options: options).job,
-                shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
-            {
-                var shorter = shorter
-                shorter.meta = (shorter.meta ?? [:]).merging([Self.specHashMetaKey: job.meta?[Self.specHashMetaKey] ?? ""]) { $1 }
-                _ = try? await nomad.register(shorter, enforceIndex: job.jobModifyIndex)
-            }
             _ = try await nomad.deregister(jobID: jobID)
             for container in pod.spec?.containers ?? [] {
                 await record(
                     "Killing", type: "Normal", message: "Stopping container \(container.name)", fieldPath: "spec.containers{\(container.name)}",
                     key: "killing/\(pod.metadata.uid ?? "")/\(container.name)", at: Date(), pod: pod)
             }
-            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace.map(String.init) ?? "default")"])
+            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace)"])
         }
-        let stubs: [AllocationListStub]
-        do {
-            stubs = try await nomad.allocations(ofJob: jobID).value
-        } catch let error as NomadClientError where error.kind == .notFound {
-            stubs = []
-        }
-        let terminal: Set<String> = ["complete", "failed", "lost"]
-        guard stubs.allSatisfy({ terminal.contains($0.clientStatus?.rawValue ?? "") }) else {
-            logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
-            return  // the allocation change that follows queues the pod again
+        guard try await liveAllocations(of: jobID).isEmpty else {
+            let now = ContinuousClock.now
+            if now >= killDeadline {
+                await killLiveAllocations(of: jobID, logger: logger)
+                queue.add(Self.key(pod), after: .seconds(1))
+            } else {
+                logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
+                // The allocation change that follows queues the pod again; this wakes it at the deadline.
+                queue.add(Self.key(pod), after: killDeadline - now)
+            }
+            return
         }
         do {
             try await kubernetes.delete(
@@ -401,6 +448,7 @@ public final class PodController: Service, Sendable {
         state.withLock { state in
             state.lastAllocation[jobID] = nil
             state.lastEvaluationID[jobID] = nil
+            state.killDeadline[jobID] = nil
         }
     }
 
