@@ -190,6 +190,19 @@ final class StorageSetup: @unchecked Sendable {
             grants: { node in (try? provisionerGrants(node: node)) ?? [] })
         let suffix = harness.namespace == "default" ? String(UUID().uuidString.prefix(8)).lowercased() : String(harness.namespace.suffix(8))
         let real = harness.kubernetesSimulator == nil
+        if real {
+            // The agent runs as system:node:<name> there too: bind the shipped ClusterRole to it.
+            for var object in try manifest("storage-rbac.yaml") {
+                let plural = object["kind"] == "ClusterRole" ? "clusterroles" : "clusterrolebindings"
+                if plural == "clusterrolebindings" {
+                    object["metadata"]?["name"] = .string("nomad-kubelet:provisioner:\(harness.nodeName)")
+                    object["subjects"] = [["apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": .string("system:node:\(harness.nodeName)")]]
+                }
+                do {
+                    _ = try await harness.admin.create(ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: plural, isNamespaced: false), object: object)
+                } catch let error as KubernetesClientError where error.kind == .alreadyExists {}
+            }
+        }
         var names: [String: String] = [:]
         for var storageClass in try manifest("storageclass.yaml") {
             let name = storageClass["metadata"]?["name"]?.stringValue ?? ""
@@ -211,6 +224,9 @@ final class StorageSetup: @unchecked Sendable {
                 _ = try? await admin.delete(PersistentVolumeClaim.self, name: claim.metadata.name ?? "", namespace: harness.namespace)
             }
             for name in [deleteClass, retainClass] { _ = try? await admin.delete(StorageClass.self, name: name) }
+            _ = try? await admin.delete(
+                ResourceType(group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", isNamespaced: false),
+                name: "nomad-kubelet:provisioner:\(harness.nodeName)")
             for volume in (try? await admin.list(PersistentVolume.self).items) ?? []
             where volume.metadata.annotations?[NomadVolumeKeys.virtualNodeAnnotation] == harness.nodeName || createdVolumes.contains(volume.metadata.name ?? "") {
                 _ = try? await admin.delete(PersistentVolume.self, name: volume.metadata.name ?? "")
