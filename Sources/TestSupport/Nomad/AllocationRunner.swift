@@ -22,6 +22,22 @@ final class AllocationRunner: Sendable {
         /// Tasks killed on their own (sidecars and poststart tasks once the main tasks are done).
         var killed: Set<String> = []
         var sleepers: [String: CheckedContinuation<Void, Never>] = [:]
+        /// Tasks that have started at least once (Nomad's `StartedAt` is set).
+        var started: Set<String> = []
+        /// How each finished prestart task ended.
+        var outcomes: [String: TaskOutcome] = [:]
+        /// Waiters for a change of `started` or `outcomes` (the main tasks' start condition).
+        var progressWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// How ``runTask(_:)`` ended.
+    enum TaskOutcome: Sendable {
+        /// Exited 0 and is not restarted (batch-like tasks).
+        case succeeded
+        /// Failed for good: the restart policy gave up, or it could not be set up.
+        case failed
+        /// Killed (the allocation stops, or the task was killed on its own).
+        case killed
     }
 
     init(allocation: AllocationRecord, node: NodeRecord, dataDirectory: URL, cluster: NomadCluster, logger: Logger) {
@@ -109,6 +125,7 @@ final class AllocationRunner: Sendable {
             return sleepers
         }
         sleepers.forEach { $0.resume() }
+        notifyProgress()
         Task { await self.killAll() }
     }
 
@@ -213,17 +230,24 @@ final class AllocationRunner: Sendable {
         let poststart = tasks.filter { $0.hook == "poststart" }
         let poststop = tasks.filter { $0.hook == "poststop" }
         await withTaskGroup(of: Void.self) { supporting in
-            var prestartOK = true
-            for task in prestart where !task.sidecar {
-                let success = await runTask(task)
-                if !success { prestartOK = false }
+            // Nomad 1.1.2 (allocrunner/task_hook_coordinator.go): every prestart task starts at once,
+            // sidecar or not; the main tasks start once each prestart sidecar has started and each other
+            // prestart task has completed successfully.
+            for task in prestart {
+                supporting.addTask {
+                    let outcome = await self.runTask(task)
+                    self.state.withLock { $0.outcomes[task.name] = outcome }
+                    self.notifyProgress()
+                    if outcome == .failed { await self.failSiblings(of: task.name) }
+                }
             }
-            for task in prestart where task.sidecar {
-                supporting.addTask { _ = await self.runTask(task) }
-            }
-            if prestartOK && !stopping {
+            if await waitForMainTaskCondition(prestart) {
                 await withTaskGroup(of: Void.self) { mainGroup in
-                    for task in main { mainGroup.addTask { _ = await self.runTask(task) } }
+                    for task in main {
+                        mainGroup.addTask {
+                            if await self.runTask(task) == .failed { await self.failSiblings(of: task.name) }
+                        }
+                    }
                     for task in poststart { supporting.addTask { _ = await self.runTask(task) } }
                 }
             } else {
@@ -247,6 +271,69 @@ final class AllocationRunner: Sendable {
         }
     }
 
+    /// Wakes everything waiting for a task to start or a prestart task to end.
+    private func notifyProgress() {
+        let waiters = state.withLock { state in
+            defer { state.progressWaiters.removeAll() }
+            return state.progressWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Waits for the main tasks' start condition; `false` when the allocation stops first or a
+    /// prestart task failed (its failure kills the allocation).
+    private func waitForMainTaskCondition(_ prestart: [TaskSpec]) async -> Bool {
+        while true {
+            let verdict: Bool? = state.withLock { state in
+                if state.stopping { return false }
+                var open = true
+                for task in prestart {
+                    if task.sidecar {
+                        if !state.started.contains(task.name) { open = false }
+                    } else {
+                        switch state.outcomes[task.name] {
+                        case .succeeded?: continue
+                        case .failed?, .killed?: return false
+                        case nil: open = false
+                        }
+                    }
+                }
+                return open ? true : nil
+            }
+            if let verdict { return verdict }
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    // Re-check under the lock: a change may have happened since the verdict.
+                    if state.stopping { return true }
+                    let decided = prestart.allSatisfy { task in
+                        task.sidecar ? state.started.contains(task.name) : state.outcomes[task.name] != nil
+                    }
+                    if decided { return true }
+                    state.progressWaiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// A task failed for good: as Nomad's alloc runner does, every other live task gets a
+    /// `Sibling Task Failed` event and the allocation is killed (poststop tasks still run).
+    private func failSiblings(of failed: String) async {
+        let alreadyStopping = state.withLock { $0.stopping }
+        guard !alreadyStopping else { return }
+        let live = await cluster.liveTasks(allocationID: allocation.id)
+        for task in allocation.group.tasks where task.name != failed && task.hook != "poststop" && live.contains(task.name) {
+            await report(task.name) {
+                $0.events.append(
+                    TaskEvent.make(
+                        "Sibling Task Failed", display: "Task's sibling \"\(failed)\" failed", details: ["failed_sibling": failed],
+                        failedSibling: failed))
+            }
+        }
+        stop()
+    }
+
     private func markNotRun(_ task: TaskSpec) async {
         await report(task.name) {
             $0.state = "dead"
@@ -254,8 +341,8 @@ final class AllocationRunner: Sendable {
         }
     }
 
-    /// Runs one task until it succeeds, fails for good or is killed. Returns whether it succeeded.
-    private func runTask(_ task: TaskSpec) async -> Bool {
+    /// Runs one task until it succeeds, fails for good or is killed.
+    private func runTask(_ task: TaskSpec) async -> TaskOutcome {
         let directory = taskDirectory(task.name)
         let fileManager = FileManager.default
         for sub in ["local", "secrets", "tmp"] {
@@ -276,7 +363,7 @@ final class AllocationRunner: Sendable {
                 $0.failed = true
                 $0.finishedAt = NomadTime.nowNanos()
             }
-            return false
+            return .failed
         }
         var intervalStart = ContinuousClock.now
         var attemptsInInterval = 0
@@ -287,7 +374,7 @@ final class AllocationRunner: Sendable {
                     $0.state = "dead"
                     if $0.finishedAt == nil { $0.finishedAt = NomadTime.nowNanos() }
                 }
-                return false
+                return .killed
             }
             let stdout = open(logFile(task: task.name, type: "stdout").path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             let stderr = open(logFile(task: task.name, type: "stderr").path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -299,7 +386,11 @@ final class AllocationRunner: Sendable {
                 let pid = try await ProcessLauncher.spawn(spec, stdout: stdout, stderr: stderr)
                 close(stdout)
                 close(stderr)
-                state.withLock { $0.pids[task.name] = pid }
+                state.withLock { state in
+                    state.pids[task.name] = pid
+                    state.started.insert(task.name)
+                }
+                notifyProgress()
                 // A stop that arrived while the process was being started did not see its pid.
                 if shouldStop(task) { Task { await self.terminate(pid: pid, task: task) } }
                 await report(task.name) {
@@ -337,7 +428,7 @@ final class AllocationRunner: Sendable {
                     $0.finishedAt = NomadTime.nowNanos()
                     $0.events.append(TaskEvent.make("Killed", display: "Task successfully killed"))
                 }
-                return exit.exitCode == 0
+                return .killed
             }
             if state.withLock({ $0.restartRequested.remove(task.name) != nil }) {
                 await report(task.name) {
@@ -354,7 +445,7 @@ final class AllocationRunner: Sendable {
                     $0.state = "dead"
                     $0.finishedAt = NomadTime.nowNanos()
                 }
-                return true
+                return .succeeded
             }
             // The restart policy.
             let policy = task.restart
@@ -392,7 +483,7 @@ final class AllocationRunner: Sendable {
                     $0.failed = true
                     $0.finishedAt = NomadTime.nowNanos()
                 }
-                return false
+                return .failed
             }
             let startDelay = delay
             let restartReason = reason

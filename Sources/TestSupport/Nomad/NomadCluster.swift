@@ -301,6 +301,11 @@ actor NomadCluster {
     }
 
     /// Called by a runner whenever a task's state changes.
+    /// The tasks of an allocation that are not dead.
+    func liveTasks(allocationID: String) -> Set<String> {
+        Set((allocations[allocationID]?.taskStates ?? [:]).filter { $0.value.state != "dead" }.keys)
+    }
+
     func updateTaskState(allocationID: String, task: String, _ change: @Sendable (inout TaskStateRecord) -> Void) {
         guard var alloc = allocations[allocationID], alloc.clientStatus != "lost" else { return }
         change(&alloc.taskStates[task, default: TaskStateRecord()])
