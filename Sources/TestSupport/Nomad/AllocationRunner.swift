@@ -13,6 +13,8 @@ final class AllocationRunner: Sendable {
     private let logger: Logger
     private let state = Mutex(RunnerState())
     private let mainTask = Mutex<Task<Void, Never>?>(nil)
+    /// Kill timeouts by task, changed by in-place job updates.
+    private let killTimeouts: Mutex<[String: Int64]>
 
     private struct RunnerState {
         var stopping = false
@@ -46,6 +48,18 @@ final class AllocationRunner: Sendable {
         self.allocationDirectory = dataDirectory.appendingPathComponent("alloc").appendingPathComponent(allocation.id)
         self.cluster = cluster
         self.logger = logger
+        self.killTimeouts = Mutex(Dictionary(allocation.group.tasks.map { ($0.name, $0.killTimeoutNanos) }) { $1 })
+    }
+
+    /// An in-place job update: the tasks keep running with the new kill timeouts.
+    func updateTasks(_ tasks: [TaskSpec]) {
+        killTimeouts.withLock { timeouts in
+            for task in tasks { timeouts[task.name] = task.killTimeoutNanos }
+        }
+    }
+
+    private func killTimeout(_ task: TaskSpec) -> Int64 {
+        killTimeouts.withLock { $0[task.name] } ?? task.killTimeoutNanos
     }
 
     // MARK: Paths and environment
@@ -173,12 +187,13 @@ final class AllocationRunner: Sendable {
     private func killAll() async {
         for task in allocation.group.tasks where task.hook != "poststop" {
             let pid = self.pid(of: task.name)
-            let timeout = NomadTime.goDuration(nanos: task.killTimeoutNanos)
+            let killTimeout = self.killTimeout(task)
+            let timeout = NomadTime.goDuration(nanos: killTimeout)
             await report(task.name) {
                 $0.events.append(
                     TaskEvent.make(
                         "Killing", display: "Sent interrupt. Waiting \(timeout) before force killing",
-                        details: ["kill_timeout": timeout], killTimeout: task.killTimeoutNanos))
+                        details: ["kill_timeout": timeout], killTimeout: killTimeout))
             }
             if let pid { Task { await self.terminate(pid: pid, task: task) } }
         }
@@ -187,7 +202,7 @@ final class AllocationRunner: Sendable {
     /// Sends the kill signal to the task's process group, then SIGKILL after the kill timeout.
     private func terminate(pid: Int32, task: TaskSpec) async {
         ProcessLauncher.signalGroup(pid, ProcessLauncher.signalNumber(task.killSignal))
-        let deadline = ContinuousClock.now + .nanoseconds(task.killTimeoutNanos)
+        let deadline = ContinuousClock.now + .nanoseconds(killTimeout(task))
         while ContinuousClock.now < deadline {
             if self.pid(of: task.name) != pid && !ProcessLauncher.groupAlive(pid) { return }
             try? await Task.sleep(for: .milliseconds(50))
@@ -323,7 +338,10 @@ final class AllocationRunner: Sendable {
         let alreadyStopping = state.withLock { $0.stopping }
         guard !alreadyStopping else { return }
         let live = await cluster.liveTasks(allocationID: allocation.id)
-        for task in allocation.group.tasks where task.name != failed && task.hook != "poststop" && live.contains(task.name) {
+        let siblings = allocation.group.tasks.filter { $0.name != failed && $0.hook != "poststop" && live.contains($0.name) }
+        // Nomad kills only when live runners remain (a lone failed task ends the allocation by itself).
+        guard !siblings.isEmpty else { return }
+        for task in siblings {
             await report(task.name) {
                 $0.events.append(
                     TaskEvent.make(
