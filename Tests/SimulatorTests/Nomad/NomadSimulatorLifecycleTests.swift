@@ -76,4 +76,30 @@ struct NomadSimulatorLifecycleTests {
         #expect(alloc["ClientStatus"]?.string == "running")
         #expect(alloc["TaskStates"]?["main"]?["State"]?.string == "pending")
     }
+
+    @Test("a job change of only KillTimeout updates the allocation in place (Nomad's tasksUpdated ignores it); a command change replaces it")
+    func killTimeoutChangeIsInPlace() async throws {
+        let simulator = try await NomadSimulator.start()
+        let http = RawNomadHTTP(address: simulator.address)
+        let job = TestJobs.job(id: "inplace", script: "exec sleep 300")
+        _ = try await http.register(job)
+        let first = try await http.firstAllocation(of: "inplace")
+        let id = first["ID"]?.string ?? ""
+        _ = try await http.waitForTask(id, "main", state: "running")
+        _ = try await http.register(job.replacingOccurrences(of: #""KillTimeout": 2000000000"#, with: #""KillTimeout": 9000000000"#))
+        let updated = try await http.waitFor("the allocation to move to job version 1") {
+            try await http.get("/v1/allocation/\(id)").json
+        } until: { $0["Job"]?["Version"]?.int == 1 }
+        let allocations = try await http.get("/v1/job/inplace/allocations").json.array ?? []
+        _ = try await http.register(job.replacingOccurrences(of: "exec sleep 300", with: "exec sleep 301"))
+        let replaced = try await http.waitFor("a second allocation for the command change") {
+            try await http.get("/v1/job/inplace/allocations").json.array ?? []
+        } until: { $0.count == 2 }
+        await simulator.shutdown()
+        #expect(allocations.count == 1)
+        #expect(updated["DesiredStatus"]?.string == "run")
+        #expect(updated["TaskStates"]?["main"]?["Restarts"]?.int == 0)
+        #expect(updated["Job"]?["TaskGroups"]?.array?.first?["Tasks"]?.array?.first?["KillTimeout"]?.int == 9_000_000_000)
+        #expect(replaced.count == 2)
+    }
 }
