@@ -3,6 +3,7 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     fileprivate enum Code: Sendable, Hashable {
         case invalidConfiguration
         case unreadableConfiguration
+        case volumeOperationFailed
     }
 
     /// The kind of failure, for callers that branch on it.
@@ -12,6 +13,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let invalidConfiguration = Kind(code: .invalidConfiguration)
         /// The configuration file (or a file it names) cannot be read or parsed.
         public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
+        /// Creating or removing a volume's directory on its Nomad client did not succeed.
+        public static let volumeOperationFailed = Kind(code: .volumeOperationFailed)
         public var description: String { "\(code)" }
     }
 
@@ -39,5 +42,12 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     /// A configuration file that cannot be read or parsed.
     public static func unreadableConfiguration(file: String, reason: String) -> AgentError {
         AgentError(.unreadableConfiguration, message: "cannot read the configuration \(file): \(reason)")
+    }
+
+    /// A directory job of a volume failed or did not finish; `detail` says what Nomad reported.
+    public static func volumeOperationFailed(volume: String, action: String, client: String, detail: String) -> AgentError {
+        AgentError(
+            .volumeOperationFailed,
+            message: "could not \(action) the directory of volume \(volume) on Nomad client \(client): \(detail); check the client and `nomad job status` of the volume job")
     }
 }

@@ -3,6 +3,7 @@ import KubernetesClient
 import Logging
 import NomadClient
 import ServiceLifecycle
+import Translation
 import UnixSignals
 
 /// The whole agent: the Kubernetes and Nomad clients built from the configuration, and the node
@@ -15,6 +16,8 @@ public final class NomadKubeletAgent: Sendable {
     public let nodeController: NodeController
     /// Runs the node's pods as Nomad jobs.
     public let podController: PodController
+    /// Provisions and reclaims the volumes of the node's StorageClass.
+    public let volumeController: VolumeController
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     /// A client with short timeouts and no retries, so a Nomad outage shows in the Node's status
@@ -23,7 +26,12 @@ public final class NomadKubeletAgent: Sendable {
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
-    public init(configuration: AgentConfiguration, logger: Logger) throws {
+    /// `imageResolver` says which container images can run (the host image and PseudoImages by
+    /// default); `storage` configures the volume provisioner (docs/storage.md).
+    public init(
+        configuration: AgentConfiguration, imageResolver: ImageResolver = .standard, storage: VolumeControllerSettings = VolumeControllerSettings(),
+        logger: Logger
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         let kubernetesConfiguration: ClientConfiguration
@@ -59,7 +67,8 @@ public final class NomadKubeletAgent: Sendable {
         self.kubernetes = kubernetes
         self.nomad = nomad
         self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger)
-        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, imageResolver: imageResolver, logger: logger)
+        self.volumeController = VolumeController(configuration: configuration, settings: storage, kubernetes: kubernetes, nomad: nomad, logger: logger)
     }
 
     /// Runs both controllers until a graceful-shutdown signal arrives or the task is cancelled,
@@ -70,6 +79,7 @@ public final class NomadKubeletAgent: Sendable {
                 services: [
                     .init(service: nodeController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: podController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: volumeController, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))

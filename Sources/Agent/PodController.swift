@@ -28,6 +28,7 @@ public final class PodController: Service, Sendable {
     private let nomad: NomadClient
     private let translator: PodTranslator
     private let informer: Informer<Pod>
+    private let volumeClaims: VolumeClaimResolver
     private let queue = WorkQueue()
     private let state = Mutex(State())
     private let logger: Logger
@@ -51,10 +52,16 @@ public final class PodController: Service, Sendable {
         var nodeAddresses: [String: String] = [:]
         /// Pods (by uid) with a reconcile queued for their active deadline.
         var deadlineScheduled: Set<String> = []
+        /// When the tasks of a deleted pod's job get SIGKILL if still alive: the deletion's grace
+        /// after the agent first saw it (Nomad's kill_timeout alone cannot be shortened once stopping).
+        var killDeadline: [String: ContinuousClock.Instant] = [:]
     }
 
-    /// A controller for the pods of `configuration.node.name`.
-    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger) {
+    /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
+    /// can run (the host image only by default).
+    public init(
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
+    ) {
         self.configuration = configuration
         self.kubernetes = kubernetes
         self.nomad = nomad
@@ -62,10 +69,8 @@ public final class PodController: Service, Sendable {
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
         self.runtime = PodRuntimeSupervisor(nomad: nomad, logger: logger)
-        self.translator = PodTranslator(
-            policy: TranslationPolicy(
-                nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
-                region: configuration.nomad.region ?? "global", defaultDriver: configuration.nomad.driver))
+        self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
+        self.volumeClaims = VolumeClaimResolver(kubernetes: kubernetes, nomad: nomad)
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
@@ -207,12 +212,41 @@ public final class PodController: Service, Sendable {
         }
     }
 
-    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run on.
+    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run
+    /// on. A forced deletion (grace 0) kills the tasks at once, as `kubectl delete --force` expects.
     private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
         guard let job = try await existingJob(jobID), job.stop != true else { return }
         _ = try await nomad.deregister(jobID: jobID)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
+        if pod.metadata.deletionGracePeriodSeconds == 0 {
+            await killLiveAllocations(of: jobID, logger: logger)
+        }
+    }
+
+    /// The job's allocations whose tasks may still run.
+    private func liveAllocations(of jobID: String) async throws -> [AllocationListStub] {
+        let stubs: [AllocationListStub]
+        do {
+            stubs = try await nomad.allocations(ofJob: jobID).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            stubs = []
+        }
+        let terminal: Set<String> = ["complete", "failed", "lost"]
+        return stubs.filter { !terminal.contains($0.clientStatus?.rawValue ?? "") }
+    }
+
+    /// Sends SIGKILL to every task of the job's live allocations (the end of a deletion's grace).
+    private func killLiveAllocations(of jobID: String, logger: Logger) async {
+        for stub in (try? await liveAllocations(of: jobID)) ?? [] {
+            guard let id = stub.id else { continue }
+            do {
+                try await nomad.signalAllocation(id, signal: "SIGKILL")
+                logger.notice("grace period over; killed the pod's tasks", metadata: ["job": "\(jobID)", "allocation": "\(id)"])
+            } catch {
+                logger.debug("could not signal the allocation (its tasks may have ended)", metadata: ["allocation": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     private func existingJob(_ jobID: String) async throws -> Job? {
@@ -225,7 +259,24 @@ public final class PodController: Service, Sendable {
 
     private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
         remember(pod)
-        let baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        var baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        if pod.spec?.volumes?.contains(where: { $0.persistentVolumeClaim != nil }) == true {
+            // Claim volumes pin the job to their Nomad client; before a job exists, a client that is
+            // down keeps the pod Pending (it must never start elsewhere with an empty directory).
+            let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+            let running = try await existingJob(jobID).map { $0.stop != true } ?? false
+            switch try await volumeClaims.resolve(pod, checkClients: !running) {
+            case .ready(let claims): baseOptions.claimVolumes = claims
+            case .waiting(let wait):
+                if pod.status?.reason != wait.reason || pod.status?.message != wait.message {
+                    logger.notice("pod waits for its volumes", metadata: ["reason": "\(wait.reason)", "message": "\(wait.message)"])
+                    await record("FailedMount", type: "Warning", message: wait.message, fieldPath: nil, key: "volumes/\(wait.message)", at: Date(), pod: pod)
+                }
+                try await patchStatus(pod, VolumeClaimResolver.waitingStatus(pod, wait, now: Date()), logger: logger)
+                queue.add(Self.key(pod), after: .seconds(5))
+                return
+            }
+        }
         let plain: PodTranslation
         do {
             plain = try translator.translate(pod, options: baseOptions)
@@ -289,6 +340,12 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
+    /// The job's newest evaluation that failed to place it, else its newest evaluation.
+    private func placementEvaluation(jobID: String) async throws -> Evaluation? {
+        let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
+        return evaluations.first { !($0.failedTGAllocs?.isEmpty ?? true) } ?? evaluations.first
+    }
+
     private func nodeAddress(_ nodeID: String?) async -> String? {
         guard let nodeID else { return nil }
         if let known = state.withLock({ $0.nodeAddresses[nodeID] }) { return known }
@@ -301,8 +358,14 @@ public final class PodController: Service, Sendable {
     private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
         let allocation = try await currentAllocation(jobID: jobID)
         var evaluation: Evaluation?
-        if allocation == nil, let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
-            evaluation = try? await nomad.evaluation(evalID)
+        if allocation == nil {
+            if let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
+                evaluation = try? await nomad.evaluation(evalID)
+            } else {
+                // Registered before this agent started: Nomad's evaluations still tell why nothing runs.
+                evaluation = try? await placementEvaluation(jobID: jobID)
+                if let id = evaluation?.id { state.withLock { $0.lastEvaluationID[jobID] = id } }
+            }
         }
         if allocation == nil, let evaluation, evaluation.failedTGAllocs?.isEmpty ?? true, [nil, "pending"].contains(evaluation.status) {
             // Nomad has not placed the job yet, nor said why: the evaluation's outcome is not in the
@@ -385,36 +448,40 @@ public final class PodController: Service, Sendable {
         try await patchStatus(pod, status, logger: logger)
     }
 
+    /// Kubelet-style deletion: stop the job (Nomad sends the kill signal and SIGKILL after the
+    /// job's kill_timeout, the spec's grace), SIGKILL what still runs once the deletion's own grace
+    /// (`deletionGracePeriodSeconds`, shorter with `kubectl delete --grace-period`) is over, and
+    /// remove the pod with grace 0 once every task is dead.
     private func reconcileDeletion(_ pod: Pod, logger: Logger) async throws {
         let identity = PodJobIdentity(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "", nodeName: configuration.node.name)
         let jobID = identity.jobID
+        let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min() ?? 30
+        var killDeadline = state.withLock { state -> ContinuousClock.Instant in
+            if let deadline = state.killDeadline[jobID] { return deadline }
+            let deadline = ContinuousClock.now + .seconds(max(grace, 0))
+            state.killDeadline[jobID] = deadline
+            return deadline
+        }
         await runtime.stop(podUID: pod.metadata.uid ?? "")
         if let job = try await existingJob(jobID), job.stop != true {
-            var grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
-            // preStop hooks run first, within the grace period; the kill timeout gets what is left
-            // (at least 2 s, as the kubelet gives after a preStop hook used it all).
-            let budget = TimeInterval(grace ?? translator.policy.defaultTerminationGracePeriodSeconds)
+            // preStop hooks run first, within the grace period (the kill deadline counts them); a
+            // hook that used it all leaves the containers 2 s more, as the kubelet gives.
             let allocation = try await currentAllocation(jobID: jobID)
             let key = Self.key(pod)
             let preStop = await runtime.preStop(
-                pod: pod, allocationID: allocation?.id, podIP: await nodeAddress(allocation?.nodeID), grace: budget, reporter: reporter(for: pod)
+                pod: pod, allocationID: allocation?.id, podIP: await nodeAddress(allocation?.nodeID), grace: TimeInterval(max(grace, 0)),
+                reporter: reporter(for: pod)
             ) { [queue] in queue.add(key) }
-            switch preStop {
-            case .running?:
+            if preStop == .running {
                 logger.debug("running preStop hooks", metadata: ["job": "\(jobID)"])
                 return  // their end queues the pod again
-            case .finished(let elapsed)?:
-                grace = max(Int64((budget - elapsed).rounded(.down)), PodTranslator.minimumGracePeriodSeconds)
-            case nil:
-                break
             }
-            let options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
-            if let grace, let shorter = try? translator.translate(pod, options: options).job,
-                shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
-            {
-                var shorter = shorter
-                shorter.meta = (shorter.meta ?? [:]).merging([Self.specHashMetaKey: job.meta?[Self.specHashMetaKey] ?? ""]) { $1 }
-                _ = try? await nomad.register(shorter, enforceIndex: job.jobModifyIndex)
+            if preStop != nil {
+                let extended = max(killDeadline, ContinuousClock.now + .seconds(PodTranslator.minimumGracePeriodSeconds))
+                killDeadline = state.withLock { state in
+                    state.killDeadline[jobID] = extended
+                    return extended
+                }
             }
             _ = try await nomad.deregister(jobID: jobID)
             for container in pod.spec?.containers ?? [] {
@@ -422,18 +489,19 @@ public final class PodController: Service, Sendable {
                     "Killing", type: "Normal", message: "Stopping container \(container.name)", fieldPath: "spec.containers{\(container.name)}",
                     key: "killing/\(pod.metadata.uid ?? "")/\(container.name)", at: Date(), pod: pod)
             }
-            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace.map(String.init) ?? "default")"])
+            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace)"])
         }
-        let stubs: [AllocationListStub]
-        do {
-            stubs = try await nomad.allocations(ofJob: jobID).value
-        } catch let error as NomadClientError where error.kind == .notFound {
-            stubs = []
-        }
-        let terminal: Set<String> = ["complete", "failed", "lost"]
-        guard stubs.allSatisfy({ terminal.contains($0.clientStatus?.rawValue ?? "") }) else {
-            logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
-            return  // the allocation change that follows queues the pod again
+        guard try await liveAllocations(of: jobID).isEmpty else {
+            let now = ContinuousClock.now
+            if now >= killDeadline {
+                await killLiveAllocations(of: jobID, logger: logger)
+                queue.add(Self.key(pod), after: .seconds(1))
+            } else {
+                logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
+                // The allocation change that follows queues the pod again; this wakes it at the deadline.
+                queue.add(Self.key(pod), after: killDeadline - now)
+            }
+            return
         }
         do {
             try await kubernetes.delete(
@@ -447,6 +515,7 @@ public final class PodController: Service, Sendable {
             state.lastAllocation[jobID] = nil
             state.lastEvaluationID[jobID] = nil
             state.deadlineScheduled.remove(pod.metadata.uid ?? "")
+            state.killDeadline[jobID] = nil
         }
         await runtime.forget(podUID: pod.metadata.uid ?? "")
     }

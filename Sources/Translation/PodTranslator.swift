@@ -17,30 +17,42 @@ public struct TranslationOptions: Sendable, Hashable {
     /// Container name → restart count it had before this job version; written to task Meta
     /// `k8s.restart-count-base` and added to Nomad's `Restarts` by ``PodStatusMapper``.
     public var restartCountBase: [String: Int]
+    /// Pod volume name → its `persistentVolumeClaim` resolved by the agent to a bound
+    /// nomad-kubelet volume; the job is pinned to that volume's client (``VolumeClaimTranslation``).
+    public var claimVolumes: [String: ClaimVolume]
 
     /// Options; all empty by default.
-    public init(runtimeHandler: String? = nil, gracePeriodOverrideSeconds: Int64? = nil, pinnedNodeID: String? = nil, restartCountBase: [String: Int] = [:]) {
+    public init(
+        runtimeHandler: String? = nil, gracePeriodOverrideSeconds: Int64? = nil, pinnedNodeID: String? = nil, restartCountBase: [String: Int] = [:],
+        claimVolumes: [String: ClaimVolume] = [:]
+    ) {
         self.runtimeHandler = runtimeHandler
         self.gracePeriodOverrideSeconds = gracePeriodOverrideSeconds
         self.pinnedNodeID = pinnedNodeID
         self.restartCountBase = restartCountBase
+        self.claimVolumes = claimVolumes
     }
 }
 
 /// A Pod translated: the job to register and anything skipped on purpose.
 public struct PodTranslation: Sendable, Hashable {
-    /// The Nomad job; it passes ``NomadJobValidator``.
+    /// The Nomad job; it passes ``NomadJobValidator``. It holds Secret values (env): never log it.
     public var job: Job
+    /// ``job`` with every value that came from a Secret replaced by ``PodTranslator/redactedValue``:
+    /// what `translate` prints, what may be logged, and what the agent hashes to detect spec changes
+    /// (so a Secret or ConfigMap change does not restart a running pod, as in Kubernetes).
+    public var redactedJob: Job
     /// The names tying the job to the Pod.
     public var identity: PodJobIdentity
-    /// Fields deliberately not carried into the job (e.g. the service-account token volume until
-    /// issue 6), for the agent to log or event.
+    /// Fields deliberately not carried into the job, or carried without being enforced, for the
+    /// agent to log and event (``TranslationProblem/eventReason`` names the Event's reason).
     public var warnings: [TranslationProblem]
 }
 
 /// Pod → Nomad job: one job (`service` for restartPolicy Always, else `batch`), one task group
-/// `pod` with count 1, one task per container. Pure: no I/O, no clock. The full table of what each
-/// Pod field becomes is in docs/translation.md.
+/// `pod` with count 1, one task per container. Pure: no I/O, no clock; what the Pod references
+/// (ConfigMaps, Secrets, PseudoImages) comes in a ``TranslationContext``. The full table of what
+/// each Pod field becomes is in docs/pseudo-containers.md.
 public struct PodTranslator: Sendable {
     /// The node configuration's knobs.
     public var policy: TranslationPolicy
@@ -51,16 +63,57 @@ public struct PodTranslator: Sendable {
     public static let minimumGracePeriodSeconds: Int64 = 2
     /// The projected volume the API server adds to every Pod that mounts a service-account token.
     static let serviceAccountVolumePrefix = "kube-api-access-"
+    /// Pod annotation naming the Unix user the tasks run as (overrides the PseudoImage's user).
+    public static let userAnnotation = "nomad-kubelet.io/user"
+    /// Pod annotation naming the Nomad driver; honoured only with ``TranslationPolicy/allowDriverOverride``.
+    public static let driverAnnotation = "nomad-kubelet.io/driver"
+    /// What replaces a Secret's value in ``PodTranslation/redactedJob``.
+    public static let redactedValue = "<redacted>"
 
     /// A translator for a node configuration.
-    public init(policy: TranslationPolicy, imageResolver: ImageResolver = .hostOnly) {
+    public init(policy: TranslationPolicy, imageResolver: ImageResolver = .standard) {
         self.policy = policy
         self.imageResolver = imageResolver
     }
 
-    /// Translates `pod`, or throws ``TranslationError/podNotTranslatable(namespace:name:problems:)``
-    /// listing every problem (never a partial job).
-    public func translate(_ pod: Pod, options: TranslationOptions = TranslationOptions()) throws(TranslationError) -> PodTranslation {
+    /// Translates `pod` with what it references in `context`, or throws
+    /// ``TranslationError/podNotTranslatable(namespace:name:problems:)`` listing every problem (never
+    /// a partial job; ``TranslationError/isTransient`` when only referenced objects are missing).
+    public func translate(
+        _ pod: Pod, context: TranslationContext = TranslationContext(), options: TranslationOptions = TranslationOptions()
+    ) throws(TranslationError) -> PodTranslation {
+        var translation = try translateOnce(pod, context: context, options: options)
+        if !context.secrets.isEmpty {
+            var redacted = context
+            redacted.secrets = context.secrets.mapValues { secret in
+                var secret = secret
+                secret.data = secret.effectiveValues.mapValues { _ in Data(Self.redactedValue.utf8).base64EncodedString() }
+                secret.stringData = nil
+                return secret
+            }
+            translation.redactedJob = (try? translateOnce(pod, context: redacted, options: options).job) ?? Self.withoutEnvironment(translation.job)
+        }
+        return translation
+    }
+
+    /// `job` with every task's environment replaced by a redaction marker: the fallback should a
+    /// redacted translation fail where the real one succeeded.
+    private static func withoutEnvironment(_ job: Job) -> Job {
+        var job = job
+        job.taskGroups = job.taskGroups?.map { group in
+            var group = group
+            group.tasks = group.tasks?.map { task in
+                var task = task
+                task.env = task.env?.mapValues { _ in redactedValue }
+                task.config = TaskConfig(command: redactedValue, args: [])
+                return task
+            }
+            return group
+        }
+        return job
+    }
+
+    private func translateOnce(_ pod: Pod, context translationContext: TranslationContext, options: TranslationOptions) throws(TranslationError) -> PodTranslation {
         var problems: [TranslationProblem] = []
         var warnings: [TranslationProblem] = []
         func problem(_ field: String, _ kind: TranslationProblem.Kind, _ reason: String, _ fix: String) {
@@ -99,8 +152,12 @@ public struct PodTranslator: Sendable {
         if spec.hostUsers == false {
             problem("spec.hostUsers", .unsupported, "host processes cannot run in a user namespace", "remove hostUsers: false")
         }
-        let driver = resolveDriver(spec: spec, options: options, problem: problem)
-        let user = checkPodSecurity(spec.securityContext, field: "spec.securityContext", problem: problem)
+        if !policy.allowPrivileged {
+            for (field, requested) in [("spec.hostPID", spec.hostPID), ("spec.hostIPC", spec.hostIPC)] where requested == true {
+                problem(field, .policy, "sharing the host's \(field.dropFirst(9)) namespace is privileged and this node does not allow it", "remove \(field.dropFirst(5)), or set policy.allowPrivileged on the node")
+            }
+        }
+        let driver = resolveDriver(pod: pod, spec: spec, options: options, problem: problem)
 
         // Volumes: only the automatic service-account token volume is tolerated (skipped) for now.
         var skippedVolumes: Set<String> = []
@@ -113,9 +170,20 @@ public struct PodTranslator: Sendable {
                         field: field, kind: .notYetSupported,
                         reason: "the service-account token volume '\(volume.name)' is not provided to the process yet",
                         fix: "set automountServiceAccountToken: false if the program does not use it"))
+            } else if let claim = volume.persistentVolumeClaim {
+                if options.claimVolumes[volume.name] != nil {
+                    skippedVolumes.insert(volume.name)  // mounts become env vars in VolumeClaimTranslation.apply
+                } else {
+                    problem(
+                        "\(field).persistentVolumeClaim", .policy, "claim '\(claim.claimName)' is not bound to a nomad-kubelet volume (a PV naming a Nomad client)",
+                        "use a claim of the nomad-local StorageClass, or a PV with the nomad-kubelet.io/nomad-node-id annotation")
+                }
             } else {
                 problem(field, .notYetSupported, "volume '\(volume.name)' is not supported yet", "remove the volume and its mounts")
             }
+        }
+        for item in VolumeClaimTranslation.problems(claims: options.claimVolumes, spec: spec, driver: driver, pinnedNodeID: options.pinnedNodeID) {
+            problems.append(item)
         }
 
         // Containers: init containers first (Nomad prestart tasks), then the app containers.
@@ -129,13 +197,14 @@ public struct PodTranslator: Sendable {
             if let policy = container.restartPolicy, policy != "Always" {
                 problem("\(field).restartPolicy", .invalid, "an init container's restartPolicy can only be Always", "remove it or set Always")
             }
-            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes)
+            var context = ContainerContext(field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext)
             context.isRegularInitContainer = !isSidecar
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 var task = task
                 task.lifecycle = TaskLifecycle(hook: .prestart, sidecar: isSidecar)
                 tasks.append(task)
             }
+            warnings += context.warnings
             ports += context.ports
             ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
         }
@@ -144,10 +213,11 @@ public struct PodTranslator: Sendable {
             if container.restartPolicy != nil {
                 problem("\(field).restartPolicy", .notYetSupported, "per-container restart policies are not supported yet", "remove restartPolicy from the container")
             }
-            var context = ContainerContext(field: field, driver: driver, user: user, skippedVolumes: skippedVolumes)
+            var context = ContainerContext(field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext)
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 tasks.append(task)
             }
+            warnings += context.warnings
             ports += context.ports
             ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
         }
@@ -187,6 +257,7 @@ public struct PodTranslator: Sendable {
         if let node = options.pinnedNodeID {
             job.constraints = [Constraint(lTarget: "${node.unique.id}", rTarget: node, operand: "=")]
         }
+        VolumeClaimTranslation.apply(claims: options.claimVolumes, spec: spec, to: &job)
         let violations = NomadJobValidator.violations(of: job)
         guard violations.isEmpty else {
             throw .jobRejectedByValidator(
@@ -195,7 +266,7 @@ public struct PodTranslator: Sendable {
                     TranslationProblem(field: $0.field, kind: .policy, reason: $0.message, fix: "check the node configuration's translation settings")
                 })
         }
-        return PodTranslation(job: job, identity: identity, warnings: warnings)
+        return PodTranslation(job: job, redactedJob: job, identity: identity, warnings: warnings)
     }
 
     // MARK: - Pieces
@@ -206,11 +277,13 @@ public struct PodTranslator: Sendable {
     private struct ContainerContext {
         var field: String
         var driver: String
-        var user: String?
         var skippedVolumes: Set<String>
+        var pod: Pod
+        var inputs: TranslationContext
         var isRegularInitContainer = false
         var ports: [PortClaim] = []
         var ephemeralStorageBytes: Int64 = 0
+        var warnings: [TranslationProblem] = []
     }
 
     /// A port a container asks for, before de-duplication.
@@ -221,7 +294,18 @@ public struct PodTranslator: Sendable {
         var proto: String
     }
 
-    private func resolveDriver(spec: PodSpec, options: TranslationOptions, problem: Report) -> String {
+    private func resolveDriver(pod: Pod, spec: PodSpec, options: TranslationOptions, problem: Report) -> String {
+        if let override = pod.metadata.annotations?[Self.driverAnnotation] {
+            let field = "metadata.annotations['\(Self.driverAnnotation)']"
+            let known = Set(policy.driversByRuntimeHandler.values).union([policy.defaultDriver])
+            if !policy.allowDriverOverride {
+                problem(field, .policy, "this node does not allow choosing the driver by annotation", "remove the annotation and pick the driver with runtimeClassName")
+            } else if !known.contains(override) {
+                problem(field, .policy, "driver '\(override.debugDescription)' is not one this node uses", "use one of: \(known.sorted().joined(separator: ", "))")
+            } else {
+                return override
+            }
+        }
         guard let runtimeClass = spec.runtimeClassName else { return policy.defaultDriver }
         let handler = options.runtimeHandler ?? runtimeClass
         guard let driver = policy.driversByRuntimeHandler[handler] else {
@@ -232,23 +316,6 @@ public struct PodTranslator: Sendable {
             return policy.defaultDriver
         }
         return driver
-    }
-
-    /// Checks the security settings that can be checked; returns the task user.
-    private func checkPodSecurity(_ context: PodSecurityContext?, field: String, problem: Report) -> String? {
-        guard let context else { return policy.taskUser }
-        if context.runAsUser != nil {
-            problem("\(field).runAsUser", .notYetSupported, "Nomad runs tasks as a user name; numeric users are not mapped yet", "remove runAsUser")
-        }
-        if context.runAsGroup != nil {
-            problem("\(field).runAsGroup", .notYetSupported, "numeric groups are not mapped yet", "remove runAsGroup")
-        }
-        if context.runAsNonRoot == true, policy.taskUser == nil || policy.taskUser == "root" {
-            problem(
-                "\(field).runAsNonRoot", .policy, "tasks on this node run as \(policy.taskUser ?? "the Nomad client's user, usually root"), which may be root",
-                "set a non-root task user in the node configuration, or remove runAsNonRoot")
-        }
-        return policy.taskUser
     }
 
     private func translateContainer(
@@ -273,18 +340,42 @@ public struct PodTranslator: Sendable {
         var resolution = ImageResolution()
         var imageResolved = false
         let image = container.image ?? ""
-        switch imageResolver.resolve(image) {
+        switch imageResolver.resolve(image, context: context.inputs, policy: policy) {
         case .resolved(let resolved):
             resolution = resolved
             imageResolved = true
+            for warning in resolved.warnings {
+                context.warnings.append(
+                    TranslationProblem(field: "\(field).image", kind: .policy, reason: warning, fix: "add a checksum to the PseudoImage tag", eventReason: "UnverifiedArtifact"))
+            }
+            if !resolved.allowedDrivers.isEmpty, !resolved.allowedDrivers.contains(context.driver) {
+                report(
+                    ".image", .policy, "image '\(image)' may run under \(resolved.allowedDrivers.joined(separator: ", ")), not \(context.driver)",
+                    "pick a RuntimeClass whose driver the PseudoImage allows")
+            }
         case .refused(let reason, let fix):
             report(".image", .unsupported, reason, fix)
+        case .missing(let reason, let fix):
+            report(".image", .missing, reason, fix)
         }
+
+        // Environment (kubelet rules), then `$(VAR)` in command and args expanded against it.
+        let environment = ContainerEnvironment(container: container, field: field, pod: context.pod, context: context.inputs, policy: policy)
+        found += environment.problems
+        context.warnings += environment.warnings
+        let env = environment.values
+        func expand(_ words: [String]?) -> [String]? { words?.map { VariableExpansion.expand($0) { env[$0] } } }
+        let command = expand(container.command)
+        let args = expand(container.args)
+        let security = TaskSecurity(pod: context.pod, container: container, field: field, image: resolution, policy: policy)
+        found += security.problems
+        context.warnings += security.warnings
+
         let argv: [String]
-        if let command = container.command, !command.isEmpty {
-            argv = command + (container.args ?? [])
+        if let command, !command.isEmpty {
+            argv = command + (args ?? [])
         } else if !resolution.defaultCommand.isEmpty {
-            argv = resolution.defaultCommand + (container.args ?? resolution.defaultArgs)
+            argv = resolution.defaultCommand + (args ?? resolution.defaultArgs)
         } else {
             argv = []
             if imageResolved {
@@ -309,26 +400,6 @@ public struct PodTranslator: Sendable {
                 // (the driver's `work_dir` option needs Nomad 1.8) and leaves the program as the task's process.
                 config = TaskConfig(command: "/bin/sh", args: ["-c", "cd -- \"$0\" && exec \"$@\"", directory, program] + (config.args ?? []))
             }
-        }
-
-        // Environment.
-        var env: [String: String] = [:]
-        for (index, variable) in (container.env ?? []).enumerated() {
-            let envField = ".env[\(index)]"
-            if variable.name.isEmpty || variable.name.contains("=") || variable.name.contains("\0") {
-                report("\(envField).name", .invalid, "'\(variable.name.debugDescription)' is not a valid environment variable name", "use a non-empty name without '=' or NUL")
-            }
-            if variable.valueFrom != nil {
-                report("\(envField).valueFrom", .notYetSupported, "environment values from references are not supported yet", "set a literal value")
-            }
-            let value = variable.value ?? ""
-            if value.contains("\0") {
-                report("\(envField).value", .invalid, "contains a NUL character, which an environment value cannot hold", "remove it")
-            }
-            env[variable.name] = value
-        }
-        if container.envFrom != nil {
-            report(".envFrom", .notYetSupported, "envFrom is not supported yet", "list the variables under env")
         }
 
         // Resources, ports, mounts, probes.
@@ -359,20 +430,13 @@ public struct PodTranslator: Sendable {
         if !Self.isSignalName(killSignal) {
             report(".lifecycle.stopSignal", .invalid, "'\(killSignal.debugDescription)' is not a signal name", "use a name like SIGTERM")
         }
-        if let security = container.securityContext {
-            if security.runAsUser != nil { report(".securityContext.runAsUser", .notYetSupported, "numeric users are not mapped yet", "remove runAsUser") }
-            if security.runAsGroup != nil { report(".securityContext.runAsGroup", .notYetSupported, "numeric groups are not mapped yet", "remove runAsGroup") }
-            if security.runAsNonRoot == true, policy.taskUser == nil || policy.taskUser == "root" {
-                report(".securityContext.runAsNonRoot", .policy, "tasks on this node may run as root", "set a non-root task user in the node configuration, or remove runAsNonRoot")
-            }
-        }
         for item in found { problem(item.field, item.kind, item.reason, item.fix) }
         guard found.isEmpty else { return nil }
 
         let taskName = PodJobIdentity.taskName(forContainer: container.name)
         var task = NomadTask(name: taskName)
         task.driver = context.driver
-        task.user = resolution.user ?? context.user
+        task.user = security.user
         task.config = config
         task.env = env
         task.resources = resources

@@ -11,6 +11,9 @@ public struct TranslationProblem: Sendable, Hashable, CustomStringConvertible {
         case notYetSupported
         /// The node configuration (``TranslationPolicy``) makes the job impossible.
         case policy
+        /// A referenced object (PseudoImage or its tag, ConfigMap, Secret, key) does not exist yet:
+        /// the pod waits (Pending) and is translated again when it appears.
+        case missing
     }
 
     /// The field path in the Pod, e.g. `spec.containers[0].image`, or `policy.<knob>` / the Nomad
@@ -22,13 +25,16 @@ public struct TranslationProblem: Sendable, Hashable, CustomStringConvertible {
     public var reason: String
     /// What the user can change to make it work.
     public var fix: String
+    /// The Kubernetes Event reason for a warning the agent records (e.g. `InvalidEnvironmentVariableNames`).
+    public var eventReason: String?
 
     /// A problem at `field`.
-    public init(field: String, kind: Kind, reason: String, fix: String) {
+    public init(field: String, kind: Kind, reason: String, fix: String, eventReason: String? = nil) {
         self.field = field
         self.kind = kind
         self.reason = reason
         self.fix = fix
+        self.eventReason = eventReason
     }
 
     public var description: String { "\(field): \(reason) (\(fix))" }
@@ -79,6 +85,10 @@ public struct TranslationError: Error, Sendable, Hashable, CustomStringConvertib
             description: "Nomad job \(jobID) has no \(missingKeys.joined(separator: ", ")) in its Meta, so it was not created by "
                 + "nomad-kubelet; leave it alone or add the keys if it belongs to a pod")
     }
+
+    /// True when every problem is ``TranslationProblem/Kind/missing``: the pod should wait (Pending)
+    /// rather than fail, and be translated again later.
+    public var isTransient: Bool { code == .podNotTranslatable && !problems.isEmpty && problems.allSatisfy { $0.kind == .missing } }
 
     /// Errors are equal when they are of the same kind, like `HTTPClientError`; compare `problems` for detail.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }

@@ -37,11 +37,21 @@ public struct TranslationPolicy: Sendable, Hashable {
     public var restartDelay: Duration
     /// `RestartPolicy.Interval`; must be at least `restartAttempts × restartDelay` and 5 s.
     public var restartInterval: Duration
-    /// The Unix user tasks run as (`Task.User`); `nil` leaves it to the driver (raw_exec: the Nomad
-    /// client's user, often root).
+    /// The Unix user tasks run as (`Task.User`) when neither the PseudoImage nor the
+    /// ``PodTranslator/userAnnotation`` names one: the configuration's `policy.defaultUser`
+    /// (`nobody`). `nil` leaves it to the driver (raw_exec: the Nomad client's user, often root).
     public var taskUser: String?
     /// Kill timeout when the Pod sets no `terminationGracePeriodSeconds` (Kubernetes' default is 30 s).
     public var defaultTerminationGracePeriodSeconds: Int64
+    /// `policy.allowPrivileged`: accept `privileged`, added capabilities, `allowPrivilegeEscalation`,
+    /// `hostPID`/`hostIPC` and a root user asked by annotation. Off: such pods are refused.
+    public var allowPrivileged: Bool
+    /// `policy.allowUnverifiedArtifacts`: accept PseudoImage downloads without a checksum (a warning
+    /// is logged and evented). Off: refused.
+    public var allowUnverifiedArtifacts: Bool
+    /// `policy.allowDriverOverride`: honour the ``PodTranslator/driverAnnotation`` annotation. Off:
+    /// the annotation is refused and the driver comes from the RuntimeClass only.
+    public var allowDriverOverride: Bool
 
     /// A policy; the defaults suit a single-datacenter lab (`dc1`, `default`, `global`, raw_exec).
     public init(
@@ -62,7 +72,10 @@ public struct TranslationPolicy: Sendable, Hashable {
         restartDelay: Duration = .seconds(10),
         restartInterval: Duration = .seconds(300),
         taskUser: String? = nil,
-        defaultTerminationGracePeriodSeconds: Int64 = 30
+        defaultTerminationGracePeriodSeconds: Int64 = 30,
+        allowPrivileged: Bool = false,
+        allowUnverifiedArtifacts: Bool = false,
+        allowDriverOverride: Bool = false
     ) {
         self.nodeName = nodeName
         self.datacenters = datacenters
@@ -82,5 +95,8 @@ public struct TranslationPolicy: Sendable, Hashable {
         self.restartInterval = restartInterval
         self.taskUser = taskUser
         self.defaultTerminationGracePeriodSeconds = defaultTerminationGracePeriodSeconds
+        self.allowPrivileged = allowPrivileged
+        self.allowUnverifiedArtifacts = allowUnverifiedArtifacts
+        self.allowDriverOverride = allowDriverOverride
     }
 }

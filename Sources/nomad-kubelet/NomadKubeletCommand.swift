@@ -10,7 +10,7 @@ struct NomadKubeletCommand: AsyncParsableCommand {
         commandName: "nomad-kubelet",
         abstract: "A virtual Kubernetes node whose pods run as HashiCorp Nomad jobs.",
         version: AgentVersion.current,
-        subcommands: [Run.self, Version.self])
+        subcommands: [Run.self, Translate.self, Version.self])
 }
 
 /// `nomad-kubelet run --config FILE`.

@@ -29,7 +29,7 @@ final class AgentHarness: Sendable {
     /// Starts both servers and writes the agent's node-identity kubeconfig; the agent is not started.
     /// On a real cluster the node name gets a unique suffix and the pods a namespace of their own, so
     /// tests never meet each other's (or an earlier run's) objects.
-    static func start(nodeName requestedNodeName: String = "vk-test") async throws -> AgentHarness {
+    static func start(nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500)) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -67,7 +67,7 @@ final class AgentHarness: Sendable {
             node: .init(name: nodeName),
             nomad: .init(address: nomadAddress),
             timings: .init(
-                leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
+                leaseRenewInterval: leaseRenewInterval, leaseDuration: max(.seconds(10), leaseRenewInterval * 2), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
                 resyncInterval: .seconds(3600)),
             logLevel: "info")
         return AgentHarness(
@@ -89,11 +89,18 @@ final class AgentHarness: Sendable {
         self.workDirectory = workDirectory
     }
 
+    /// A second image the agent under test runs like the host image, so a test can change a
+    /// container's image (the only container field Kubernetes lets change).
+    static let secondImage = "nomad-kubelet.io/host-v2"
+
     /// Starts an agent in-process (a fresh one each time, as a restarted process would be).
     func startAgent() throws {
         var logger = Logger(label: "agent-under-test")
         logger.logLevel = .warning
-        let agent = try NomadKubeletAgent(configuration: configuration, logger: logger)
+        let resolver = ImageResolver { image, context, policy in
+            ImageResolver.standard.resolve(image == Self.secondImage ? ImageResolver.hostImage : image, context: context, policy: policy)
+        }
+        let agent = try NomadKubeletAgent(configuration: configuration, imageResolver: resolver, logger: logger)
         running.withLock { $0 = Task { try await agent.run() } }
     }
 

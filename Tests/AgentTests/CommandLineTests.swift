@@ -2,6 +2,7 @@ import Agent
 import Foundation
 import KubernetesClient
 import KubernetesModels
+import NomadClient
 import NomadModels
 import Testing
 import TestSupport
@@ -53,10 +54,8 @@ struct CommandLineTests {
         #expect(try await Self.exitStatus(of: process) != 0)
     }
 
-    @Test("run --config joins as a Ready node, and SIGTERM stops it gracefully leaving the pod's process running")
-    func runAndTerminate() async throws {
-        let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+    /// Writes a configuration file for the binary, pointing at the harness's servers.
+    static func writeConfiguration(for harness: AgentHarness) throws -> URL {
         let config = harness.workDirectory.appendingPathComponent("agent.yaml")
         try """
             kubernetes:
@@ -72,6 +71,14 @@ struct CommandLineTests {
               level: warning
 
             """.write(to: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
+    @Test("run --config joins as a Ready node, and SIGTERM stops it gracefully leaving the pod's process running")
+    func runAndTerminate() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        let config = try Self.writeConfiguration(for: harness)
         let (process, _) = try Self.launch(["run", "--config", config.path])
         defer { if process.isRunning { process.interrupt() } }
         _ = try await harness.admin.create(harness.pod("cli", script: harness.pidScript("cli.pid", then: "sleep 300")))
@@ -82,5 +89,48 @@ struct CommandLineTests {
         #expect(status == 0, "exit status after SIGTERM")
         #expect(processExists(pid), "workloads keep running after the agent stops")
         #expect(try await harness.jobsOfNode().allSatisfy { $0.stop != true })
+    }
+
+    @Test("killing the agent with SIGKILL mid-way and starting it again yields no duplicate job, no orphan process and the right status")
+    func sigkillMidwayAndRestart() async throws {
+        let harness = try await AgentHarness.start()
+        defer { Task { await harness.shutdown() } }
+        let config = try Self.writeConfiguration(for: harness)
+        let names = ["kill-0", "kill-1", "kill-2"]
+        let (first, _) = try Self.launch(["run", "--config", config.path])
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        for name in names {
+            _ = try await harness.admin.create(harness.pod(name, script: harness.pidScript("\(name).pid", then: "sleep 300"), grace: 2))
+        }
+        // Mid-way: the agent has begun registering jobs for the new pods.
+        try await eventually("the first agent to register a job") { try await !harness.jobsOfNode().isEmpty }
+        kill(first.processIdentifier, SIGKILL)
+        _ = try await Self.exitStatus(of: first)
+
+        let (second, _) = try Self.launch(["run", "--config", config.path])
+        defer { if second.isRunning { second.terminate() } }
+        var pids: [Int32] = []
+        for name in names {
+            try await harness.waitForPod(name, "Running and Ready under the restarted agent") { $0.status?.phase == "Running" && $0.isReady }
+            pids.append(try await harness.pid("\(name).pid"))
+        }
+        let jobs = try await harness.jobsOfNode()
+        #expect(jobs.count == names.count, "one job per pod, no duplicate")
+        #expect(Set(jobs.compactMap { $0.meta?[PodJobIdentity.podMetaKey] }) == Set(names))
+        for job in jobs {
+            let live = try await harness.nomad.allocations(ofJob: job.id ?? "").value.filter { $0.clientStatus?.rawValue == "running" }
+            #expect(live.count == 1, "exactly one running allocation of \(job.id ?? "")")
+        }
+        #expect(pids.allSatisfy(processExists))
+
+        for name in names { try await harness.admin.delete(Pod.self, name: name, namespace: harness.namespace) }
+        for name in names {
+            try await eventually("pod \(name) to be removed") { try await harness.readPod(name) == nil }
+        }
+        for pid in pids {
+            try await eventually("no process left of the task group \(pid)") { !processGroupExists(pid) }
+        }
+        second.terminate()
+        #expect(try await Self.exitStatus(of: second) == 0)
     }
 }

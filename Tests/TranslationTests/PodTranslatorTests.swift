@@ -185,10 +185,12 @@ struct PodTranslatorRefusalTests {
         Case(label: "NUL in args", pod: Fixtures.pod { $0.args = ["a\0b"] }, field: "spec.containers[0].args[0]", kind: .invalid),
         Case(label: "relative workingDir", pod: Fixtures.pod { $0.workingDir = "../etc" }, field: "spec.containers[0].workingDir", kind: .invalid),
         Case(
-            label: "env valueFrom", pod: Fixtures.pod { $0.env = [EnvVar(name: "NODE", valueFrom: EnvVarSource(fieldRef: ObjectFieldSelector(fieldPath: "spec.nodeName")))] },
-            field: "spec.containers[0].env[0].valueFrom", kind: .notYetSupported),
+            label: "env fieldRef to an unknown field", pod: Fixtures.pod { $0.env = [EnvVar(name: "PHASE", valueFrom: EnvVarSource(fieldRef: ObjectFieldSelector(fieldPath: "status.phase")))] },
+            field: "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath", kind: .invalid),
         Case(label: "env name with =", pod: Fixtures.pod { $0.env = [EnvVar(name: "A=B", value: "x")] }, field: "spec.containers[0].env[0].name", kind: .invalid),
-        Case(label: "envFrom", pod: Fixtures.pod { $0.envFrom = [EnvFromSource(configMapRef: ConfigMapEnvSource(name: "cfg"))] }, field: "spec.containers[0].envFrom", kind: .notYetSupported),
+        Case(
+            label: "envFrom a missing ConfigMap", pod: Fixtures.pod { $0.envFrom = [EnvFromSource(configMapRef: ConfigMapEnvSource(name: "cfg"))] },
+            field: "spec.containers[0].envFrom[0].configMapRef", kind: .missing),
         Case(
             label: "GPU request", pod: Fixtures.pod { $0.resources = ResourceRequirements(limits: ["nvidia.com/gpu": "1"]) },
             field: "spec.containers[0].resources.limits.nvidia.com/gpu", kind: .unsupported),
@@ -255,7 +257,8 @@ struct PodTranslatorRefusalTests {
         ])
         let error = try #require(throws: TranslationError.self) { try Fixtures.translator.translate(pod) }
         #expect(error == .podNotTranslatable(namespace: "", name: "", problems: []))
-        #expect(Set(error.problems.map(\.field)) == ["spec.restartPolicy", "spec.containers[0].image", "spec.containers[1].env[0].valueFrom"])
+        #expect(Set(error.problems.map(\.field)) == ["spec.restartPolicy", "spec.containers[0].image", "spec.containers[1].env[0].valueFrom.secretKeyRef"])
+        #expect(!error.isTransient, "a pod with a permanent problem fails even when a reference is also missing")
     }
 
     @Test("the service-account token volume is skipped with a warning, not refused")

@@ -168,6 +168,21 @@ final class AllocationRunner: Sendable {
         }
     }
 
+    /// Sends a signal to the process of one task, or of every running task when `task` is nil, as
+    /// `alloc signal` does with raw_exec (the task's own process, not its whole group).
+    func signal(_ name: String, number: Int32, task taskName: String?) async {
+        for task in allocation.group.tasks where taskName == nil || task.name == taskName {
+            guard let pid = self.pid(of: task.name) else { continue }
+            await report(task.name) {
+                $0.events.append(
+                    TaskEvent.make(
+                        "Signaling", display: "Task being sent signal \(name): User requested signal",
+                        details: ["signal": name, "reason": "User requested signal"]))
+            }
+            kill(pid, number)
+        }
+    }
+
     /// Waits until every task has ended.
     func finished() async {
         await mainTask.withLock { $0 }?.value

@@ -177,14 +177,20 @@ enum ProcessLauncher {
 
     /// Maps a Nomad/Go signal name (`SIGTERM`, `SIGINT`...) to its number; SIGTERM when unknown.
     static func signalNumber(_ name: String?) -> Int32 {
-        switch (name ?? "").uppercased() {
+        knownSignalNumber(name ?? "") ?? SIGTERM
+    }
+
+    /// The number of a signal name Nomad accepts, or `nil` when the name is unknown.
+    static func knownSignalNumber(_ name: String) -> Int32? {
+        switch name.uppercased() {
         case "SIGINT": return SIGINT
         case "SIGQUIT": return SIGQUIT
         case "SIGKILL": return SIGKILL
         case "SIGHUP": return SIGHUP
         case "SIGUSR1": return SIGUSR1
         case "SIGUSR2": return SIGUSR2
-        default: return SIGTERM
+        case "SIGTERM": return SIGTERM
+        default: return nil
         }
     }
 

@@ -1,0 +1,141 @@
+import Agent
+import ArgumentParser
+import Foundation
+import KubernetesModels
+import NomadModels
+import Translation
+import Yams
+
+/// `nomad-kubelet translate -f FILE... [--config FILE]`: the no-cluster dry run. Prints the Nomad
+/// job the agent would register for each pod (Secret values redacted), or the problems with their
+/// field paths and exit code 2.
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the Nomad jobs the agent would register for the pods in manifest files (Secret values redacted).",
+        discussion: """
+            Reads multi-document YAML or JSON with Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and \
+            CronJobs (their pod templates), plus the ConfigMaps, Secrets, PseudoImages and RuntimeClasses they reference. \
+            Prints one {"Job": ...} document per pod, as Nomad's /v1/jobs takes it. Exit code 2 when a pod cannot be \
+            translated (the problems, with field paths, go to standard error), 1 when a file cannot be read.
+            """)
+
+    /// Exit code for pods that cannot be translated.
+    static let untranslatableExitCode: Int32 = 2
+
+    @Option(name: [.customShort("f"), .customLong("filename")], parsing: .upToNextOption, help: "Manifest files (YAML or JSON); '-' reads standard input.")
+    var files: [String]
+
+    @Option(name: .long, help: "The agent's YAML configuration, for its translation settings (see docs/configuration.md).")
+    var config: String?
+
+    func run() throws {
+        let policy: TranslationPolicy
+        if let config {
+            do {
+                policy = try AgentConfiguration.load(path: config).translationPolicy
+            } catch {
+                throw ValidationError(error.description)
+            }
+        } else {
+            policy = AgentConfiguration(node: .init(name: "nomad-kubelet")).translationPolicy
+        }
+        var documents: [(source: String, document: JSONValue)] = []
+        for file in files {
+            let text: String
+            do {
+                let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+                text = String(decoding: data, as: UTF8.self)
+            } catch {
+                throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+            }
+            do {
+                documents += try ManifestYAML.documents(text).enumerated().map { ("\(file)#\($0.offset + 1)", $0.element) }
+            } catch {
+                throw ValidationError("\(file) is not valid YAML or JSON: \(error)")
+            }
+        }
+        let manifests = ManifestSet(documents: documents, nodeName: policy.nodeName)
+        let output = TranslateOutput.render(manifests, translator: PodTranslator(policy: policy))
+        for line in output.diagnostics { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
+        FileHandle.standardOutput.write(Data(output.jobs.utf8))
+        if output.failed { throw ExitCode(Self.untranslatableExitCode) }
+    }
+}
+
+/// What `translate` prints: the jobs (standard output) and the diagnostics (standard error).
+enum TranslateOutput {
+    static func render(_ manifests: ManifestSet, translator: PodTranslator) -> (jobs: String, diagnostics: [String], failed: Bool) {
+        var jobs = ""
+        var diagnostics: [String] = manifests.errors.map { "error: \($0)" }
+        var failed = !manifests.errors.isEmpty
+        for ignored in manifests.ignored { diagnostics.append("note: ignored \(ignored)") }
+        if manifests.workloads.isEmpty, manifests.errors.isEmpty {
+            diagnostics.append("error: no Pod or pod template found in the files")
+            failed = true
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        for workload in manifests.workloads {
+            let namespace = workload.pod.metadata.namespace ?? "default"
+            let options = TranslationOptions(runtimeHandler: manifests.runtimeHandler(of: workload.pod.spec?.runtimeClassName))
+            do {
+                let translation = try translator.translate(workload.pod, context: manifests.context(namespace: namespace), options: options)
+                for warning in translation.warnings {
+                    diagnostics.append("warning: \(workload.source): \(workload.documentPath(warning.field)): \(warning.reason)")
+                }
+                let body = try encoder.encode(["Job": translation.redactedJob])
+                jobs += String(decoding: body, as: UTF8.self) + "\n"
+            } catch let error as TranslationError {
+                failed = true
+                let waiting = error.isTransient ? " (the agent would keep it Pending until they exist)" : ""
+                diagnostics.append("error: \(workload.source) cannot run as a Nomad job\(waiting):")
+                for problem in error.problems {
+                    diagnostics.append("  \(workload.documentPath(problem.field)) [\(problem.kind.rawValue)]: \(problem.reason) (fix: \(problem.fix))")
+                }
+            } catch {
+                failed = true
+                diagnostics.append("error: \(workload.source): \(error)")
+            }
+        }
+        return (jobs, diagnostics, failed)
+    }
+}
+
+/// Multi-document YAML (JSON is YAML) to ``JSONValue`` by YAML 1.2's core schema: quoted scalars
+/// are strings; plain `null`/`~`/empty, `true`/`false`, integers and floats are typed.
+enum ManifestYAML {
+    static func documents(_ text: String) throws -> [JSONValue] {
+        try Yams.compose_all(yaml: text).map(value)
+    }
+
+    static func value(_ node: Yams.Node) -> JSONValue {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style != .plain { return .string(scalar.string) }
+            return typed(scalar.string)
+        case .sequence(let sequence):
+            return .array(sequence.map(value))
+        case .mapping(let mapping):
+            var members: [String: JSONValue] = [:]
+            for (key, item) in mapping { members[key.string ?? ""] = value(item) }
+            return .object(members)
+        case .alias(let alias):
+            return .string(alias.anchor.rawValue)
+        }
+    }
+
+    private static func typed(_ text: String) -> JSONValue {
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        default: break
+        }
+        let integer = #/[-+]?[0-9]+/#
+        let float = #/[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?/#
+        if (try? integer.wholeMatch(in: text)) != nil || (try? float.wholeMatch(in: text)) != nil, let number = Double(text) {
+            return .number(number)
+        }
+        return .string(text)
+    }
+}
