@@ -153,7 +153,7 @@ struct AgentEndToEndTests {
         let harness = try await AgentHarness.start()
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
-        let script = "trap '' TERM; echo $$ > \(harness.workDirectory.appendingPathComponent("stubborn.pid").path); while true; do sleep 1; done"
+        let script = "trap '' TERM; echo $$$$ > \(harness.workDirectory.appendingPathComponent("stubborn.pid").path); while true; do sleep 1; done"
         _ = try await harness.admin.create(harness.pod("stubborn", script: script, grace: 60))
         try await harness.waitForPod("stubborn", "Running") { $0.status?.phase == "Running" }
         let pid = try await harness.pid("stubborn.pid")
@@ -175,7 +175,7 @@ struct AgentEndToEndTests {
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
         let pids = harness.workDirectory.appendingPathComponent("upgraded.pids")
-        _ = try await harness.admin.create(harness.pod("upgraded", script: "echo $$ >> \(pids.path); exec sleep 300"))
+        _ = try await harness.admin.create(harness.pod("upgraded", script: "echo $$$$ >> \(pids.path); exec sleep 300"))
         try await harness.waitForPod("upgraded", "Running and Ready") { $0.status?.phase == "Running" && $0.isReady }
         let firstPID = try await harness.pid("upgraded.pids")
         let before = try #require(try await harness.jobsOfNode().first)
@@ -309,10 +309,10 @@ struct AgentEndToEndTests {
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("bad", script: "true")
-        pod.spec?.activeDeadlineSeconds = 30
+        pod.spec?.hostUsers = false
         _ = try await harness.admin.create(pod)
         let failed = try await harness.waitForPod("bad", "Failed for translation") { $0.status?.phase == "Failed" }
-        #expect(failed.status?.message?.contains("spec.activeDeadlineSeconds") == true)
+        #expect(failed.status?.message?.contains("spec.hostUsers") == true)
         #expect(failed.status?.conditions?.contains { $0.type == PodController.translatedCondition && $0.status == "False" } == true)
         #expect(try await harness.jobsOfNode().isEmpty)
     }

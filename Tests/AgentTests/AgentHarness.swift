@@ -148,8 +148,9 @@ final class AgentHarness: Sendable {
     }
 
     /// A shell line that writes the shell's PID to a file of the work directory, then runs `then`.
+    /// (`$$$$`: Kubernetes expands `$$` in command and args to `$`, so the shell sees `$$`.)
     func pidScript(_ file: String, then command: String) -> String {
-        "echo $$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
+        "echo $$$$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
     }
 
     /// The PID the container wrote, once it exists.
