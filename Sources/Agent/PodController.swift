@@ -27,6 +27,9 @@ public final class PodController: Service, Sendable {
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     private let translator: PodTranslator
+    private let volumeSync: PodVolumeSync
+    /// How often pods with configMap, secret, downwardAPI or projected volumes are checked for changed sources.
+    private let volumeSyncInterval: Duration
     private let informer: Informer<Pod>
     private let volumeClaims: VolumeClaimResolver
     private let queue = WorkQueue()
@@ -58,11 +61,15 @@ public final class PodController: Service, Sendable {
     }
 
     /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
-    /// can run (the host image only by default).
+    /// can run (the host image only by default); volume sources (ConfigMaps, Secrets, tokens) are
+    /// checked for changes every `volumeSyncInterval`.
     public init(
-        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger,
+        volumeSyncInterval: Duration = .seconds(10)
     ) {
         self.configuration = configuration
+        self.volumeSync = PodVolumeSync(kubernetes: kubernetes, nomad: nomad)
+        self.volumeSyncInterval = volumeSyncInterval
         self.kubernetes = kubernetes
         self.nomad = nomad
         var logger = logger
@@ -85,6 +92,7 @@ public final class PodController: Service, Sendable {
                 group.addTask { await self.consumeNomadChanges() }
                 group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
+                group.addTask { await self.syncVolumesPeriodically() }
                 await group.waitForAll()
             }
         }
@@ -138,6 +146,18 @@ public final class PodController: Service, Sendable {
         while !Task.isCancelled {
             await scanOrphans()
             do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+
+    /// Queues the pods whose volume files follow sources Kubernetes does not tell the node about
+    /// (ConfigMaps and Secrets are read with GET, as the Node authorizer allows) and whose tokens age.
+    private func syncVolumesPeriodically() async {
+        await informer.waitUntilSynced()
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: volumeSyncInterval) } catch { return }
+            for pod in await informer.cachedObjects() where pod.metadata.deletionTimestamp == nil && PodVolumeSync.hasSyncedVolumes(pod) {
+                queue.add(Self.key(pod))
+            }
         }
     }
 
@@ -216,6 +236,7 @@ public final class PodController: Service, Sendable {
     /// on. A forced deletion (grace 0) kills the tasks at once, as `kubectl delete --force` expects.
     private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+        volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
         guard let job = try await existingJob(jobID), job.stop != true else { return }
         _ = try await nomad.deregister(jobID: jobID)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
@@ -277,15 +298,34 @@ public final class PodController: Service, Sendable {
                 return
             }
         }
-        let plain: PodTranslation
+        let context: TranslationContext
         do {
-            plain = try translator.translate(pod, options: baseOptions)
+            context = try await volumeSync.context(for: pod)
+        } catch let error as AgentError where error.kind == .volumeSourceUnavailable {
+            // As the kubelet: the pod waits for its token, with a FailedMount Event, and is retried.
+            await record("FailedMount", type: "Warning", message: error.message, fieldPath: nil, key: "mount/\(pod.metadata.uid ?? "")/\(error.message)", at: Date(), pod: pod)
+            throw error
+        }
+        var plain: PodTranslation
+        do {
+            plain = try translator.translate(pod, context: context, options: baseOptions)
+        } catch where error.isTransient {
+            // A referenced ConfigMap, Secret or key does not exist yet: the pod waits, as with the kubelet.
+            let reason = error.problems.contains { $0.field.hasPrefix("spec.volumes") } ? "FailedMount" : "Failed"
+            await record(reason, type: "Warning", message: error.description, fieldPath: nil, key: "missing/\(pod.metadata.uid ?? "")/\(error.description)", at: Date(), pod: pod)
+            logger.notice("pod waits for objects it references", metadata: ["error": "\(error.description)"])
+            queue.add(Self.key(pod), after: .seconds(5))
+            return
         } catch {
             try await reportTranslationFailure(pod, error: error, logger: logger)
             return
         }
+        Self.recordImages(of: pod, in: &plain.job)
         let jobID = plain.identity.jobID
-        let hash = Self.specHash(plain.job)
+        // Volume file content is left out: changed content is written into the running tasks instead.
+        var hashed = plain.jobIgnoringVolumeContent
+        Self.recordImages(of: pod, in: &hashed)
+        let hash = Self.specHash(hashed)
         let existing = try await existingJob(jobID)
         // A pod that ended (Succeeded/Failed, or past its active deadline) never runs again,
         // whatever became of its job.
@@ -300,12 +340,15 @@ public final class PodController: Service, Sendable {
                 options.pinnedNodeID = allocation?.nodeID
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
-            var job = (try? translator.translate(pod, options: options).job) ?? plain.job
+            let translation = (try? translator.translate(pod, context: context, options: options)) ?? plain
+            var job = translation.job
+            Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
                 let response = try await nomad.register(job, enforceIndex: enforceIndex)
                 if let evalID = response.evalID { state.withLock { $0.lastEvaluationID[jobID] = evalID } }
+                volumeSync.registered(translation)
                 logger.info(existing == nil ? "registered job" : "updated job", metadata: ["job": "\(jobID)", "enforceIndex": "\(enforceIndex)"])
             } catch let error as NomadClientError where error.kind == .enforceIndexConflict {
                 logger.debug("job changed while registering; reconciling again", metadata: ["job": "\(jobID)"])
@@ -314,7 +357,8 @@ public final class PodController: Service, Sendable {
             }
         }
         if ended, existing == nil { return }
-        try await updateStatus(pod, jobID: jobID, logger: logger)
+        let allocation = try await updateStatus(pod, jobID: jobID, logger: logger)
+        if !ended { await volumeSync.sync(plain, allocation: allocation, logger: logger) }
     }
 
     /// The handler of the pod's RuntimeClass, which picks the Nomad driver; `nil` when the pod names
@@ -340,10 +384,13 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
-    /// The job's newest evaluation that failed to place it, else its newest evaluation.
+    /// The job's newest evaluation that failed to place it, else its newest evaluation. The
+    /// scheduling evaluation wins over the blocked one it created (both carry `FailedTGAllocs`;
+    /// only the former names the blocked evaluation that retries).
     private func placementEvaluation(jobID: String) async throws -> Evaluation? {
         let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
-        return evaluations.first { !($0.failedTGAllocs?.isEmpty ?? true) } ?? evaluations.first
+        let failed = evaluations.filter { !($0.failedTGAllocs?.isEmpty ?? true) }
+        return failed.first { $0.status != "blocked" } ?? failed.first ?? evaluations.first
     }
 
     private func nodeAddress(_ nodeID: String?) async -> String? {
@@ -354,8 +401,10 @@ public final class PodController: Service, Sendable {
         return address
     }
 
-    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events.
-    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
+    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events;
+    /// returns the allocation it read.
+    @discardableResult
+    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws -> Allocation? {
         let allocation = try await currentAllocation(jobID: jobID)
         var evaluation: Evaluation?
         if allocation == nil {
@@ -392,6 +441,7 @@ public final class PodController: Service, Sendable {
         }
         try await patchStatus(pod, status, logger: logger)
         try await enforceActiveDeadline(pod, status: status, jobID: jobID, logger: logger)
+        return allocation
     }
 
     /// The pod's probe workers and hooks report through this: status changes queue the pod,
@@ -518,6 +568,7 @@ public final class PodController: Service, Sendable {
             state.killDeadline[jobID] = nil
         }
         await runtime.forget(podUID: pod.metadata.uid ?? "")
+        volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
     }
 
     // MARK: Events
@@ -542,6 +593,28 @@ public final class PodController: Service, Sendable {
     }
 
     // MARK: Hashing
+
+    /// Task Meta key holding the container's image.
+    static let imageMetaKey = "k8s.image"
+
+    /// Writes each container's image into its task's Meta. Two images may run the same program
+    /// (the host image under another name, a PseudoImage tag pointing at the same files), yet an
+    /// image change must restart the container: with the image in the job it is a new job version.
+    static func recordImages(of pod: Pod, in job: inout Job) {
+        var images: [String: String] = [:]
+        for container in (pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? []) {
+            images[PodJobIdentity.taskName(forContainer: container.name)] = container.image ?? ""
+        }
+        job.taskGroups = job.taskGroups?.map { group in
+            var group = group
+            group.tasks = group.tasks?.map { task in
+                var task = task
+                if let name = task.name, let image = images[name] { task.meta = (task.meta ?? [:]).merging([imageMetaKey: image]) { $1 } }
+                return task
+            }
+            return group
+        }
+    }
 
     static func specHash(_ job: Job) -> String {
         let encoder = JSONEncoder()

@@ -68,7 +68,7 @@ public final class VolumeController: Service, Sendable {
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
         self.policy = TranslationPolicy(
-            nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace ?? "default",
+            nodeName: configuration.node.name, datacenters: configuration.nomad.datacenters, namespace: configuration.nomad.namespace,
             region: configuration.nomad.region ?? "global")
         self.claims = Informer(client: kubernetes, configuration: .init(resyncInterval: configuration.timings.resyncInterval))
         self.volumes = Informer(client: kubernetes, configuration: .init(resyncInterval: configuration.timings.resyncInterval))

@@ -60,6 +60,8 @@ func agentConfiguration(nodeName: String, kubeconfig: URL, nomadAddress: String)
         hostname: \(nodeName)
     nomad:
       address: \(nomadAddress)
+    policy:
+      defaultUser: \(ProcessInfo.processInfo.userName)   # the sandbox's tasks run as you
     timings:
       leaseRenewInterval: 10s
       statusUpdateInterval: 1m

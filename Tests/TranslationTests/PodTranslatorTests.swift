@@ -206,9 +206,9 @@ struct PodTranslatorRefusalTests {
             pod: Fixtures.pod { $0.readinessProbe = Probe(exec: ExecAction(command: ["/bin/true"]), tcpSocket: TCPSocketAction(port: 80)) },
             field: "spec.containers[0].readinessProbe", kind: .invalid),
         Case(
-            label: "volume mount", pod: Fixtures.pod(containers: [Container(name: "web", image: ImageResolver.hostImage, command: ["/bin/true"], volumeMounts: [VolumeMount(name: "data", mountPath: "/data")])]) {
-                $0.volumes = [Volume(name: "data", emptyDir: EmptyDirVolumeSource())]
-            }, field: "spec.volumes[0]", kind: .notYetSupported),
+            label: "nfs volume", pod: Fixtures.pod(containers: [Container(name: "web", image: ImageResolver.hostImage, command: ["/bin/true"], volumeMounts: [VolumeMount(name: "data", mountPath: "/data")])]) {
+                $0.volumes = [Volume(name: "data", nfs: ["server": "nas", "path": "/export"])]
+            }, field: "spec.volumes[0]", kind: .unsupported),
         Case(label: "bad restartPolicy", pod: Fixtures.pod(restartPolicy: "Sometimes"), field: "spec.restartPolicy", kind: .invalid),
         Case(label: "no containers", pod: Fixtures.pod(containers: []), field: "spec.containers", kind: .invalid),
         Case(label: "unknown RuntimeClass", pod: Fixtures.pod { $0.runtimeClassName = "kata" }, field: "spec.runtimeClassName", kind: .policy),
@@ -261,13 +261,13 @@ struct PodTranslatorRefusalTests {
         #expect(!error.isTransient, "a pod with a permanent problem fails even when a reference is also missing")
     }
 
-    @Test("the service-account token volume is skipped with a warning, not refused")
+    @Test("the service-account token volume without a token (translate, no cluster) is skipped with a warning, not refused")
     func serviceAccountVolume() throws {
         let pod = Fixtures.pod(containers: [
             Container(
                 name: "web", image: ImageResolver.hostImage, command: ["/bin/sleep", "1"],
                 volumeMounts: [VolumeMount(name: "kube-api-access-6j4cg", readOnly: true, mountPath: "/var/run/secrets/kubernetes.io/serviceaccount")]),
-        ]) { $0.volumes = [Volume(name: "kube-api-access-6j4cg", projected: ProjectedVolumeSource())] }
+        ]) { $0.volumes = [VolumeFixtures.serviceAccountVolume] }
         let translation = try Fixtures.translator.translate(pod)
         #expect(translation.warnings.map(\.field) == ["spec.volumes[0]"])
     }

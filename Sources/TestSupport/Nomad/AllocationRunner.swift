@@ -143,10 +143,15 @@ final class AllocationRunner: Sendable {
         Task { await self.killAll() }
     }
 
-    /// The node went away: kill the processes without reporting (the client is gone).
+    /// The node (or the whole simulator) went away: SIGKILL every task's process group at once,
+    /// with no kill timeout and no reporting (the client is gone).
     func abandon() {
-        state.withLock { $0.abandoned = true }
+        let pids = state.withLock { state in
+            state.abandoned = true
+            return Array(state.pids.values)
+        }
         stop()
+        for pid in pids { ProcessLauncher.signalGroup(pid, SIGKILL) }
     }
 
     /// Restarts one task, or every running task when `task` is nil ("User requested restart").
@@ -249,6 +254,9 @@ final class AllocationRunner: Sendable {
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("logs"), withIntermediateDirectories: true)
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("data"), withIntermediateDirectories: true)
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        for sub in ["", "logs", "data", "tmp"] {
+            try? fileManager.setAttributes([.posixPermissions: 0o777], ofItemAtPath: sharedDirectory.appendingPathComponent(sub).path)
+        }
         let tasks = allocation.group.tasks
         for task in tasks {
             await report(task.name) {
@@ -380,6 +388,10 @@ final class AllocationRunner: Sendable {
         let fileManager = FileManager.default
         for sub in ["local", "secrets", "tmp"] {
             try? fileManager.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        // As Nomad's allocdir: the task directory and its local/secrets are open to every task user, tmp is sticky.
+        for (path, mode) in [(directory, 0o777), (directory.appendingPathComponent("local"), 0o777), (directory.appendingPathComponent("secrets"), 0o777), (directory.appendingPathComponent("tmp"), 0o1777)] {
+            try? fileManager.setAttributes([.posixPermissions: mode], ofItemAtPath: path.path)
         }
         await report(task.name) {
             $0.events.append(
@@ -560,8 +572,8 @@ enum TaskPreparation {
             let destination = directory.appendingPathComponent(template.destination)
             do {
                 try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let rendered = renderTemplate(template.embedded, env: env)
-                try Data(rendered.utf8).write(to: destination)
+                try renderTemplate(template.embedded, env: env).write(to: destination)
+                try FileManager.default.setAttributes([.posixPermissions: Int(template.perms, radix: 8) ?? 0o644], ofItemAtPath: destination.path)
             } catch {
                 let message = "Template failed: \(error)"
                 return TaskEvent.make("Template", display: message, setupError: message)
@@ -570,19 +582,56 @@ enum TaskPreparation {
         return nil
     }
 
-    /// Renders the `{{ env "X" }}` form of consul-template; other text is copied as is.
-    static func renderTemplate(_ template: String, env: [String: String]) -> String {
-        var result = ""
+    /// Renders the `{{ env "X" }}` and `{{ "string literal" }}` forms of consul-template (Go escapes,
+    /// `\xNN` giving any byte); other actions render as nothing, text is copied as is.
+    static func renderTemplate(_ template: String, env: [String: String]) -> Data {
+        var result = Data()
         var rest = Substring(template)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            result += rest[..<open.lowerBound]
+            result.append(contentsOf: rest[..<open.lowerBound].utf8)
             let expression = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             if expression.hasPrefix("env ") {
                 let name = expression.dropFirst(4).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                result += env[name] ?? ""
+                result.append(contentsOf: (env[name] ?? "").utf8)
+            } else if expression.hasPrefix("\""), expression.hasSuffix("\""), expression.count >= 2 {
+                result.append(goUnquote(expression.dropFirst().dropLast()))
             }
             rest = rest[close.upperBound...]
         }
-        return result + rest
+        result.append(contentsOf: rest.utf8)
+        return result
+    }
+
+    /// The bytes of a Go interpreted string literal's body (`\n`, `\t`, `\"`, `\\`, `\xNN`, ...).
+    private static func goUnquote(_ body: Substring) -> Data {
+        var bytes = Data()
+        var scalars = Array(body.utf8)[...]
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        while let byte = scalars.popFirst() {
+            guard byte == UInt8(ascii: "\\"), let escape = scalars.popFirst() else {
+                bytes.append(byte)
+                continue
+            }
+            switch escape {
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "a"): bytes.append(0x07)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0C)
+            case UInt8(ascii: "v"): bytes.append(0x0B)
+            case UInt8(ascii: "x"):
+                if let high = scalars.popFirst().flatMap(hex), let low = scalars.popFirst().flatMap(hex) { bytes.append(high << 4 | low) }
+            default: bytes.append(escape)
+            }
+        }
+        return bytes
     }
 }
