@@ -35,6 +35,8 @@ public final class PodController: Service, Sendable {
     private let queue = WorkQueue()
     private let state = Mutex(State())
     private let logger: Logger
+    /// Probes, postStart and preStop hooks: what the kubelet runs beside the containers.
+    private let runtime: PodRuntimeSupervisor
 
     private struct State {
         /// Pods removed from Kubernetes whose jobs may still need stopping, by pod key.
@@ -51,6 +53,8 @@ public final class PodController: Service, Sendable {
         var orphanSince: [String: ContinuousClock.Instant] = [:]
         /// Nomad node ID → address.
         var nodeAddresses: [String: String] = [:]
+        /// Pods (by uid) with a reconcile queued for their active deadline.
+        var deadlineScheduled: Set<String> = []
         /// When the tasks of a deleted pod's job get SIGKILL if still alive: the deletion's grace
         /// after the agent first saw it (Nomad's kill_timeout alone cannot be shortened once stopping).
         var killDeadline: [String: ContinuousClock.Instant] = [:]
@@ -71,6 +75,7 @@ public final class PodController: Service, Sendable {
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
+        self.runtime = PodRuntimeSupervisor(nomad: nomad, logger: logger)
         self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
         self.volumeClaims = VolumeClaimResolver(kubernetes: kubernetes, nomad: nomad)
         self.informer = Informer<Pod>(
@@ -91,6 +96,7 @@ public final class PodController: Service, Sendable {
                 await group.waitForAll()
             }
         }
+        await runtime.shutdown()
     }
 
     // MARK: Inputs
@@ -204,6 +210,7 @@ public final class PodController: Service, Sendable {
         logger[metadataKey: "pod"] = "\(key)"
         do {
             if let tombstone = state.withLock({ $0.tombstones.removeValue(forKey: key) }) {
+                await runtime.forget(podUID: tombstone.metadata.uid ?? "")
                 try await stopJobOfRemovedPod(tombstone, logger: logger)
             }
             if let pod = await informer.cached(name: parts[1], namespace: parts[0]) {
@@ -320,8 +327,11 @@ public final class PodController: Service, Sendable {
         Self.recordImages(of: pod, in: &hashed)
         let hash = Self.specHash(hashed)
         let existing = try await existingJob(jobID)
-        // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
-        let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
+        // A pod that ended (Succeeded/Failed, or past its active deadline) never runs again,
+        // whatever became of its job.
+        let ended =
+            ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
+            || ActiveDeadline.isExceeded(pod: pod, startTime: pod.status?.startTime?.date, now: Date())
         if !ended, existing == nil || existing?.stop == true || existing?.meta?[Self.specHashMetaKey] != hash {
             var options = baseOptions
             if let existing, existing.stop != true {
@@ -412,7 +422,13 @@ public final class PodController: Service, Sendable {
             queue.add(Self.key(pod), after: .seconds(1))
         }
         let address = await nodeAddress(allocation?.nodeID)
-        let status = PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date()))
+        var input = PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date())
+        // Which containers run is known from Nomad alone; probes then say whether they started and are ready.
+        let probeResults = await runtime.sync(
+            pod: pod, status: PodStatusMapper.status(for: input), allocationID: allocation?.id, podIP: address, reporter: reporter(for: pod))
+        input.readiness = probeResults.readiness
+        input.started = probeResults.started
+        let status = PodStatusMapper.status(for: input)
         if let allocation {
             let previous = state.withLock { state -> Allocation? in
                 let previous = state.lastAllocation[jobID]
@@ -424,7 +440,37 @@ public final class PodController: Service, Sendable {
             }
         }
         try await patchStatus(pod, status, logger: logger)
+        try await enforceActiveDeadline(pod, status: status, jobID: jobID, logger: logger)
         return allocation
+    }
+
+    /// The pod's probe workers and hooks report through this: status changes queue the pod,
+    /// events are recorded on it.
+    private func reporter(for pod: Pod) -> PodRuntimeReporter {
+        let key = Self.key(pod)
+        return PodRuntimeReporter(
+            statusChanged: { [queue] in queue.add(key) },
+            event: { [weak self] reason, type, message, fieldPath, eventKey in
+                await self?.record(reason, type: type, message: message, fieldPath: fieldPath, key: eventKey, at: Date(), pod: pod)
+            })
+    }
+
+    /// `activeDeadlineSeconds`: once the mapped status says the deadline passed, the job is
+    /// stopped (the kubelet kills the containers) and the pod stays Failed; before that, the pod
+    /// is queued again for the moment the deadline passes.
+    private func enforceActiveDeadline(_ pod: Pod, status: PodStatus, jobID: String, logger: Logger) async throws {
+        let uid = pod.metadata.uid ?? ""
+        if status.reason == ActiveDeadline.reason {
+            await runtime.stop(podUID: uid)
+            guard let job = try await existingJob(jobID), job.stop != true else { return }
+            _ = try await nomad.deregister(jobID: jobID)
+            await record("DeadlineExceeded", type: "Normal", message: ActiveDeadline.message, fieldPath: nil, key: "deadline/\(uid)", at: Date(), pod: pod)
+            logger.info("active deadline passed; stopped the pod's job", metadata: ["job": "\(jobID)"])
+        } else if let remaining = ActiveDeadline.remaining(pod: pod, startTime: status.startTime?.date, now: Date()), remaining > 0,
+            state.withLock({ $0.deadlineScheduled.insert(uid).inserted })
+        {
+            queue.add(Self.key(pod), after: .milliseconds(Int64(remaining * 1000) + 100))
+        }
     }
 
     private func patchStatus(_ pod: Pod, _ status: PodStatus, logger: Logger) async throws {
@@ -460,13 +506,33 @@ public final class PodController: Service, Sendable {
         let identity = PodJobIdentity(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "", nodeName: configuration.node.name)
         let jobID = identity.jobID
         let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min() ?? 30
-        let killDeadline = state.withLock { state -> ContinuousClock.Instant in
+        var killDeadline = state.withLock { state -> ContinuousClock.Instant in
             if let deadline = state.killDeadline[jobID] { return deadline }
             let deadline = ContinuousClock.now + .seconds(max(grace, 0))
             state.killDeadline[jobID] = deadline
             return deadline
         }
+        await runtime.stop(podUID: pod.metadata.uid ?? "")
         if let job = try await existingJob(jobID), job.stop != true {
+            // preStop hooks run first, within the grace period (the kill deadline counts them); a
+            // hook that used it all leaves the containers 2 s more, as the kubelet gives.
+            let allocation = try await currentAllocation(jobID: jobID)
+            let key = Self.key(pod)
+            let preStop = await runtime.preStop(
+                pod: pod, allocationID: allocation?.id, podIP: await nodeAddress(allocation?.nodeID), grace: TimeInterval(max(grace, 0)),
+                reporter: reporter(for: pod)
+            ) { [queue] in queue.add(key) }
+            if preStop == .running {
+                logger.debug("running preStop hooks", metadata: ["job": "\(jobID)"])
+                return  // their end queues the pod again
+            }
+            if preStop != nil {
+                let extended = max(killDeadline, ContinuousClock.now + .seconds(PodTranslator.minimumGracePeriodSeconds))
+                killDeadline = state.withLock { state in
+                    state.killDeadline[jobID] = extended
+                    return extended
+                }
+            }
             _ = try await nomad.deregister(jobID: jobID)
             for container in pod.spec?.containers ?? [] {
                 await record(
@@ -498,8 +564,10 @@ public final class PodController: Service, Sendable {
         state.withLock { state in
             state.lastAllocation[jobID] = nil
             state.lastEvaluationID[jobID] = nil
+            state.deadlineScheduled.remove(pod.metadata.uid ?? "")
             state.killDeadline[jobID] = nil
         }
+        await runtime.forget(podUID: pod.metadata.uid ?? "")
         volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
     }
 

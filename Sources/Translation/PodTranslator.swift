@@ -63,7 +63,7 @@ public struct PodTranslator: Sendable {
     public var imageResolver: ImageResolver
 
     /// Kubelet's floor on a kill grace period (`minimumGracePeriodInSeconds`).
-    static let minimumGracePeriodSeconds: Int64 = 2
+    public static let minimumGracePeriodSeconds: Int64 = 2
     /// The projected volume the API server adds to every Pod that mounts a service-account token.
     static let serviceAccountVolumePrefix = "kube-api-access-"
     /// Pod annotation naming the Unix user the tasks run as (overrides the PseudoImage's user).
@@ -147,8 +147,8 @@ public struct PodTranslator: Sendable {
         if let grace = spec.terminationGracePeriodSeconds, grace < 0 {
             problem("spec.terminationGracePeriodSeconds", .invalid, "\(grace) is negative", "set 0 or more seconds")
         }
-        if spec.activeDeadlineSeconds != nil {
-            problem("spec.activeDeadlineSeconds", .notYetSupported, "active deadlines are not enforced yet", "remove activeDeadlineSeconds")
+        if let deadline = spec.activeDeadlineSeconds, deadline < 1 {
+            problem("spec.activeDeadlineSeconds", .invalid, "\(deadline) is not a positive number of seconds", "set 1 or more, or remove it")
         }
         if spec.resources != nil {
             problem("spec.resources", .notYetSupported, "pod-level resources are not translated yet", "set resources on each container instead")
@@ -199,21 +199,15 @@ public struct PodTranslator: Sendable {
         var tasks: [NomadTask] = []
         var ports: [PortClaim] = []
         var ephemeralStorageBytes: Int64 = 0
-        var sawRegularInit = false
         for (index, container) in (spec.initContainers ?? []).enumerated() {
             let field = "spec.initContainers[\(index)]"
             let isSidecar = container.restartPolicy == "Always"
             if let policy = container.restartPolicy, policy != "Always" {
                 problem("\(field).restartPolicy", .invalid, "an init container's restartPolicy can only be Always", "remove it or set Always")
             }
-            if isSidecar, sawRegularInit {
-                problem(field, .notYetSupported, "a sidecar after a regular init container must wait for it; ordering is not supported yet", "declare sidecars before the init container")
-            } else if !isSidecar, sawRegularInit {
-                problem(field, .notYetSupported, "more than one regular init container needs ordering, which is not supported yet", "merge the init containers into one")
-            }
-            sawRegularInit = sawRegularInit || !isSidecar
             var context = ContainerContext(
                 field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext, volumes: volumes, volumePlans: volumePlans)
+            context.isRegularInitContainer = !isSidecar
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 var task = task
                 task.lifecycle = TaskLifecycle(hook: .prestart, sidecar: isSidecar)
@@ -242,6 +236,7 @@ public struct PodTranslator: Sendable {
         let reservedPorts = reservePorts(ports, problem: problem)
 
         guard problems.isEmpty else { throw .podNotTranslatable(namespace: namespace, name: name, problems: problems) }
+        tasks = InitContainerSequencing.sequence(tasks, initContainers: spec.initContainers ?? [])
 
         let diskMB = max(policy.defaultEphemeralDiskMB, Int(ceilDivide(ephemeralStorageBytes, 1 << 20)))
         var group = TaskGroup(
@@ -297,6 +292,7 @@ public struct PodTranslator: Sendable {
         var skippedVolumes: Set<String>
         var pod: Pod
         var inputs: TranslationContext
+        var isRegularInitContainer = false
         var volumes: VolumeTranslator
         var volumePlans: [String: VolumeTranslator.Plan]
         var volumeFiles: [VolumeFileSet] = []
@@ -443,12 +439,8 @@ public struct PodTranslator: Sendable {
         if container.volumeDevices != nil {
             report(".volumeDevices", .unsupported, "raw block devices cannot be attached to host processes", "remove volumeDevices")
         }
-        for (probe, present) in [("livenessProbe", container.livenessProbe != nil), ("readinessProbe", container.readinessProbe != nil), ("startupProbe", container.startupProbe != nil)] where present {
-            report(".\(probe)", .notYetSupported, "probes are not run yet", "remove the \(probe)")
-        }
-        if let lifecycle = container.lifecycle, lifecycle.postStart != nil || lifecycle.preStop != nil {
-            report(".lifecycle", .notYetSupported, "postStart/preStop hooks are not run yet", "remove the hooks")
-        }
+        // Probes and hooks are run by the agent; only what it could not run is refused.
+        found += ContainerHandlerValidation.problems(container, field: field, isRegularInitContainer: context.isRegularInitContainer)
         let killSignal = container.lifecycle?.stopSignal ?? "SIGTERM"
         if !Self.isSignalName(killSignal) {
             report(".lifecycle.stopSignal", .invalid, "'\(killSignal.debugDescription)' is not a signal name", "use a name like SIGTERM")
