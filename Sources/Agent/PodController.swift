@@ -21,13 +21,15 @@ public final class PodController: Service, Sendable {
     /// Job Meta key holding a hash of the translated job, to re-register only on a real change.
     static let specHashMetaKey = "k8s.spec-hash"
     /// Condition type set when a pod cannot be translated into a job.
-    public static let translatedCondition = "nomad-kubelet.io/Translated"
+    public static let translatedCondition = PodStatusMapper.translatedCondition
 
     private let configuration: AgentConfiguration
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     private let translator: PodTranslator
     private let informer: Informer<Pod>
+    /// The PseudoImage catalogue (cluster-scoped; needs the RBAC in manifests/agent-rbac.yaml).
+    private let pseudoImages: Informer<PseudoImage>
     private let queue = WorkQueue()
     private let state = Mutex(State())
     private let logger: Logger
@@ -43,6 +45,8 @@ public final class PodController: Service, Sendable {
         var lastEvaluationID: [String: String] = [:]
         /// Retry delay per pod key.
         var backoff: [String: Duration] = [:]
+        /// Re-translation delay per pod key waiting for objects it references.
+        var waitingBackoff: [String: Duration] = [:]
         /// When each orphan job was first seen.
         var orphanSince: [String: ContinuousClock.Instant] = [:]
         /// Nomad node ID → address.
@@ -61,6 +65,7 @@ public final class PodController: Service, Sendable {
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
+        self.pseudoImages = Informer<PseudoImage>(client: kubernetes, configuration: .init(resyncInterval: configuration.timings.resyncInterval))
     }
 
     /// Watches pods and Nomad until shutdown. Leaves every job running when it stops.
@@ -68,7 +73,9 @@ public final class PodController: Service, Sendable {
         try await Self.untilGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.informer.run() }
+                group.addTask { await self.pseudoImages.run() }
                 group.addTask { await self.consumeInformer() }
+                group.addTask { await self.consumePseudoImages() }
                 group.addTask { await self.consumeNomadChanges() }
                 group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
@@ -87,6 +94,21 @@ public final class PodController: Service, Sendable {
                 queue.add(Self.key(pod))
             case .deleted(let pod):
                 state.withLock { $0.tombstones[Self.key(pod)] = pod }
+                queue.add(Self.key(pod))
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    /// A PseudoImage that appears, changes or goes re-translates the pods whose images name it.
+    private func consumePseudoImages() async {
+        for await event in await pseudoImages.events() {
+            let name: String?
+            switch event {
+            case .added(let image), .updated(_, let image), .resynced(let image), .deleted(let image): name = image.metadata.name
+            }
+            guard let name else { continue }
+            for pod in await informer.cachedObjects() where PodReferences(of: pod).pseudoImages.contains(name) {
                 queue.add(Self.key(pod))
             }
             if Task.isCancelled { return }
@@ -216,15 +238,25 @@ public final class PodController: Service, Sendable {
     private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
         remember(pod)
         let baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        let context = try await translationContext(for: pod)
         let plain: PodTranslation
+        let hashBasis: Job
         do {
-            plain = try translator.translate(pod, options: baseOptions)
+            plain = try translator.translate(pod, context: context, options: baseOptions)
+            hashBasis = try translator.translate(pod, context: context.withValuesHidden(), options: baseOptions).job
         } catch {
-            try await reportTranslationFailure(pod, error: error, logger: logger)
+            if error.isTransient, !["Succeeded", "Failed"].contains(pod.status?.phase ?? "") {
+                try await reportWaiting(pod, error: error, logger: logger)
+            } else {
+                try await reportTranslationFailure(pod, error: error, logger: logger)
+            }
             return
         }
+        state.withLock { _ = $0.waitingBackoff.removeValue(forKey: Self.key(pod)) }
         let jobID = plain.identity.jobID
-        let hash = Self.specHash(plain.job)
+        // Hashed without the ConfigMap/Secret values: as in Kubernetes, a changed value reaches the
+        // process at its next start, not by restarting it.
+        let hash = Self.specHash(hashBasis)
         let existing = try await existingJob(jobID)
         // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
         let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
@@ -236,13 +268,19 @@ public final class PodController: Service, Sendable {
                 options.pinnedNodeID = allocation?.nodeID
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
-            var job = (try? translator.translate(pod, options: options).job) ?? plain.job
+            var job = (try? translator.translate(pod, context: context, options: options).job) ?? plain.job
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
                 let response = try await nomad.register(job, enforceIndex: enforceIndex)
                 if let evalID = response.evalID { state.withLock { $0.lastEvaluationID[jobID] = evalID } }
                 logger.info(existing == nil ? "registered job" : "updated job", metadata: ["job": "\(jobID)", "enforceIndex": "\(enforceIndex)"])
+                for warning in plain.warnings {
+                    logger.warning("pod field not carried out as written", metadata: ["field": "\(warning.field)", "reason": "\(warning.reason)"])
+                    await record(
+                        warning.eventReason ?? "TranslationWarning", type: "Warning", message: warning.reason, fieldPath: nil,
+                        key: "warning/\(pod.metadata.uid ?? "")/\(warning.field)/\(warning.reason)", at: Date(), pod: pod)
+                }
             } catch let error as NomadClientError where error.kind == .enforceIndexConflict {
                 logger.debug("job changed while registering; reconciling again", metadata: ["job": "\(jobID)"])
                 queue.add(Self.key(pod), after: .milliseconds(100))
@@ -251,6 +289,67 @@ public final class PodController: Service, Sendable {
         }
         if ended, existing == nil { return }
         try await updateStatus(pod, jobID: jobID, logger: logger)
+    }
+
+    /// What the pod references, read with the node's own identity (the Node authorizer lets a node
+    /// GET the ConfigMaps and Secrets of pods bound to it): absent objects are left out, so
+    /// translation reports them missing; any other error is retried.
+    private func translationContext(for pod: Pod) async throws -> TranslationContext {
+        let references = PodReferences(of: pod)
+        let namespace = pod.metadata.namespace
+        var context = TranslationContext()
+        for name in references.configMaps.sorted() {
+            do {
+                context.configMaps[name] = try await kubernetes.get(ConfigMap.self, name: name, namespace: namespace)
+            } catch let error as KubernetesClientError where error.kind == .notFound {
+                continue
+            }
+        }
+        for name in references.secrets.sorted() {
+            do {
+                context.secrets[name] = try await kubernetes.get(Secret.self, name: name, namespace: namespace)
+            } catch let error as KubernetesClientError where error.kind == .notFound {
+                continue
+            }
+        }
+        if !references.pseudoImages.isEmpty, !(await pseudoImages.hasSynced) {
+            logger.warning(
+                "the PseudoImage catalogue is not readable yet; apply manifests/agent-rbac.yaml if this lasts",
+                metadata: ["pod": "\(Self.key(pod))"])
+        }
+        for name in references.pseudoImages {
+            if let image = await pseudoImages.cached(name: name) { context.pseudoImages[name] = image }
+        }
+        let usesResourceFields = ((pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? [])).contains { container in
+            container.env?.contains { $0.valueFrom?.resourceFieldRef != nil } ?? false
+        }
+        if usesResourceFields, let node = try? await kubernetes.get(Node.self, name: configuration.node.name) {
+            context.nodeAllocatable = node.status?.allocatable ?? [:]
+        }
+        return context
+    }
+
+    /// A pod whose PseudoImage, ConfigMap, Secret or key does not exist yet: Pending with the
+    /// kubelet's waiting reasons and an Event, no job; translated again after a back-off (and at
+    /// once when a PseudoImage changes).
+    private func reportWaiting(_ pod: Pod, error: TranslationError, logger: Logger) async throws {
+        let key = Self.key(pod)
+        let delay = state.withLock { state -> Duration in
+            let delay = min((state.waitingBackoff[key] ?? .seconds(1)) * 2, .seconds(60))
+            state.waitingBackoff[key] = delay
+            return delay
+        }
+        queue.add(key, after: delay)
+        let status = PodStatusMapper.waitingStatus(for: pod, error: error, now: Date())
+        guard status.containerStatuses != pod.status?.containerStatuses || status.phase != pod.status?.phase else { return }
+        logger.notice("pod waits for objects it references", metadata: ["missing": "\(error.problems.map(\.reason))"])
+        for problem in error.problems {
+            let isImage = problem.field.hasSuffix(".image")
+            await record(
+                "Failed", type: "Warning", message: isImage ? "Failed to pull image: \(problem.reason)" : "Error: \(problem.reason)", fieldPath: nil,
+                key: "waiting/\(pod.metadata.uid ?? "")/\(problem.field)/\(problem.reason)", at: Date(), pod: pod)
+        }
+        try await patchStatus(pod, status, logger: logger)
     }
 
     /// The handler of the pod's RuntimeClass, which picks the Nomad driver; `nil` when the pod names
@@ -297,7 +396,9 @@ public final class PodController: Service, Sendable {
             queue.add(Self.key(pod), after: .seconds(1))
         }
         let address = await nodeAddress(allocation?.nodeID)
-        let status = PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date()))
+        var status = PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date()))
+        // The pod has a job now: a condition left from waiting for its references is over.
+        status.conditions?.removeAll { $0.type == Self.translatedCondition && $0.reason == "ReferencesMissing" }
         if let allocation {
             let previous = state.withLock { state -> Allocation? in
                 let previous = state.lastAllocation[jobID]
@@ -342,7 +443,8 @@ public final class PodController: Service, Sendable {
         if let job = try await existingJob(jobID), job.stop != true {
             let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
             let options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
-            if let grace, let shorter = try? translator.translate(pod, options: options).job,
+            let context = (try? await translationContext(for: pod)) ?? TranslationContext()
+            if let grace, let shorter = try? translator.translate(pod, context: context, options: options).job,
                 shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
             {
                 var shorter = shorter
