@@ -102,9 +102,8 @@ let package = Package(
         .executableTarget(
             name: "nomad-kubelet",
             dependencies: [
-                "Agent", "KubeletServer", "Translation",
+                "Agent", "KubeletServer", "KubernetesClient", "Translation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Yams", package: "Yams"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -29,7 +29,9 @@ final class AgentHarness: Sendable {
     /// Starts both servers and writes the agent's node-identity kubeconfig; the agent is not started.
     /// On a real cluster the node name gets a unique suffix and the pods a namespace of their own, so
     /// tests never meet each other's (or an earlier run's) objects.
-    static func start(nodeName requestedNodeName: String = "vk-test") async throws -> AgentHarness {
+    static func start(
+        nodeName requestedNodeName: String = "vk-test", kubernetesConfiguration: KubernetesSimulator.Configuration = .init()
+    ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -46,7 +48,7 @@ final class AgentHarness: Sendable {
             namespace = "agent-e2e-\(unique)"
             _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
         } else {
-            let simulator = try await KubernetesSimulator.start()
+            let simulator = try await KubernetesSimulator.start(kubernetesConfiguration)
             kubernetesSimulator = simulator
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
             try simulator.kubeconfig(for: .node(nodeName)).write(toFile: kubeconfigPath, atomically: true, encoding: .utf8)
