@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Pure Codable models: no I/O, no networking imports.
@@ -147,7 +148,11 @@ let package = Package(
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport", "NomadClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TranslationTests",
+            dependencies: ["Translation", "TestSupport", "NomadClient", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NomadClientTests",
             dependencies: ["NomadClient", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],

@@ -128,7 +128,7 @@ struct AgentEndToEndTests {
         let harness = try await AgentHarness.start()
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
-        let script = "trap '' TERM; echo $$ > \(harness.workDirectory.appendingPathComponent("stubborn.pid").path); while true; do sleep 1; done"
+        let script = "trap '' TERM; echo $$$$ > \(harness.workDirectory.appendingPathComponent("stubborn.pid").path); while true; do sleep 1; done"
         _ = try await harness.admin.create(harness.pod("stubborn", script: script, grace: 60))
         try await harness.waitForPod("stubborn", "Running") { $0.status?.phase == "Running" }
         let pid = try await harness.pid("stubborn.pid")

@@ -143,8 +143,9 @@ final class AgentHarness: Sendable {
     }
 
     /// A shell line that writes the shell's PID to a file of the work directory, then runs `then`.
+    /// `$$$$` because the kubelet's `$(VAR)` expansion of command and args turns `$$` into `$`.
     func pidScript(_ file: String, then command: String) -> String {
-        "echo $$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
+        "echo $$$$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
     }
 
     /// The PID the container wrote, once it exists.
