@@ -1,9 +1,13 @@
 import Foundation
 import KubernetesModels
-import Yams
+import Logging
 
-/// The agent's configuration, read from the YAML file given to `nomad-kubelet run --config FILE`.
-/// Every key is documented in docs/configuration.md; examples/agent-config.yaml sets them all.
+/// The agent's configuration: one YAML file (`nomad-kubelet run --config FILE`), overridden by
+/// `NOMAD_KUBELET_<KEY_PATH>` environment variables and `--set key.path=value` flags.
+///
+/// Every section is a plain struct whose initializer holds the defaults; the key table
+/// (``AgentConfiguration/keys``) reads, documents and renders every key from those same structs,
+/// so docs/configuration.md and the packaged config.yaml cannot drift from them.
 public struct AgentConfiguration: Sendable, Hashable {
     /// How the agent reaches the Kubernetes API server.
     public struct Kubernetes: Sendable, Hashable {
@@ -38,7 +42,7 @@ public struct AgentConfiguration: Sendable, Hashable {
 
     /// The virtual Node.
     public struct NodeSettings: Sendable, Hashable {
-        /// The Node's name (the node identity must be `system:node:<name>`).
+        /// The Node's name (the node identity must be `system:node:<name>`); required.
         public var name: String
         /// Labels added to the standard ones.
         public var labels: [String: String]
@@ -49,8 +53,6 @@ public struct AgentConfiguration: Sendable, Hashable {
         public var capacity: [String: Quantity]
         /// Addresses reported in the Node's status.
         public var addresses: Addresses
-        /// The port of the kubelet endpoint (`daemonEndpoints.kubeletEndpoint.Port`).
-        public var kubeletPort: Int
         /// `kubernetes.io/os` and `nodeInfo.operatingSystem`.
         public var operatingSystem: String
         /// `kubernetes.io/arch` and `nodeInfo.architecture`.
@@ -59,15 +61,13 @@ public struct AgentConfiguration: Sendable, Hashable {
         /// Node settings with the documented defaults.
         public init(
             name: String, labels: [String: String] = [:], taints: [Taint] = [AgentConfiguration.defaultTaint], capacity: [String: Quantity] = [:],
-            addresses: Addresses = Addresses(), kubeletPort: Int = 10250, operatingSystem: String = "linux",
-            architecture: String = AgentConfiguration.hostArchitecture
+            addresses: Addresses = Addresses(), operatingSystem: String = "linux", architecture: String = AgentConfiguration.hostArchitecture
         ) {
             self.name = name
             self.labels = labels
             self.taints = taints
             self.capacity = capacity
             self.addresses = addresses
-            self.kubeletPort = kubeletPort
             self.operatingSystem = operatingSystem
             self.architecture = architecture
         }
@@ -102,8 +102,10 @@ public struct AgentConfiguration: Sendable, Hashable {
         public var address: String
         /// The region of the jobs; the agent's own when `nil`.
         public var region: String?
-        /// The Nomad namespace jobs are registered in.
-        public var namespace: String?
+        /// The Nomad namespace of jobs whose Kubernetes namespace is not in ``namespaces``.
+        public var namespace: String
+        /// Kubernetes namespace → Nomad namespace for the jobs of that namespace's pods.
+        public var namespaces: [String: String]
         /// A file holding the ACL token (never the token itself in the config).
         public var tokenFile: String?
         /// TLS towards Nomad.
@@ -114,37 +116,152 @@ public struct AgentConfiguration: Sendable, Hashable {
         public var nodePool: String?
         /// Only clients of this node class count; all when `nil`.
         public var nodeClass: String?
-        /// The task driver for pods (`raw_exec` or `exec`).
+        /// The task driver for pods that do not choose one (`raw_exec` or `exec`).
         public var driver: String
+        /// The drivers pods may run with (through their RuntimeClass, or an override when
+        /// `policy.allowDriverOverride` is set); must contain ``driver``.
+        public var allowedDrivers: [String]
 
         /// Nomad settings with the documented defaults.
         public init(
-            address: String = "http://127.0.0.1:4646", region: String? = nil, namespace: String? = nil, tokenFile: String? = nil, tls: NomadTLS = NomadTLS(),
-            datacenters: [String] = ["dc1"], nodePool: String? = nil, nodeClass: String? = nil, driver: String = "raw_exec"
+            address: String = "http://127.0.0.1:4646", region: String? = nil, namespace: String = "default", namespaces: [String: String] = [:],
+            tokenFile: String? = nil, tls: NomadTLS = NomadTLS(), datacenters: [String] = ["dc1"], nodePool: String? = nil, nodeClass: String? = nil,
+            driver: String = "raw_exec", allowedDrivers: [String] = AgentConfiguration.supportedDrivers
         ) {
             self.address = address
             self.region = region
             self.namespace = namespace
+            self.namespaces = namespaces
             self.tokenFile = tokenFile
             self.tls = tls
             self.datacenters = datacenters
             self.nodePool = nodePool
             self.nodeClass = nodeClass
             self.driver = driver
+            self.allowedDrivers = allowedDrivers
+        }
+
+        /// The Nomad namespace for the jobs of pods in `kubernetesNamespace`.
+        public func nomadNamespace(forKubernetesNamespace kubernetesNamespace: String) -> String {
+            namespaces[kubernetesNamespace] ?? namespace
         }
     }
 
-    /// Intervals and graces.
+    /// Where the kubelet API's serving certificate comes from.
+    public enum KubeletTLSSource: String, Sendable, Hashable, CaseIterable {
+        /// `certFile` and `keyFile` (e.g. issued by the cluster's CA).
+        case files
+        /// A CertificateSigningRequest (`kubernetes.io/kubelet-serving`) approved in the cluster.
+        case csr
+        /// A self-signed certificate made at start (the API server does not verify kubelets by default).
+        case selfSigned
+    }
+
+    /// How requests to the kubelet API are authorized.
+    public enum KubeletAuthorization: String, Sendable, Hashable, CaseIterable {
+        /// A SubjectAccessReview per request, as the kubelet does (`nodes/proxy`, `nodes/log`, ...).
+        case webhook
+        /// Every authenticated request is allowed.
+        case alwaysAllow
+    }
+
+    /// The kubelet serving certificate.
+    public struct KubeletServerTLS: Sendable, Hashable {
+        /// Where the certificate comes from.
+        public var source: KubeletTLSSource
+        /// PEM certificate (chain) when `source` is `files`.
+        public var certFile: String?
+        /// PEM private key when `source` is `files`.
+        public var keyFile: String?
+
+        /// A self-signed certificate by default.
+        public init(source: KubeletTLSSource = .selfSigned, certFile: String? = nil, keyFile: String? = nil) {
+            self.source = source
+            self.certFile = certFile
+            self.keyFile = keyFile
+        }
+    }
+
+    /// The kubelet HTTPS API (logs, exec, port-forward, metrics) the API server calls.
+    public struct KubeletServer: Sendable, Hashable {
+        /// The address to listen on.
+        public var address: String
+        /// The port to listen on, also the Node's `daemonEndpoints.kubeletEndpoint.Port`.
+        public var port: Int
+        /// The serving certificate.
+        public var tls: KubeletServerTLS
+        /// CA bundle that verifies client certificates (the API server's `--kubelet-client-certificate`).
+        public var clientCAFile: String?
+        /// Let requests without credentials in (as `system:anonymous`).
+        public var anonymousAuth: Bool
+        /// How authenticated requests are authorized.
+        public var authorization: KubeletAuthorization
+
+        /// Kubelet API settings with the documented defaults.
+        public init(
+            address: String = "0.0.0.0", port: Int = 10250, tls: KubeletServerTLS = KubeletServerTLS(), clientCAFile: String? = nil,
+            anonymousAuth: Bool = false, authorization: KubeletAuthorization = .webhook
+        ) {
+            self.address = address
+            self.port = port
+            self.tls = tls
+            self.clientCAFile = clientCAFile
+            self.anonymousAuth = anonymousAuth
+            self.authorization = authorization
+        }
+    }
+
+    /// What pods on this node may do on the Nomad clients.
+    public struct Policy: Sendable, Hashable {
+        /// Host directories under which `hostPath` volumes are allowed; none when empty.
+        public var hostPathRoots: [String]
+        /// Allow `securityContext.privileged` (tasks as root).
+        public var allowPrivileged: Bool
+        /// Allow artifacts (downloads) without a checksum.
+        public var allowUnverifiedArtifacts: Bool
+        /// Let a pod choose its driver (among `nomad.allowedDrivers`) by annotation.
+        public var allowDriverOverride: Bool
+        /// The Unix user tasks run as when the pod names none.
+        public var defaultUser: String
+
+        /// The restrictive defaults.
+        public init(
+            hostPathRoots: [String] = [], allowPrivileged: Bool = false, allowUnverifiedArtifacts: Bool = false, allowDriverOverride: Bool = false,
+            defaultUser: String = "nobody"
+        ) {
+            self.hostPathRoots = hostPathRoots
+            self.allowPrivileged = allowPrivileged
+            self.allowUnverifiedArtifacts = allowUnverifiedArtifacts
+            self.allowDriverOverride = allowDriverOverride
+            self.defaultUser = defaultUser
+        }
+    }
+
+    /// Local persistent volumes on the Nomad clients.
+    public struct Storage: Sendable, Hashable {
+        /// The StorageClass whose claims this node provisions.
+        public var storageClassName: String
+        /// Directory on the Nomad clients holding the volumes.
+        public var rootDirectory: String
+
+        /// Storage settings with the documented defaults.
+        public init(storageClassName: String = "nomad-local", rootDirectory: String = "/var/lib/nomad-kubelet/volumes") {
+            self.storageClassName = storageClassName
+            self.rootDirectory = rootDirectory
+        }
+    }
+
+    /// Intervals of the node and pod controllers.
     public struct Timings: Sendable, Hashable {
-        /// How often the Lease is renewed.
+        /// How often the Node's Lease is renewed.
         public var leaseRenewInterval: Duration
-        /// `leaseDurationSeconds` of the Lease.
+        /// The Lease's `leaseDurationSeconds`.
         public var leaseDuration: Duration
-        /// The longest time between two NodeStatus updates (sooner on change).
+        /// Longest time between two NodeStatus updates (changes go out at once).
         public var statusUpdateInterval: Duration
-        /// How long a job of this node whose pod is gone is left before it is stopped.
+        /// How long a job whose pod is gone may live before it is stopped.
         public var orphanGrace: Duration
-        /// Period of the full resync of every pod (status is event-driven; this is a safety net).
+        /// Full reconcile of every pod (status is event-driven; this is a safety net).
         public var resyncInterval: Duration
 
         /// The documented default timings.
@@ -160,8 +277,41 @@ public struct AgentConfiguration: Sendable, Hashable {
         }
     }
 
-    /// Log level names accepted in `logging.level`.
-    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    /// The agent's log output (standard error, collected by journald under systemd).
+    public enum LogFormat: String, Sendable, Hashable, CaseIterable {
+        /// One human-readable line per message.
+        case text
+        /// One JSON object per line.
+        case json
+    }
+
+    /// Logging settings.
+    public struct Logging: Sendable, Hashable {
+        /// The lowest level written.
+        public var level: Logger.Level
+        /// Text or JSON lines.
+        public var format: LogFormat
+
+        /// Info-level text by default.
+        public init(level: Logger.Level = .info, format: LogFormat = .text) {
+            self.level = level
+            self.format = format
+        }
+    }
+
+    /// Prometheus metrics on the kubelet API (`/metrics`).
+    public struct Metrics: Sendable, Hashable {
+        /// Serve `/metrics`.
+        public var enabled: Bool
+
+        /// Enabled by default.
+        public init(enabled: Bool = true) {
+            self.enabled = enabled
+        }
+    }
+
+    /// The drivers pseudo-containers can run with.
+    public static let supportedDrivers = ["raw_exec", "exec"]
 
     /// The `kubernetes` section.
     public var kubernetes: Kubernetes
@@ -169,19 +319,37 @@ public struct AgentConfiguration: Sendable, Hashable {
     public var node: NodeSettings
     /// The `nomad` section.
     public var nomad: Nomad
+    /// The `kubeletServer` section.
+    public var kubeletServer: KubeletServer
+    /// The `policy` section.
+    public var policy: Policy
+    /// The `storage` section.
+    public var storage: Storage
     /// The `timings` section.
     public var timings: Timings
-    /// One of ``logLevels``.
-    public var logLevel: String
+    /// The `logging` section.
+    public var logging: Logging
+    /// The `metrics` section.
+    public var metrics: Metrics
 
-    /// A configuration with defaults for everything but the node name.
-    public init(kubernetes: Kubernetes = Kubernetes(), node: NodeSettings, nomad: Nomad = Nomad(), timings: Timings = Timings(), logLevel: String = "info") {
+    /// A configuration with the documented defaults for everything but the node name.
+    public init(
+        kubernetes: Kubernetes = Kubernetes(), node: NodeSettings, nomad: Nomad = Nomad(), kubeletServer: KubeletServer = KubeletServer(),
+        policy: Policy = Policy(), storage: Storage = Storage(), timings: Timings = Timings(), logging: Logging = Logging(), metrics: Metrics = Metrics()
+    ) {
         self.kubernetes = kubernetes
         self.node = node
         self.nomad = nomad
+        self.kubeletServer = kubeletServer
+        self.policy = policy
+        self.storage = storage
         self.timings = timings
-        self.logLevel = logLevel
+        self.logging = logging
+        self.metrics = metrics
     }
+
+    /// Every default, with an empty node name (the one required key).
+    public static let defaults = AgentConfiguration(node: NodeSettings(name: ""))
 
     /// The taint every virtual node carries unless the config says otherwise.
     public static let defaultTaint = Taint(key: "virtual-kubelet.io/provider", value: "nomad", effect: "NoSchedule")
@@ -193,273 +361,5 @@ public struct AgentConfiguration: Sendable, Hashable {
         #else
         "amd64"
         #endif
-    }
-
-    /// Reads and validates a configuration file.
-    public static func load(path: String) throws(AgentError) -> AgentConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw .unreadableConfiguration(file: path, reason: "\(error.localizedDescription); pass an existing file to --config")
-        }
-        return try parse(yaml: text, file: path)
-    }
-
-    /// Parses and validates configuration YAML; `file` names it in errors.
-    public static func parse(yaml: String, file: String = "<config>") throws(AgentError) -> AgentConfiguration {
-        let root: Yams.Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch {
-            throw .unreadableConfiguration(file: file, reason: "not valid YAML: \(error)")
-        }
-        guard let root else { throw .invalidConfiguration(file: file, keyPath: "node.name", line: nil, problem: "the file is empty; at least node.name is required") }
-        return try ConfigReader(node: root, path: "", file: file).readConfiguration()
-    }
-}
-
-/// Walks the YAML tree, remembering the key path and line for error messages.
-private struct ConfigReader {
-    let node: Yams.Node
-    let path: String
-    let file: String
-
-    func fail(_ problem: String) -> AgentError {
-        .invalidConfiguration(file: file, keyPath: path.isEmpty ? "(top level)" : path, line: node.mark.map { $0.line }, problem: problem)
-    }
-
-    func child(_ key: String) -> ConfigReader? {
-        guard let value = node[key], value.null == nil else { return nil }
-        return ConfigReader(node: value, path: path.isEmpty ? key : "\(path).\(key)", file: file)
-    }
-
-    /// Checks that the mapping has only known keys.
-    func mapping(allowing keys: Set<String>) throws(AgentError) -> Self {
-        guard let mapping = node.mapping else { throw fail("expected a mapping (key: value lines)") }
-        for (key, _) in mapping {
-            let name = key.string ?? "\(key)"
-            if !keys.contains(name) {
-                let prefix = path.isEmpty ? "" : "\(path)."
-                throw AgentError.invalidConfiguration(
-                    file: file, keyPath: prefix + name, line: key.mark.map { $0.line },
-                    problem: "unknown key; known keys here are \(keys.sorted().joined(separator: ", "))")
-            }
-        }
-        return self
-    }
-
-    func string() throws(AgentError) -> String {
-        guard node.scalar != nil, let value = node.string else { throw fail("expected a text value") }
-        return value
-    }
-
-    func nonEmptyString() throws(AgentError) -> String {
-        let value = try string()
-        if value.isEmpty { throw fail("must not be empty") }
-        return value
-    }
-
-    func bool() throws(AgentError) -> Bool {
-        guard let value = node.bool else { throw fail("expected true or false") }
-        return value
-    }
-
-    func int(in range: ClosedRange<Int>) throws(AgentError) -> Int {
-        guard let value = node.int else { throw fail("expected a whole number") }
-        guard range.contains(value) else { throw fail("\(value) is out of range \(range.lowerBound)...\(range.upperBound)") }
-        return value
-    }
-
-    func stringList() throws(AgentError) -> [String] {
-        guard let sequence = node.sequence else { throw fail("expected a list") }
-        var result: [String] = []
-        for (index, element) in sequence.enumerated() {
-            result.append(try ConfigReader(node: element, path: "\(path)[\(index)]", file: file).nonEmptyString())
-        }
-        return result
-    }
-
-    func stringMap() throws(AgentError) -> [(key: String, reader: ConfigReader)] {
-        guard let mapping = node.mapping else { throw fail("expected a mapping (key: value lines)") }
-        return mapping.map { (key: $0.key.string ?? "\($0.key)", reader: ConfigReader(node: $0.value, path: "\(path).\($0.key.string ?? "")", file: file)) }
-    }
-
-    /// A Go-style duration: `10s`, `500ms`, `1m30s`, `1h`.
-    func duration() throws(AgentError) -> Duration {
-        guard let text = node.string, let value = DurationText.parse(text) else {
-            throw fail("expected a duration such as 500ms, 10s, 1m30s or 1h")
-        }
-        if value <= .zero { throw fail("must be longer than zero") }
-        return value
-    }
-
-    func readConfiguration() throws(AgentError) -> AgentConfiguration {
-        _ = try mapping(allowing: ["kubernetes", "node", "nomad", "timings", "logging"])
-        guard let nodeReader = child("node") else {
-            throw AgentError.invalidConfiguration(file: file, keyPath: "node", line: nil, problem: "the node section is required (at least node.name)")
-        }
-        var configuration = AgentConfiguration(node: try nodeReader.readNode())
-        if let reader = child("kubernetes") { configuration.kubernetes = try reader.readKubernetes() }
-        if let reader = child("nomad") { configuration.nomad = try reader.readNomad() }
-        if let reader = child("timings") { configuration.timings = try reader.readTimings() }
-        if let reader = try child("logging")?.mapping(allowing: ["level"]), let level = try reader.child("level")?.string() {
-            guard AgentConfiguration.logLevels.contains(level) else {
-                throw reader.child("level")!.fail("unknown level \"\(level)\"; use one of \(AgentConfiguration.logLevels.joined(separator: ", "))")
-            }
-            configuration.logLevel = level
-        }
-        return configuration
-    }
-
-    func readKubernetes() throws(AgentError) -> AgentConfiguration.Kubernetes {
-        _ = try mapping(allowing: ["kubeconfig", "context", "inCluster"])
-        var result = AgentConfiguration.Kubernetes()
-        result.kubeconfig = try child("kubeconfig")?.nonEmptyString()
-        result.context = try child("context")?.nonEmptyString()
-        result.inCluster = try child("inCluster")?.bool() ?? false
-        if result.inCluster, result.kubeconfig != nil {
-            throw fail("set either kubeconfig or inCluster: true, not both")
-        }
-        return result
-    }
-
-    func readNode() throws(AgentError) -> AgentConfiguration.NodeSettings {
-        _ = try mapping(allowing: ["name", "labels", "taints", "capacity", "addresses", "kubeletPort", "operatingSystem", "architecture"])
-        guard let nameReader = child("name") else { throw fail("name is required: the Node's name (the node identity is system:node:<name>)") }
-        let name = try nameReader.nonEmptyString()
-        if !Self.isDNSSubdomain(name) {
-            throw nameReader.fail("\"\(name)\" is not a valid Node name: use lower-case letters, digits, '-' and '.', at most 253 characters")
-        }
-        var result = AgentConfiguration.NodeSettings(name: name)
-        if let labels = try child("labels")?.stringMap() {
-            for (key, reader) in labels {
-                if key.hasPrefix("node-restriction.kubernetes.io/") || key.hasPrefix("kubernetes.io/") && !["kubernetes.io/hostname", "kubernetes.io/os", "kubernetes.io/arch"].contains(key) {
-                    throw reader.fail("a node identity may not set labels under \(key.hasPrefix("node-") ? "node-restriction.kubernetes.io/" : "kubernetes.io/") (NodeRestriction refuses them); choose another prefix")
-                }
-                result.labels[key] = try reader.string()
-            }
-        }
-        if let taints = child("taints") {
-            guard let sequence = taints.node.sequence else { throw taints.fail("expected a list of taints (key, value, effect)") }
-            result.taints = []
-            for (index, element) in sequence.enumerated() {
-                let reader = try ConfigReader(node: element, path: "\(taints.path)[\(index)]", file: file).mapping(allowing: ["key", "value", "effect"])
-                guard let key = try reader.child("key")?.nonEmptyString() else { throw reader.fail("key is required") }
-                guard let effectReader = reader.child("effect") else { throw reader.fail("effect is required (NoSchedule, PreferNoSchedule or NoExecute)") }
-                let effect = try effectReader.string()
-                guard ["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(effect) else {
-                    throw effectReader.fail("unknown effect \"\(effect)\"; use NoSchedule, PreferNoSchedule or NoExecute")
-                }
-                result.taints.append(Taint(key: key, value: try reader.child("value")?.string(), effect: effect))
-            }
-        }
-        if let capacity = try child("capacity")?.mapping(allowing: ["cpu", "memory", "ephemeral-storage", "pods"]) {
-            for (key, reader) in try capacity.stringMap() {
-                let text: String
-                if let number = reader.node.int { text = String(number) } else { text = try reader.string() }
-                guard let quantity = try? Quantity(text) else {
-                    throw reader.fail("\"\(text)\" is not a Kubernetes quantity (examples: 16, 500m, 64Gi)")
-                }
-                result.capacity[key] = quantity
-            }
-        }
-        if let addresses = try child("addresses")?.mapping(allowing: ["internalIP", "hostname"]) {
-            if let reader = addresses.child("internalIP") { result.addresses.internalIP = try reader.nonEmptyString() }
-            result.addresses.hostname = try addresses.child("hostname")?.nonEmptyString()
-        }
-        if let reader = child("kubeletPort") { result.kubeletPort = try reader.int(in: 1...65535) }
-        if let reader = child("operatingSystem") { result.operatingSystem = try reader.nonEmptyString() }
-        if let reader = child("architecture") { result.architecture = try reader.nonEmptyString() }
-        return result
-    }
-
-    func readNomad() throws(AgentError) -> AgentConfiguration.Nomad {
-        _ = try mapping(allowing: ["address", "region", "namespace", "tokenFile", "tls", "datacenters", "nodePool", "nodeClass", "driver"])
-        var result = AgentConfiguration.Nomad()
-        if let reader = child("address") {
-            let address = try reader.nonEmptyString()
-            guard let url = URL(string: address), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-                throw reader.fail("\"\(address)\" is not an http:// or https:// URL of a Nomad agent")
-            }
-            result.address = address
-        }
-        result.region = try child("region")?.nonEmptyString()
-        result.namespace = try child("namespace")?.nonEmptyString()
-        result.tokenFile = try child("tokenFile")?.nonEmptyString()
-        if let tls = try child("tls")?.mapping(allowing: ["caFile", "certFile", "keyFile", "serverName", "insecureSkipVerify"]) {
-            result.tls.caFile = try tls.child("caFile")?.nonEmptyString()
-            result.tls.certFile = try tls.child("certFile")?.nonEmptyString()
-            result.tls.keyFile = try tls.child("keyFile")?.nonEmptyString()
-            result.tls.serverName = try tls.child("serverName")?.nonEmptyString()
-            result.tls.insecureSkipVerify = try tls.child("insecureSkipVerify")?.bool() ?? false
-            if (result.tls.certFile == nil) != (result.tls.keyFile == nil) {
-                throw tls.fail("certFile and keyFile go together: set both or neither")
-            }
-        }
-        if let reader = child("datacenters") {
-            result.datacenters = try reader.stringList()
-            if result.datacenters.isEmpty { throw reader.fail("list at least one datacenter") }
-        }
-        result.nodePool = try child("nodePool")?.nonEmptyString()
-        result.nodeClass = try child("nodeClass")?.nonEmptyString()
-        if let reader = child("driver") {
-            let driver = try reader.nonEmptyString()
-            guard ["raw_exec", "exec"].contains(driver) else { throw reader.fail("unsupported driver \"\(driver)\"; use raw_exec or exec") }
-            result.driver = driver
-        }
-        return result
-    }
-
-    func readTimings() throws(AgentError) -> AgentConfiguration.Timings {
-        _ = try mapping(allowing: ["leaseRenewInterval", "leaseDuration", "statusUpdateInterval", "orphanGrace", "resyncInterval"])
-        var result = AgentConfiguration.Timings()
-        if let reader = child("leaseRenewInterval") { result.leaseRenewInterval = try reader.duration() }
-        if let reader = child("leaseDuration") { result.leaseDuration = try reader.duration() }
-        if let reader = child("statusUpdateInterval") { result.statusUpdateInterval = try reader.duration() }
-        if let reader = child("orphanGrace") { result.orphanGrace = try reader.duration() }
-        if let reader = child("resyncInterval") { result.resyncInterval = try reader.duration() }
-        if result.leaseDuration <= result.leaseRenewInterval {
-            if let reader = child("leaseDuration") {
-                throw reader.fail("must be longer than timings.leaseRenewInterval, or the Lease expires between renewals")
-            }
-            throw (child("leaseRenewInterval") ?? self).fail("must be shorter than timings.leaseDuration (default 40s), or the Lease expires between renewals")
-        }
-        if result.statusUpdateInterval > .seconds(60) {
-            throw (child("statusUpdateInterval") ?? self).fail("must be at most 1m: the node lifecycle controller expects a status at least every minute")
-        }
-        return result
-    }
-
-    static func isDNSSubdomain(_ name: String) -> Bool {
-        guard name.count <= 253, let first = name.first, let last = name.last, first.isLetter || first.isNumber, last.isLetter || last.isNumber else { return false }
-        return name.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" || $0 == "." }
-    }
-}
-
-/// Go-style duration text (`1h30m`, `10s`, `250ms`).
-enum DurationText {
-    /// Parses a duration; `nil` when the text is not one.
-    static func parse(_ text: String) -> Duration? {
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
-        if rest.isEmpty { return nil }
-        var total = Duration.zero
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber || $0 == "." }
-            guard !digits.isEmpty, let number = Double(digits) else { return nil }
-            rest = rest.dropFirst(digits.count)
-            let unit = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(unit.count)
-            let seconds: Double
-            switch unit {
-            case "ms": seconds = number / 1000
-            case "s": seconds = number
-            case "m": seconds = number * 60
-            case "h": seconds = number * 3600
-            default: return nil
-            }
-            total += .milliseconds(Int64((seconds * 1000).rounded()))
-        }
-        return total
     }
 }

@@ -3,41 +3,51 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     fileprivate enum Code: Sendable, Hashable {
         case invalidConfiguration
         case unreadableConfiguration
+        case volumeOperationFailed
     }
 
     /// The kind of failure, for callers that branch on it.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         fileprivate let code: Code
-        /// The configuration file has a value the agent cannot use.
+        /// The configuration has values the agent cannot use (see ``AgentError/problems``).
         public static let invalidConfiguration = Kind(code: .invalidConfiguration)
-        /// The configuration file (or a file it names) cannot be read or parsed.
+        /// The configuration file cannot be read or parsed.
         public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
+        /// Creating or removing a volume's directory on its Nomad client did not succeed.
+        public static let volumeOperationFailed = Kind(code: .volumeOperationFailed)
         public var description: String { "\(code)" }
     }
 
     /// What went wrong.
     public let kind: Kind
-    /// The configuration key path involved (`node.taints[0].effect`), if any.
-    public let keyPath: String?
+    /// Every problem found in the configuration, in the order met (file, environment, flags, then
+    /// rules across keys); empty for other kinds.
+    public let problems: [ConfigurationProblem]
     /// A message that says what happened and what to do.
     public let message: String
 
-    private init(_ kind: Kind, keyPath: String? = nil, message: String) {
+    private init(_ kind: Kind, problems: [ConfigurationProblem] = [], message: String) {
         self.kind = kind
-        self.keyPath = keyPath
+        self.problems = problems
         self.message = message
     }
 
     public var description: String { message }
 
-    /// A configuration value the agent cannot use.
-    public static func invalidConfiguration(file: String, keyPath: String, line: Int?, problem: String) -> AgentError {
-        let location = line.map { "\(file):\($0)" } ?? file
-        return AgentError(.invalidConfiguration, keyPath: keyPath, message: "\(location): \(keyPath): \(problem)")
+    /// Configuration values the agent cannot use: one line per problem.
+    public static func invalidConfiguration(problems: [ConfigurationProblem]) -> AgentError {
+        AgentError(.invalidConfiguration, problems: problems, message: problems.map(\.description).joined(separator: "\n"))
     }
 
     /// A configuration file that cannot be read or parsed.
     public static func unreadableConfiguration(file: String, reason: String) -> AgentError {
         AgentError(.unreadableConfiguration, message: "cannot read the configuration \(file): \(reason)")
+    }
+
+    /// A directory job of a volume failed or did not finish; `detail` says what Nomad reported.
+    public static func volumeOperationFailed(volume: String, action: String, client: String, detail: String) -> AgentError {
+        AgentError(
+            .volumeOperationFailed,
+            message: "could not \(action) the directory of volume \(volume) on Nomad client \(client): \(detail); check the client and `nomad job status` of the volume job")
     }
 }

@@ -16,6 +16,7 @@ public final class NodeController: Service, Sendable {
     private let nomad: NomadClient
     private let logger: Logger
     private let filter: NomadClientFilter
+    private let observer: (any AgentLifecycleObserver)?
     private let state = Mutex(State())
 
     private struct State {
@@ -28,7 +29,10 @@ public final class NodeController: Service, Sendable {
     }
 
     /// A controller for the Node named in `configuration.node.name`.
-    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger) {
+    public init(
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger, observer: (any AgentLifecycleObserver)? = nil
+    ) {
+        self.observer = observer
         self.configuration = configuration
         self.kubernetes = kubernetes
         self.nomad = nomad
@@ -45,6 +49,7 @@ public final class NodeController: Service, Sendable {
             while true {
                 do {
                     try await self.registerNode()
+                    self.observer?.nodeRegistered(name: self.nodeName)
                     break
                 } catch {
                     self.logger.error("node registration failed; retrying", metadata: ["error": "\(error)"])
@@ -53,9 +58,11 @@ public final class NodeController: Service, Sendable {
             }
             while true {
                 await self.heartbeat()
+                self.observer?.heartbeatCompleted()
                 try await Task.sleep(for: self.configuration.timings.leaseRenewInterval)
             }
         }
+        observer?.stopping()
     }
 
     /// One heartbeat: renew the Lease, probe Nomad, patch the status when it changed or is due.
@@ -214,7 +221,7 @@ public final class NodeController: Service, Sendable {
                 NodeAddress(type: "InternalIP", address: configuration.node.addresses.internalIP),
                 NodeAddress(type: "Hostname", address: configuration.node.addresses.hostname ?? nodeName),
             ],
-            daemonEndpoints: NodeDaemonEndpoints(kubeletEndpoint: DaemonEndpoint(port: configuration.node.kubeletPort)),
+            daemonEndpoints: NodeDaemonEndpoints(kubeletEndpoint: DaemonEndpoint(port: configuration.kubeletServer.port)),
             nodeInfo: NodeSystemInfo(
                 machineID: "", systemUUID: "", bootID: "", kernelVersion: "", osImage: "",
                 containerRuntimeVersion: "nomad://\(nomadVersion ?? "unknown")", kubeletVersion: AgentVersion.kubeletVersion, kubeProxyVersion: "",

@@ -3,6 +3,7 @@ import KubernetesClient
 import Logging
 import NomadClient
 import ServiceLifecycle
+import Translation
 import UnixSignals
 
 /// The whole agent: the Kubernetes and Nomad clients built from the configuration, and the node
@@ -15,6 +16,8 @@ public final class NomadKubeletAgent: Sendable {
     public let nodeController: NodeController
     /// Runs the node's pods as Nomad jobs.
     public let podController: PodController
+    /// Provisions and reclaims the volumes of the node's StorageClass.
+    public let volumeController: VolumeController
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     /// A client with short timeouts and no retries, so a Nomad outage shows in the Node's status
@@ -23,24 +26,17 @@ public final class NomadKubeletAgent: Sendable {
     private let logger: Logger
 
     /// Builds the clients and controllers; throws when a file the configuration names is unusable.
-    public init(configuration: AgentConfiguration, logger: Logger) throws {
+    /// `imageResolver` says which container images can run (the host image and PseudoImages by
+    /// default); `storage` configures the volume provisioner (docs/storage.md); `observer` hears of
+    /// the Node's registration, each heartbeat and the start of shutdown.
+    public init(
+        configuration: AgentConfiguration, imageResolver: ImageResolver = .standard, storage: VolumeControllerSettings = VolumeControllerSettings(),
+        logger: Logger, observer: (any AgentLifecycleObserver)? = nil
+    ) throws {
         self.configuration = configuration
         self.logger = logger
-        let kubernetesConfiguration: ClientConfiguration
-        if configuration.kubernetes.inCluster {
-            kubernetesConfiguration = try KubeconfigLoader.inCluster()
-        } else if let path = configuration.kubernetes.kubeconfig {
-            kubernetesConfiguration = try KubeconfigLoader.load(path: path, context: configuration.kubernetes.context)
-        } else {
-            kubernetesConfiguration = try KubeconfigLoader.loadDefault(context: configuration.kubernetes.context)
-        }
-        let nomadSettings = configuration.nomad
-        let token = try nomadSettings.tokenFile.map { try NomadToken(contentsOfFile: $0) }
-        let nomadConfiguration = NomadClientConfiguration(
-            address: nomadSettings.address, region: nomadSettings.region, namespace: nomadSettings.namespace, token: token,
-            tls: .init(
-                caFile: nomadSettings.tls.caFile, clientCertificateFile: nomadSettings.tls.certFile, clientKeyFile: nomadSettings.tls.keyFile,
-                serverName: nomadSettings.tls.serverName, insecureSkipVerify: nomadSettings.tls.insecureSkipVerify))
+        let kubernetesConfiguration = try Self.kubernetesClientConfiguration(configuration.kubernetes)
+        let nomadConfiguration = try Self.nomadClientConfiguration(configuration.nomad)
         var probeConfiguration = nomadConfiguration
         probeConfiguration.connectTimeout = .seconds(2)
         probeConfiguration.requestTimeout = .seconds(5)
@@ -58,8 +54,26 @@ public final class NomadKubeletAgent: Sendable {
         self.nomadProbe = nomadProbe
         self.kubernetes = kubernetes
         self.nomad = nomad
-        self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger)
-        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, logger: logger)
+        self.nodeController = NodeController(configuration: configuration, kubernetes: kubernetes, nomad: nomadProbe, logger: logger, observer: observer)
+        self.podController = PodController(configuration: configuration, kubernetes: kubernetes, nomad: nomad, imageResolver: imageResolver, logger: logger)
+        self.volumeController = VolumeController(configuration: configuration, settings: storage, kubernetes: kubernetes, nomad: nomad, logger: logger)
+    }
+
+    /// The Kubernetes client settings of `settings`: in-cluster, the kubeconfig named, or the default one.
+    public static func kubernetesClientConfiguration(_ settings: AgentConfiguration.Kubernetes) throws -> ClientConfiguration {
+        if settings.inCluster { return try KubeconfigLoader.inCluster() }
+        if let path = settings.kubeconfig { return try KubeconfigLoader.load(path: path, context: settings.context) }
+        return try KubeconfigLoader.loadDefault(context: settings.context)
+    }
+
+    /// The Nomad client settings of `settings`, the token read from its file.
+    public static func nomadClientConfiguration(_ settings: AgentConfiguration.Nomad) throws -> NomadClientConfiguration {
+        let token = try settings.tokenFile.map { try NomadToken(contentsOfFile: $0) }
+        return NomadClientConfiguration(
+            address: settings.address, region: settings.region, namespace: settings.namespace, token: token,
+            tls: .init(
+                caFile: settings.tls.caFile, clientCertificateFile: settings.tls.certFile, clientKeyFile: settings.tls.keyFile,
+                serverName: settings.tls.serverName, insecureSkipVerify: settings.tls.insecureSkipVerify))
     }
 
     /// Runs both controllers until a graceful-shutdown signal arrives or the task is cancelled,
@@ -70,6 +84,7 @@ public final class NomadKubeletAgent: Sendable {
                 services: [
                     .init(service: nodeController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: podController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: volumeController, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))

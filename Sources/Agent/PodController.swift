@@ -30,6 +30,7 @@ public final class PodController: Service, Sendable {
     private let informer: Informer<Pod>
     /// The PseudoImage catalogue (cluster-scoped; needs the RBAC in manifests/agent-rbac.yaml).
     private let pseudoImages: Informer<PseudoImage>
+    private let volumeClaims: VolumeClaimResolver
     private let queue = WorkQueue()
     private let state = Mutex(State())
     private let logger: Logger
@@ -51,17 +52,24 @@ public final class PodController: Service, Sendable {
         var orphanSince: [String: ContinuousClock.Instant] = [:]
         /// Nomad node ID → address.
         var nodeAddresses: [String: String] = [:]
+        /// When the tasks of a deleted pod's job get SIGKILL if still alive: the deletion's grace
+        /// after the agent first saw it (Nomad's kill_timeout alone cannot be shortened once stopping).
+        var killDeadline: [String: ContinuousClock.Instant] = [:]
     }
 
-    /// A controller for the pods of `configuration.node.name`.
-    public init(configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, logger: Logger) {
+    /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
+    /// can run (the host image only by default).
+    public init(
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
+    ) {
         self.configuration = configuration
         self.kubernetes = kubernetes
         self.nomad = nomad
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
-        self.translator = PodTranslator(policy: configuration.translationPolicy)
+        self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
+        self.volumeClaims = VolumeClaimResolver(kubernetes: kubernetes, nomad: nomad)
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
@@ -219,12 +227,41 @@ public final class PodController: Service, Sendable {
         }
     }
 
-    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run on.
+    /// The pod is gone from Kubernetes (deleted with grace 0, possibly forced): its job must not run
+    /// on. A forced deletion (grace 0) kills the tasks at once, as `kubectl delete --force` expects.
     private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
         guard let job = try await existingJob(jobID), job.stop != true else { return }
         _ = try await nomad.deregister(jobID: jobID)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
+        if pod.metadata.deletionGracePeriodSeconds == 0 {
+            await killLiveAllocations(of: jobID, logger: logger)
+        }
+    }
+
+    /// The job's allocations whose tasks may still run.
+    private func liveAllocations(of jobID: String) async throws -> [AllocationListStub] {
+        let stubs: [AllocationListStub]
+        do {
+            stubs = try await nomad.allocations(ofJob: jobID).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            stubs = []
+        }
+        let terminal: Set<String> = ["complete", "failed", "lost"]
+        return stubs.filter { !terminal.contains($0.clientStatus?.rawValue ?? "") }
+    }
+
+    /// Sends SIGKILL to every task of the job's live allocations (the end of a deletion's grace).
+    private func killLiveAllocations(of jobID: String, logger: Logger) async {
+        for stub in (try? await liveAllocations(of: jobID)) ?? [] {
+            guard let id = stub.id else { continue }
+            do {
+                try await nomad.signalAllocation(id, signal: "SIGKILL")
+                logger.notice("grace period over; killed the pod's tasks", metadata: ["job": "\(jobID)", "allocation": "\(id)"])
+            } catch {
+                logger.debug("could not signal the allocation (its tasks may have ended)", metadata: ["allocation": "\(id)", "error": "\(error)"])
+            }
+        }
     }
 
     private func existingJob(_ jobID: String) async throws -> Job? {
@@ -237,10 +274,27 @@ public final class PodController: Service, Sendable {
 
     private func reconcileRunning(_ pod: Pod, logger: Logger) async throws {
         remember(pod)
-        let baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        var baseOptions = TranslationOptions(runtimeHandler: try await runtimeHandler(of: pod))
+        if pod.spec?.volumes?.contains(where: { $0.persistentVolumeClaim != nil }) == true {
+            // Claim volumes pin the job to their Nomad client; before a job exists, a client that is
+            // down keeps the pod Pending (it must never start elsewhere with an empty directory).
+            let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+            let running = try await existingJob(jobID).map { $0.stop != true } ?? false
+            switch try await volumeClaims.resolve(pod, checkClients: !running) {
+            case .ready(let claims): baseOptions.claimVolumes = claims
+            case .waiting(let wait):
+                if pod.status?.reason != wait.reason || pod.status?.message != wait.message {
+                    logger.notice("pod waits for its volumes", metadata: ["reason": "\(wait.reason)", "message": "\(wait.message)"])
+                    await record("FailedMount", type: "Warning", message: wait.message, fieldPath: nil, key: "volumes/\(wait.message)", at: Date(), pod: pod)
+                }
+                try await patchStatus(pod, VolumeClaimResolver.waitingStatus(pod, wait, now: Date()), logger: logger)
+                queue.add(Self.key(pod), after: .seconds(5))
+                return
+            }
+        }
         let context = try await translationContext(for: pod)
-        let plain: PodTranslation
-        let hashBasis: Job
+        var plain: PodTranslation
+        var hashBasis: Job
         do {
             plain = try translator.translate(pod, context: context, options: baseOptions)
             hashBasis = try translator.translate(pod, context: context.withValuesHidden(), options: baseOptions).job
@@ -253,6 +307,8 @@ public final class PodController: Service, Sendable {
             return
         }
         state.withLock { _ = $0.waitingBackoff.removeValue(forKey: Self.key(pod)) }
+        Self.recordImages(of: pod, in: &plain.job)
+        Self.recordImages(of: pod, in: &hashBasis)
         let jobID = plain.identity.jobID
         // Hashed without the ConfigMap/Secret values: as in Kubernetes, a changed value reaches the
         // process at its next start, not by restarting it.
@@ -269,6 +325,7 @@ public final class PodController: Service, Sendable {
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
             var job = (try? translator.translate(pod, context: context, options: options).job) ?? plain.job
+            Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
@@ -375,6 +432,15 @@ public final class PodController: Service, Sendable {
         return try await nomad.allocation(id).value
     }
 
+    /// The job's newest evaluation that failed to place it, else its newest evaluation. The
+    /// scheduling evaluation wins over the blocked one it created (both carry `FailedTGAllocs`;
+    /// only the former names the blocked evaluation that retries).
+    private func placementEvaluation(jobID: String) async throws -> Evaluation? {
+        let evaluations = try await nomad.evaluations(ofJob: jobID).sorted { ($0.createIndex ?? 0) > ($1.createIndex ?? 0) }
+        let failed = evaluations.filter { !($0.failedTGAllocs?.isEmpty ?? true) }
+        return failed.first { $0.status != "blocked" } ?? failed.first ?? evaluations.first
+    }
+
     private func nodeAddress(_ nodeID: String?) async -> String? {
         guard let nodeID else { return nil }
         if let known = state.withLock({ $0.nodeAddresses[nodeID] }) { return known }
@@ -387,8 +453,14 @@ public final class PodController: Service, Sendable {
     private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
         let allocation = try await currentAllocation(jobID: jobID)
         var evaluation: Evaluation?
-        if allocation == nil, let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
-            evaluation = try? await nomad.evaluation(evalID)
+        if allocation == nil {
+            if let evalID = state.withLock({ $0.lastEvaluationID[jobID] }) {
+                evaluation = try? await nomad.evaluation(evalID)
+            } else {
+                // Registered before this agent started: Nomad's evaluations still tell why nothing runs.
+                evaluation = try? await placementEvaluation(jobID: jobID)
+                if let id = evaluation?.id { state.withLock { $0.lastEvaluationID[jobID] = id } }
+            }
         }
         if allocation == nil, let evaluation, evaluation.failedTGAllocs?.isEmpty ?? true, [nil, "pending"].contains(evaluation.status) {
             // Nomad has not placed the job yet, nor said why: the evaluation's outcome is not in the
@@ -437,38 +509,40 @@ public final class PodController: Service, Sendable {
         try await patchStatus(pod, status, logger: logger)
     }
 
+    /// Kubelet-style deletion: stop the job (Nomad sends the kill signal and SIGKILL after the
+    /// job's kill_timeout, the spec's grace), SIGKILL what still runs once the deletion's own grace
+    /// (`deletionGracePeriodSeconds`, shorter with `kubectl delete --grace-period`) is over, and
+    /// remove the pod with grace 0 once every task is dead.
     private func reconcileDeletion(_ pod: Pod, logger: Logger) async throws {
         let identity = PodJobIdentity(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "", nodeName: configuration.node.name)
         let jobID = identity.jobID
+        let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min() ?? 30
+        let killDeadline = state.withLock { state -> ContinuousClock.Instant in
+            if let deadline = state.killDeadline[jobID] { return deadline }
+            let deadline = ContinuousClock.now + .seconds(max(grace, 0))
+            state.killDeadline[jobID] = deadline
+            return deadline
+        }
         if let job = try await existingJob(jobID), job.stop != true {
-            let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min()
-            let options = TranslationOptions(runtimeHandler: try? await runtimeHandler(of: pod), gracePeriodOverrideSeconds: grace)
-            let context = (try? await translationContext(for: pod)) ?? TranslationContext()
-            if let grace, let shorter = try? translator.translate(pod, context: context, options: options).job,
-                shorter.taskGroups?.first?.tasks?.first?.killTimeout != job.taskGroups?.first?.tasks?.first?.killTimeout
-            {
-                var shorter = shorter
-                shorter.meta = (shorter.meta ?? [:]).merging([Self.specHashMetaKey: job.meta?[Self.specHashMetaKey] ?? ""]) { $1 }
-                _ = try? await nomad.register(shorter, enforceIndex: job.jobModifyIndex)
-            }
             _ = try await nomad.deregister(jobID: jobID)
             for container in pod.spec?.containers ?? [] {
                 await record(
                     "Killing", type: "Normal", message: "Stopping container \(container.name)", fieldPath: "spec.containers{\(container.name)}",
                     key: "killing/\(pod.metadata.uid ?? "")/\(container.name)", at: Date(), pod: pod)
             }
-            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace.map(String.init) ?? "default")"])
+            logger.info("pod deleted; stopped its job", metadata: ["job": "\(jobID)", "grace": "\(grace)"])
         }
-        let stubs: [AllocationListStub]
-        do {
-            stubs = try await nomad.allocations(ofJob: jobID).value
-        } catch let error as NomadClientError where error.kind == .notFound {
-            stubs = []
-        }
-        let terminal: Set<String> = ["complete", "failed", "lost"]
-        guard stubs.allSatisfy({ terminal.contains($0.clientStatus?.rawValue ?? "") }) else {
-            logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
-            return  // the allocation change that follows queues the pod again
+        guard try await liveAllocations(of: jobID).isEmpty else {
+            let now = ContinuousClock.now
+            if now >= killDeadline {
+                await killLiveAllocations(of: jobID, logger: logger)
+                queue.add(Self.key(pod), after: .seconds(1))
+            } else {
+                logger.debug("waiting for the job's tasks to stop", metadata: ["job": "\(jobID)"])
+                // The allocation change that follows queues the pod again; this wakes it at the deadline.
+                queue.add(Self.key(pod), after: killDeadline - now)
+            }
+            return
         }
         do {
             try await kubernetes.delete(
@@ -481,6 +555,7 @@ public final class PodController: Service, Sendable {
         state.withLock { state in
             state.lastAllocation[jobID] = nil
             state.lastEvaluationID[jobID] = nil
+            state.killDeadline[jobID] = nil
         }
     }
 
@@ -506,6 +581,28 @@ public final class PodController: Service, Sendable {
     }
 
     // MARK: Hashing
+
+    /// Task Meta key holding the container's image.
+    static let imageMetaKey = "k8s.image"
+
+    /// Writes each container's image into its task's Meta. Two images may run the same program
+    /// (the host image under another name, a PseudoImage tag pointing at the same files), yet an
+    /// image change must restart the container: with the image in the job it is a new job version.
+    static func recordImages(of pod: Pod, in job: inout Job) {
+        var images: [String: String] = [:]
+        for container in (pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? []) {
+            images[PodJobIdentity.taskName(forContainer: container.name)] = container.image ?? ""
+        }
+        job.taskGroups = job.taskGroups?.map { group in
+            var group = group
+            group.tasks = group.tasks?.map { task in
+                var task = task
+                if let name = task.name, let image = images[name] { task.meta = (task.meta ?? [:]).merging([imageMetaKey: image]) { $1 } }
+                return task
+            }
+            return group
+        }
+    }
 
     static func specHash(_ job: Job) -> String {
         let encoder = JSONEncoder()

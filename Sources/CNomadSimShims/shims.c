@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pty.h>
+#include <stdint.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
@@ -139,4 +141,77 @@ int nsim_lookup_user(const char *name, int *uid, int *gid) {
     *uid = (int)found->pw_uid;
     *gid = (int)found->pw_gid;
     return 0;
+}
+
+// MARK: Watchdog
+
+static int watchdog_fd = -1;
+static pthread_mutex_t watchdog_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define NSIM_WATCHDOG_MAX_GROUPS 8192
+static int watched_groups[NSIM_WATCHDOG_MAX_GROUPS];
+
+static void watchdog_main(int read_fd) {
+    // Only async-signal-safe calls: the parent may have been multithreaded.
+    setsid();
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    for (int fd = 0; fd < 3; fd++) {
+        if (fd != read_fd) {
+            int null_fd = open("/dev/null", O_RDWR);
+            if (null_fd >= 0 && null_fd != fd) { dup2(null_fd, fd); close(null_fd); }
+        }
+    }
+    // Drop every other descriptor, above all the pipe's write end, whose close is the signal.
+    for (int fd = 3; fd < 65536; fd++) {
+        if (fd != read_fd) close(fd);
+    }
+    int count = 0;
+    int32_t message[2];
+    for (;;) {
+        ssize_t got = read(read_fd, message, sizeof message);
+        if (got < 0 && errno == EINTR) continue;
+        if (got != (ssize_t)sizeof message) break;
+        if (message[1]) {
+            if (count < NSIM_WATCHDOG_MAX_GROUPS) watched_groups[count++] = message[0];
+        } else {
+            for (int i = 0; i < count; i++) {
+                if (watched_groups[i] == message[0]) { watched_groups[i] = watched_groups[--count]; break; }
+            }
+        }
+    }
+    for (int i = 0; i < count; i++) kill(-watched_groups[i], SIGKILL);
+    _exit(0);
+}
+
+int nsim_watchdog_start(void) {
+    pthread_mutex_lock(&watchdog_lock);
+    if (watchdog_fd >= 0) { pthread_mutex_unlock(&watchdog_lock); return 0; }
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) { pthread_mutex_unlock(&watchdog_lock); return -1; }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(fds[0]); close(fds[1]);
+        pthread_mutex_unlock(&watchdog_lock);
+        errno = err;
+        return -1;
+    }
+    if (pid == 0) watchdog_main(fds[0]);
+    close(fds[0]);
+    watchdog_fd = fds[1];
+    pthread_mutex_unlock(&watchdog_lock);
+    return 0;
+}
+
+void nsim_watchdog_track(int pgid, int add) {
+    pthread_mutex_lock(&watchdog_lock);
+    if (watchdog_fd >= 0) {
+        int32_t message[2] = { pgid, add ? 1 : 0 };
+        ssize_t written;
+        do { written = write(watchdog_fd, message, sizeof message); } while (written < 0 && errno == EINTR);
+    }
+    pthread_mutex_unlock(&watchdog_lock);
 }

@@ -2,17 +2,17 @@ import KubernetesModels
 
 /// Computes the strategic merge patch that turns one object into another, as the kubelet does for
 /// `pods/status`: changed values are set, removed keys are set to `null`, and lists with a patch
-/// merge key (conditions by `type`, container statuses by `name`, ...) are patched element by
-/// element, with `$patch: delete` for elements that are gone. Sending only the new object would
-/// leave stale members behind (a container's old `waiting` state beside its new `running` one).
+/// merge key (conditions by `type`, addresses by `type`, pod IPs by `ip`) are patched element by
+/// element, with `$patch: delete` for elements that are gone. Every other list is atomic and sent
+/// whole: `containerStatuses` and `initContainerStatuses` have no merge key in the API (a patch
+/// holding only a container's changed fields would replace the stored status with that fragment).
+/// Sending only the new object would leave stale members behind (a condition's old reason).
 public enum StrategicMergeDiff {
     /// Patch merge keys of the lists this project patches (from the Kubernetes API's
-    /// `x-kubernetes-patch-merge-key`); other lists are replaced whole.
+    /// `x-kubernetes-patch-merge-key`); other lists, the container status lists among them, are
+    /// replaced whole.
     public static let mergeKeys: [String: String] = [
         "conditions": "type",
-        "containerStatuses": "name",
-        "initContainerStatuses": "name",
-        "ephemeralContainerStatuses": "name",
         "addresses": "type",
         "podIPs": "ip",
         "hostIPs": "ip",

@@ -339,6 +339,17 @@ public final class NomadClient: Sendable {
         _ = try await send(.put, target("/v1/client/allocation/\(Self.pathSegment(id))/restart"), body: encode(AllocRestartRequest(taskName: task)), resource: "allocation \(id)")
     }
 
+    /// `PUT /v1/client/allocation/:id/signal`: sends `signal` (`SIGKILL`, ...) to one task, or to every
+    /// task when `task` is nil. Nomad delivers it to the task's process, also while the task is being killed.
+    public func signalAllocation(_ id: String, signal: String, task: String? = nil) async throws {
+        _ = try await send(.put, target("/v1/client/allocation/\(Self.pathSegment(id))/signal"), body: encode(AllocSignalRequest(signal: signal, task: task)), resource: "allocation \(id)")
+    }
+
+    /// `GET /v1/job/:id/evaluations`: the job's evaluations, newest knowable by `CreateIndex`.
+    public func evaluations(ofJob id: String) async throws -> [Evaluation] {
+        try await decode([Evaluation].self, .get, target("/v1/job/\(Self.pathSegment(id))/evaluations"), resource: jobResource(id)).value
+    }
+
     /// `GET /v1/client/allocation/:id/stats`: resource usage, answered by the client node running it.
     public func allocationStats(_ id: String) async throws -> AllocResourceUsage {
         try await decode(AllocResourceUsage.self, .get, target("/v1/client/allocation/\(Self.pathSegment(id))/stats"), resource: "allocation \(id)").value

@@ -708,3 +708,20 @@ public struct AllocRestartRequest: Codable, Hashable, Sendable {
     }
 }
 
+/// The body of `PUT /v1/client/allocation/:id/signal`; no task signals every task.
+public struct AllocSignalRequest: Codable, Hashable, Sendable {
+    /// The signal's name, as Nomad parses it (`SIGKILL`, `SIGUSR1`...).
+    public var signal: String
+    public var task: String?
+
+    /// Creates a value.
+    public init(signal: String, task: String? = nil) {
+        self.signal = signal
+        self.task = task
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case signal = "Signal"
+        case task = "Task"
+    }
+}

@@ -69,6 +69,12 @@ public struct SPDYConnection: Sendable {
         try? await channel.closeFuture.get()
     }
 
+    /// Calls `callback` once the connection is closed (at once when it already is), without
+    /// waiting for it: for stopping work that a vanished peer would otherwise leave running.
+    public func onClose(_ callback: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in callback() }
+    }
+
     // MARK: stream operations, run on the event loop
 
     func reply(_ id: SPDYStreamID, headers: SPDYHeaders, fin: Bool) async throws {

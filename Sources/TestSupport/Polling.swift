@@ -11,6 +11,19 @@ public func eventually<T>(_ what: String, timeout: Duration = .seconds(30), _ pr
     throw WaitTimedOut(what: what, timeout: timeout)
 }
 
+/// Polls `condition` until it is `true`, throwing ``WaitTimedOut`` naming `what` after `timeout`.
+///
+/// The overload for predicates: without it a `Bool` closure would match the generic version above
+/// as a non-nil `Bool?` and return at once with `false`, waiting for nothing.
+public func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    _ = try await eventually(what, timeout: timeout) { () async throws -> Bool? in try await condition() ? true : nil }
+}
+
+/// Whether any process of the process group `pgid` is alive (a task's leader and what it started).
+public func processGroupExists(_ pgid: Int32) -> Bool {
+    kill(-pgid, 0) == 0 || errno == EPERM
+}
+
 /// Thrown by ``eventually(_:timeout:_:)``.
 public struct WaitTimedOut: Error, CustomStringConvertible {
     /// What the test was waiting for.

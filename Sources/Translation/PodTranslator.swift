@@ -17,13 +17,20 @@ public struct TranslationOptions: Sendable, Hashable {
     /// Container name → restart count it had before this job version; written to task Meta
     /// `k8s.restart-count-base` and added to Nomad's `Restarts` by ``PodStatusMapper``.
     public var restartCountBase: [String: Int]
+    /// Pod volume name → its `persistentVolumeClaim` resolved by the agent to a bound
+    /// nomad-kubelet volume; the job is pinned to that volume's client (``VolumeClaimTranslation``).
+    public var claimVolumes: [String: ClaimVolume]
 
     /// Options; all empty by default.
-    public init(runtimeHandler: String? = nil, gracePeriodOverrideSeconds: Int64? = nil, pinnedNodeID: String? = nil, restartCountBase: [String: Int] = [:]) {
+    public init(
+        runtimeHandler: String? = nil, gracePeriodOverrideSeconds: Int64? = nil, pinnedNodeID: String? = nil, restartCountBase: [String: Int] = [:],
+        claimVolumes: [String: ClaimVolume] = [:]
+    ) {
         self.runtimeHandler = runtimeHandler
         self.gracePeriodOverrideSeconds = gracePeriodOverrideSeconds
         self.pinnedNodeID = pinnedNodeID
         self.restartCountBase = restartCountBase
+        self.claimVolumes = claimVolumes
     }
 }
 
@@ -163,9 +170,20 @@ public struct PodTranslator: Sendable {
                         field: field, kind: .notYetSupported,
                         reason: "the service-account token volume '\(volume.name)' is not provided to the process yet",
                         fix: "set automountServiceAccountToken: false if the program does not use it"))
+            } else if let claim = volume.persistentVolumeClaim {
+                if options.claimVolumes[volume.name] != nil {
+                    skippedVolumes.insert(volume.name)  // mounts become env vars in VolumeClaimTranslation.apply
+                } else {
+                    problem(
+                        "\(field).persistentVolumeClaim", .policy, "claim '\(claim.claimName)' is not bound to a nomad-kubelet volume (a PV naming a Nomad client)",
+                        "use a claim of the nomad-local StorageClass, or a PV with the nomad-kubelet.io/nomad-node-id annotation")
+                }
             } else {
                 problem(field, .notYetSupported, "volume '\(volume.name)' is not supported yet", "remove the volume and its mounts")
             }
+        }
+        for item in VolumeClaimTranslation.problems(claims: options.claimVolumes, spec: spec, driver: driver, pinnedNodeID: options.pinnedNodeID) {
+            problems.append(item)
         }
 
         // Containers: init containers first (Nomad prestart tasks), then the app containers.
@@ -244,6 +262,7 @@ public struct PodTranslator: Sendable {
         if let node = options.pinnedNodeID {
             job.constraints = [Constraint(lTarget: "${node.unique.id}", rTarget: node, operand: "=")]
         }
+        VolumeClaimTranslation.apply(claims: options.claimVolumes, spec: spec, to: &job)
         let violations = NomadJobValidator.violations(of: job)
         guard violations.isEmpty else {
             throw .jobRejectedByValidator(

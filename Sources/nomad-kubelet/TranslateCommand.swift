@@ -9,8 +9,9 @@ import Translation
 /// `nomad-kubelet translate -f FILE... [--config FILE]`: the no-cluster dry run. Prints the Nomad
 /// job the agent would register for each pod (Secret values redacted), or the problems with their
 /// field paths and exit code 2.
-struct Translate: ParsableCommand {
+struct TranslateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "translate",
         abstract: "Print the Nomad jobs the agent would register for the pods in manifest files (Secret values redacted).",
         discussion: """
             Reads multi-document YAML or JSON with Pods, Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and \

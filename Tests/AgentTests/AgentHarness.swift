@@ -16,6 +16,8 @@ import Translation
 final class AgentHarness: Sendable {
     let kubernetesSimulator: KubernetesSimulator?
     let nomadSimulator: NomadSimulator?
+    /// Between the agent and Nomad when started with `nomadThroughProxy`.
+    let nomadProxy: TCPProxy?
     let admin: KubernetesClient
     let nomad: NomadClient
     let configuration: AgentConfiguration
@@ -29,8 +31,12 @@ final class AgentHarness: Sendable {
     /// Starts both servers and writes the agent's node-identity kubeconfig; the agent is not started.
     /// On a real cluster the node name gets a unique suffix and the pods a namespace of their own, so
     /// tests never meet each other's (or an earlier run's) objects.
+    /// With `nomadThroughProxy` the agent reaches Nomad through a ``TCPProxy`` (``nomadProxy``) that
+    /// a test can take down, simulator or real Nomad alike; the harness's own client goes direct.
+    /// `kubernetesConfiguration` configures the Kubernetes simulator (e.g. access grants).
     static func start(
-        nodeName requestedNodeName: String = "vk-test", kubernetesConfiguration: KubernetesSimulator.Configuration = .init()
+        nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false,
+        kubernetesConfiguration: KubernetesSimulator.Configuration = .init()
     ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
@@ -42,11 +48,13 @@ final class AgentHarness: Sendable {
         var namespace = "default"
         if let real = E2EEnvironment.realKubeconfig {
             kubernetesSimulator = nil
-            kubeconfigPath = real
-            admin = try KubernetesClient(configuration: try KubeconfigLoader.load(path: real))
+            let adminConfiguration = try KubeconfigLoader.load(path: real)
+            admin = try KubernetesClient(configuration: adminConfiguration)
             nodeName = "\(requestedNodeName)-\(unique)"
             namespace = "agent-e2e-\(unique)"
             _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
+            kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
+            try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
         } else {
             let simulator = try await KubernetesSimulator.start(kubernetesConfiguration)
             kubernetesSimulator = simulator
@@ -64,24 +72,33 @@ final class AgentHarness: Sendable {
             nomadSimulator = simulator
             nomadAddress = simulator.address
         }
+        var agentNomadAddress = nomadAddress
+        var nomadProxy: TCPProxy?
+        if nomadThroughProxy, let url = URL(string: nomadAddress), let host = url.host, let port = url.port {
+            let proxy = try await TCPProxy.start(upstreamHost: host, upstreamPort: port)
+            nomadProxy = proxy
+            agentNomadAddress = "http://\(proxy.hostAndPort)"
+        }
         let configuration = AgentConfiguration(
             kubernetes: .init(kubeconfig: kubeconfigPath),
             node: .init(name: nodeName),
-            nomad: .init(address: nomadAddress),
+            nomad: .init(address: agentNomadAddress),
+            // Tasks run as the test's own user, so they can write into the test's directories.
+            policy: .init(defaultUser: ProcessInfo.processInfo.userName),
             timings: .init(
-                leaseRenewInterval: .milliseconds(500), leaseDuration: .seconds(10), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
-                resyncInterval: .seconds(3600)),
-            logLevel: "info")
+                leaseRenewInterval: leaseRenewInterval, leaseDuration: max(.seconds(10), leaseRenewInterval * 2), statusUpdateInterval: .seconds(5), orphanGrace: .seconds(2),
+                resyncInterval: .seconds(3600)))
         return AgentHarness(
-            kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, admin: admin,
+            kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, nomadProxy: nomadProxy, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
             namespace: namespace, workDirectory: work)
     }
 
     private init(
-        kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, admin: KubernetesClient, nomad: NomadClient,
+        kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, nomadProxy: TCPProxy?, admin: KubernetesClient, nomad: NomadClient,
         configuration: AgentConfiguration, namespace: String, workDirectory: URL
     ) {
+        self.nomadProxy = nomadProxy
         self.namespace = namespace
         self.kubernetesSimulator = kubernetesSimulator
         self.nomadSimulator = nomadSimulator
@@ -91,11 +108,18 @@ final class AgentHarness: Sendable {
         self.workDirectory = workDirectory
     }
 
+    /// A second image the agent under test runs like the host image, so a test can change a
+    /// container's image (the only container field Kubernetes lets change).
+    static let secondImage = "nomad-kubelet.io/host-v2"
+
     /// Starts an agent in-process (a fresh one each time, as a restarted process would be).
     func startAgent() throws {
         var logger = Logger(label: "agent-under-test")
         logger.logLevel = .warning
-        let agent = try NomadKubeletAgent(configuration: configuration, logger: logger)
+        let resolver = ImageResolver { image, context, policy in
+            ImageResolver.standard.resolve(image == Self.secondImage ? ImageResolver.hostImage : image, context: context, policy: policy)
+        }
+        let agent = try NomadKubeletAgent(configuration: configuration, imageResolver: resolver, logger: logger)
         running.withLock { $0 = Task { try await agent.run() } }
     }
 
@@ -125,6 +149,7 @@ final class AgentHarness: Sendable {
         }
         try? await admin.shutdown()
         try? await nomad.shutdown()
+        await nomadProxy?.shutdown()
         try? await kubernetesSimulator?.shutdown()
         await nomadSimulator?.shutdown()
         try? FileManager.default.removeItem(at: workDirectory)
@@ -143,7 +168,7 @@ final class AgentHarness: Sendable {
     }
 
     /// A shell line that writes the shell's PID to a file of the work directory, then runs `then`.
-    /// `$$$$` because the kubelet's `$(VAR)` expansion of command and args turns `$$` into `$`.
+    /// `$$$$` because Kubernetes expands `$$` in a container's command to `$` (as the kubelet does).
     func pidScript(_ file: String, then command: String) -> String {
         "echo $$$$ > \(workDirectory.appendingPathComponent(file).path); exec \(command)"
     }
@@ -167,9 +192,16 @@ final class AgentHarness: Sendable {
     /// Waits until the pod's status satisfies `condition`, naming `what` on timeout.
     @discardableResult
     func waitForPod(_ name: String, _ what: String, timeout: Duration = .seconds(45), _ condition: @Sendable (Pod) -> Bool) async throws -> Pod {
-        try await eventually("pod \(name): \(what)", timeout: timeout) {
-            guard let pod = try await readPod(name), condition(pod) else { return nil }
-            return pod
+        do {
+            return try await eventually("pod \(name): \(what)", timeout: timeout) {
+                guard let pod = try await readPod(name), condition(pod) else { return nil }
+                return pod
+            }
+        } catch let timedOut as WaitTimedOut {
+            // Say what the pod looked like instead, so a failure explains itself.
+            let last = (try? await readPod(name)?.status).flatMap { $0 }.flatMap { try? JSONValue(encoding: $0) }
+            Issue.record("last status of pod \(name): \(last.map { String(describing: $0) } ?? "none")")
+            throw timedOut
         }
     }
 

@@ -27,4 +27,13 @@ int nsim_set_winsize(int master_fd, unsigned short rows, unsigned short cols);
 /// Looks up a user by name; returns 0 and fills uid/gid, or -1 when there is no such user.
 int nsim_lookup_user(const char *name, int *uid, int *gid);
 
+/// Starts (once per process) a watchdog process that outlives this one: when this process ends in
+/// any way (exit, crash, SIGKILL) the watchdog sees its pipe close and SIGKILLs every process group
+/// still tracked, so no task or anything a task started survives the simulator.
+/// Returns 0, or -1 with errno set when it could not be started.
+int nsim_watchdog_start(void);
+
+/// Tracks (`add` != 0) or forgets the process group `pgid` in the watchdog. No-op without one.
+void nsim_watchdog_track(int pgid, int add);
+
 #endif

@@ -14,6 +14,7 @@ final class APIHandler: Sendable {
     private let tokens: TokenRegistry
     private let pki: SimulatorPKI
     private let pendingFailures = Mutex<(count: Int, status: Int, retryAfter: Int?)>((0, 500, nil))
+    private let pendingConflicts = Mutex<[String: Int]>([:])
     private let resources: URL?
     private let logger: Logger
 
@@ -34,6 +35,33 @@ final class APIHandler: Sendable {
         pendingFailures.withLock { $0 = (count, status, retryAfterSeconds) }
     }
 
+    /// The next `count` updates (PUT) of the object at `path` answer 409 Conflict.
+    func injectUpdateConflicts(count: Int, path: String) {
+        pendingConflicts.withLock { $0[path] = count }
+    }
+
+    /// Injected conflicts not yet served, by path.
+    func remainingUpdateConflicts(path: String) -> Int {
+        pendingConflicts.withLock { $0[path] ?? 0 }
+    }
+
+    private func takeInjectedConflict(_ request: SimulatorRequest) async -> KubernetesAPIStatus? {
+        guard request.method == .PUT else { return nil }
+        let taken = pendingConflicts.withLock { conflicts -> Bool in
+            guard let count = conflicts[request.path], count > 0 else { return false }
+            conflicts[request.path] = count - 1
+            return true
+        }
+        guard taken else { return nil }
+        // /api/v1/... or /apis/GROUP/VERSION/...[/namespaces/NS]/PLURAL/NAME
+        let parts = request.path.split(separator: "/").map(String.init)
+        guard parts.count >= 2 else { return nil }
+        let group = parts[0] == "apis" && parts.count > 1 ? parts[1] : ""
+        let plural = parts[parts.count - 2]
+        guard let type = await store.registry.lookup(group: group, resource: plural) else { return nil }
+        return .conflict(type, name: parts[parts.count - 1])
+    }
+
     func user(forToken token: String) -> UserInfo? {
         tokens.user(forToken: token)
     }
@@ -44,6 +72,7 @@ final class APIHandler: Sendable {
         logger.debug("request", metadata: ["method": "\(request.method)", "uri": "\(request.uri)"])
         if let failure = takeInjectedFailure() { return .status(failure) }
         guard let user = authenticate(request) else { return .status(.unauthorized) }
+        if let conflict = await takeInjectedConflict(request) { return .status(conflict) }
         do {
             return try await route(request, user: user)
         } catch let status as KubernetesAPIStatus {

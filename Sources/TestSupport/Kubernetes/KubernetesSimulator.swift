@@ -219,6 +219,18 @@ public final class KubernetesSimulator: Sendable {
         handler.injectFailures(count: count, status: status, retryAfterSeconds: retryAfterSeconds)
     }
 
+    /// The next `count` updates (PUT) of the object at API path `path` (e.g.
+    /// `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/n1`) answer 409 Conflict,
+    /// as when another writer got there first.
+    public func injectUpdateConflicts(count: Int, path: String) async {
+        handler.injectUpdateConflicts(count: count, path: path)
+    }
+
+    /// How many of the injected conflicts at `path` have not been served yet.
+    public func remainingUpdateConflicts(path: String) async -> Int {
+        handler.remainingUpdateConflicts(path: path)
+    }
+
     /// Stops listening, ends every watch and closes every connection.
     public func shutdown() async throws {
         bookmarkTask.cancel()

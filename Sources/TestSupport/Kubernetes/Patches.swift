@@ -162,14 +162,14 @@ enum Patcher {
 
     /// The patch merge key of the lists the built-in types merge by key (by the list's field name).
     /// Lists not named here are replaced, except `finalizers`, whose primitive values are merged.
+    /// Atomic in the API, hence absent: `containerStatuses`, `initContainerStatuses`,
+    /// `ephemeralContainerStatuses`, `taints`, `readinessGates` (no `patchMergeKey` in core/v1).
     static let mergeKeys: [String: [String]] = [
         "containers": ["name"], "initContainers": ["name"], "ephemeralContainers": ["name"], "volumes": ["name"],
         "env": ["name"], "volumeMounts": ["mountPath"], "volumeDevices": ["devicePath"], "imagePullSecrets": ["name"],
-        "ports": ["containerPort", "port"], "conditions": ["type"], "containerStatuses": ["name"],
-        "initContainerStatuses": ["name"], "ephemeralContainerStatuses": ["name"], "addresses": ["type"],
+        "ports": ["containerPort", "port"], "conditions": ["type"], "addresses": ["type"],
         "ownerReferences": ["uid"], "podIPs": ["ip"], "hostIPs": ["ip"], "hostAliases": ["ip"],
-        "resourceClaims": ["name"], "taints": ["key"], "readinessGates": ["conditionType"],
-        "topologySpreadConstraints": ["topologyKey"],
+        "resourceClaims": ["name"], "topologySpreadConstraints": ["topologyKey"],
     ]
 
     static func strategicMerge(_ target: JSONValue, _ patch: JSONValue, field: String) -> JSONValue {
@@ -203,13 +203,22 @@ enum Patcher {
         return .object(result)
     }
 
+    private static func withoutNulls(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members): .object(members.filter { $0.value != .null }.mapValues(withoutNulls))
+        case .array(let elements): .array(elements.map(withoutNulls))
+        default: value
+        }
+    }
+
     private static func mergeList(_ target: [JSONValue], _ patch: [JSONValue], field: String) -> JSONValue {
         if field == "finalizers" {
             var merged = target
             for value in patch where !merged.contains(value) { merged.append(value) }
             return .array(merged)
         }
-        guard let candidates = mergeKeys[field], patch.allSatisfy({ $0.objectValue != nil }) else { return .array(patch) }
+        // A list replaced whole is stored as the typed object decodes it: `null` members vanish.
+        guard let candidates = mergeKeys[field], patch.allSatisfy({ $0.objectValue != nil }) else { return withoutNulls(.array(patch)) }
         if patch.contains(where: { $0["$patch"] == .string("replace") }) {
             return .array(patch.filter { $0["$patch"] == nil })
         }

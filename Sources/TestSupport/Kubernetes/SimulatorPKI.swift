@@ -10,6 +10,12 @@ public struct PEMKeyPair: Sendable, Hashable {
     public var certificatePEM: String
     /// The PKCS#8 private key (`-----BEGIN PRIVATE KEY-----`).
     public var privateKeyPEM: String
+
+    /// A pair from its two PEM texts.
+    public init(certificatePEM: String, privateKeyPEM: String) {
+        self.certificatePEM = certificatePEM
+        self.privateKeyPEM = privateKeyPEM
+    }
 }
 
 /// The simulator's certificate authority: it signs the serving certificate, the client certificates

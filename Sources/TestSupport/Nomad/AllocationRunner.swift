@@ -112,10 +112,15 @@ final class AllocationRunner: Sendable {
         Task { await self.killAll() }
     }
 
-    /// The node went away: kill the processes without reporting (the client is gone).
+    /// The node (or the whole simulator) went away: SIGKILL every task's process group at once,
+    /// with no kill timeout and no reporting (the client is gone).
     func abandon() {
-        state.withLock { $0.abandoned = true }
+        let pids = state.withLock { state in
+            state.abandoned = true
+            return Array(state.pids.values)
+        }
         stop()
+        for pid in pids { ProcessLauncher.signalGroup(pid, SIGKILL) }
     }
 
     /// Restarts one task, or every running task when `task` is nil ("User requested restart").
@@ -134,6 +139,21 @@ final class AllocationRunner: Sendable {
                         restartReason: "User requested restart"))
             }
             await terminate(pid: pid, task: task)
+        }
+    }
+
+    /// Sends a signal to the process of one task, or of every running task when `task` is nil, as
+    /// `alloc signal` does with raw_exec (the task's own process, not its whole group).
+    func signal(_ name: String, number: Int32, task taskName: String?) async {
+        for task in allocation.group.tasks where taskName == nil || task.name == taskName {
+            guard let pid = self.pid(of: task.name) else { continue }
+            await report(task.name) {
+                $0.events.append(
+                    TaskEvent.make(
+                        "Signaling", display: "Task being sent signal \(name): User requested signal",
+                        details: ["signal": name, "reason": "User requested signal"]))
+            }
+            kill(pid, number)
         }
     }
 

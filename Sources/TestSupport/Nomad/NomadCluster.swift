@@ -348,7 +348,7 @@ actor NomadCluster {
             blocked["StatusDescription"] = "created to place remaining allocations"
             blocked["TriggeredBy"] = "queued-allocs"
             blocked["PreviousEval"] = .string(id)
-            blocked["FailedTGAllocs"] = nil
+            // A real 1.1.2 blocked evaluation keeps the placement failures (`FailedTGAllocs`) too.
             blocked["ClassEligibility"] = ["v1:791150598650094307": false]
             blocked["CreateIndex"] = .int(Int64(writeIndex))
             evaluations[blockedID] = blocked

@@ -273,6 +273,26 @@ struct NomadRoutes: Sendable {
                 return Self.json(["Index": 0])
             }
         }
+        for method in [HTTPRequest.Method.put, .post] {
+            router.on("/v1/client/allocation/:id/signal", method: method) { request, context in
+                let id = context.parameters.get("id") ?? ""
+                let body = try? await request.body.collect(upTo: 1 << 20)
+                let parsed = body.flatMap { try? WireJSON.parse(Data(buffer: $0)) }
+                let taskName = parsed?["Task"]?.string
+                let signalName = parsed?["Signal"]?.string ?? ""
+                guard let alloc = await cluster.allocation(id: id), let runner = await cluster.runner(for: alloc.id) else {
+                    return Self.text("Unknown allocation \"\(id)\"", status: .notFound, contentType: "text/plain")
+                }
+                if let taskName, !taskName.isEmpty, !alloc.group.tasks.contains(where: { $0.name == taskName }) {
+                    return Self.text("Unknown task name \"\(taskName)\"", status: .badRequest)
+                }
+                guard let signal = ProcessLauncher.knownSignalNumber(signalName) else {
+                    return Self.text("invalid signal: \"\(signalName)\"", status: .internalServerError)
+                }
+                await runner.signal(signalName, number: signal, task: taskName?.isEmpty == false ? taskName : nil)
+                return Self.json(["Index": 0])
+            }
+        }
         router.get("/v1/evaluation/:id") { request, context in
             let id = context.parameters.get("id") ?? ""
             let result = await blocking(request) {

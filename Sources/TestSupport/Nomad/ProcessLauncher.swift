@@ -39,6 +39,23 @@ enum ProcessLauncher {
         throw LaunchFailure(message: "exec: \"\(command)\": executable file not found in $PATH")
     }
 
+    /// Process groups of tasks this process started that may still have members. The watchdog
+    /// (`nsim_watchdog_start`) SIGKILLs them if this process ends without shutting them down.
+    private static let trackedGroups = Mutex<Set<Int32>>([])
+
+    /// Records a new task's process group with the watchdog, forgetting groups that have emptied
+    /// (their ids may be reused by unrelated processes).
+    private static func track(_ pgid: Int32) {
+        let emptied = trackedGroups.withLock { groups -> [Int32] in
+            let emptied = Array(groups.filter { !groupAlive($0) })
+            groups.subtract(emptied)
+            groups.insert(pgid)
+            return emptied
+        }
+        for group in emptied { nsim_watchdog_track(group, 0) }
+        nsim_watchdog_track(pgid, 1)
+    }
+
     /// Starts the process with the given standard streams (-1 = /dev/null) and returns its pid.
     static func spawn(
         _ spec: LaunchSpec, stdin: Int32 = -1, stdout: Int32, stderr: Int32
@@ -61,6 +78,8 @@ enum ProcessLauncher {
     /// One thread that lives as long as the process forks every task: children die with it
     /// (PR_SET_PDEATHSIG follows the forking thread), never with a pool thread that retires.
     private static let spawner: Void = {
+        // Tasks' grandchildren escape PR_SET_PDEATHSIG; the watchdog catches them.
+        _ = nsim_watchdog_start()
         let thread = Thread {
             while true {
                 spawnWork.wait()
@@ -123,6 +142,7 @@ enum ProcessLauncher {
             let reason = String(cString: strerror(spawnErrno)).lowercased()
             throw LaunchFailure(message: "fork/exec \(path): \(reason)")
         }
+        track(pid)
         return (pid, master)
     }
 
@@ -177,14 +197,20 @@ enum ProcessLauncher {
 
     /// Maps a Nomad/Go signal name (`SIGTERM`, `SIGINT`...) to its number; SIGTERM when unknown.
     static func signalNumber(_ name: String?) -> Int32 {
-        switch (name ?? "").uppercased() {
+        knownSignalNumber(name ?? "") ?? SIGTERM
+    }
+
+    /// The number of a signal name Nomad accepts, or `nil` when the name is unknown.
+    static func knownSignalNumber(_ name: String) -> Int32? {
+        switch name.uppercased() {
         case "SIGINT": return SIGINT
         case "SIGQUIT": return SIGQUIT
         case "SIGKILL": return SIGKILL
         case "SIGHUP": return SIGHUP
         case "SIGUSR1": return SIGUSR1
         case "SIGUSR2": return SIGUSR2
-        default: return SIGTERM
+        case "SIGTERM": return SIGTERM
+        default: return nil
         }
     }
 

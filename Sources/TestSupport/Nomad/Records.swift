@@ -18,6 +18,9 @@ struct NodeRecord: Sendable {
             "cpu.totalcompute": "\(config.cpuMHz)", "memory.totalbytes": "\(config.memoryMB * 1024 * 1024)",
             "unique.hostname": config.name, "unique.network.ip-address": config.address, "nomad.version": config.version,
             "nomad.advertise.address": "\(config.address):4646",
+            // The disk fingerprint of the data dir's file system, as a real client reports it.
+            "unique.storage.volume": "/dev/vda", "unique.storage.bytestotal": "\(Int64(config.diskMB) * 2 * 1024 * 1024)",
+            "unique.storage.bytesfree": "\(Int64(config.diskMB) * 1024 * 1024)",
             "os.signals":
                 "SIGQUIT,SIGTTOU,SIGCONT,SIGPROF,SIGSEGV,SIGTRAP,SIGURG,SIGCHLD,SIGTTIN,SIGUSR1,SIGABRT,SIGSYS,SIGWINCH,SIGINT,SIGIOT,SIGKILL,SIGXCPU,SIGXFSZ,SIGALRM,SIGBUS,SIGILL,SIGIO,SIGPIPE,SIGTERM,SIGTSTP,SIGHUP,SIGSTOP,SIGUSR2,SIGFPE",
         ]

@@ -68,6 +68,30 @@ extension SimulatorHTTP {
             }
         }
     }
+
+    /// One pass of what an external provisioner does: each claim the PV controller handed to
+    /// `provisioner` (`volume.kubernetes.io/storage-provisioner`) that has no volume yet gets a PV
+    /// `pvc-<uid>` bound to it by `claimRef`, with node affinity to the selected node.
+    func actAsProvisioner(_ provisioner: String, in namespace: String = "default") async throws {
+        let volumes = try await get("/api/v1/persistentvolumes").json["items"]?.arrayValue ?? []
+        for claim in try await get("/api/v1/namespaces/\(namespace)/persistentvolumeclaims").json["items"]?.arrayValue ?? [] {
+            let annotations = claim["metadata"]?["annotations"]
+            guard annotations?["volume.kubernetes.io/storage-provisioner"]?.stringValue == provisioner, claim["status"]?["phase"] != "Bound",
+                let uid = claim["metadata"]?["uid"]?.stringValue, !volumes.contains(where: { $0.objectName == "pvc-\(uid)" })
+            else { continue }
+            let node = annotations?["volume.kubernetes.io/selected-node"]?.stringValue ?? ""
+            _ = try await post("/api/v1/persistentvolumes", [
+                "metadata": ["name": .string("pvc-\(uid)"), "annotations": ["pv.kubernetes.io/provisioned-by": .string(provisioner)]],
+                "spec": [
+                    "capacity": claim["spec"]?["resources"]?["requests"] ?? [:], "accessModes": claim["spec"]?["accessModes"] ?? [],
+                    "persistentVolumeReclaimPolicy": "Delete", "storageClassName": claim["spec"]?["storageClassName"] ?? "",
+                    "hostPath": ["path": .string("/tmp/pvc-\(uid)")],
+                    "claimRef": ["namespace": .string(namespace), "name": claim["metadata"]?["name"] ?? "", "uid": .string(uid)],
+                    "nodeAffinity": ["required": ["nodeSelectorTerms": [["matchExpressions": [["key": "kubernetes.io/hostname", "operator": "In", "values": [.string(node)]]]]]]],
+                ],
+            ])
+        }
+    }
 }
 
 extension JSONValue {

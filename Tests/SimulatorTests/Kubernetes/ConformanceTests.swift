@@ -373,6 +373,34 @@ import TestSupport
         }
     }
 
+    /// containerStatuses has no patch merge key: a strategic merge patch replaces the whole list, so
+    /// a fragment holding only a container's changed fields loses the rest (what the agent once sent).
+    @Test func strategicMergePatchReplacesContainerStatusesWhole() async throws {
+        try await ConformanceServer.with { server in
+            let pod = "\(server.runID)-statuses"
+            let path = "\(Self.pods)/\(pod)/status"
+            #expect(try await server.admin.send(.POST, Self.pods, body: Self.pod(pod, nodeName: "\(server.runID)-node")).code == 201)
+            let waiting: JSONValue = [
+                "name": "main", "image": "nomad-kubelet.io/host", "imageID": "", "ready": false, "restartCount": 0,
+                "state": ["waiting": ["reason": "ContainerCreating"]],
+            ]
+            let first = try await server.admin.send(
+                .PATCH, path, body: ["status": ["containerStatuses": [waiting]]], contentType: "application/strategic-merge-patch+json")
+            #expect(first.code == 200)
+            #expect(first.json["status"]?["containerStatuses"]?.arrayValue?.first?["state"]?["waiting"]?["reason"] == "ContainerCreating")
+            let fragment: JSONValue = ["name": "main", "ready": true, "state": ["waiting": nil, "running": ["startedAt": "2026-11-25T22:05:00Z"]]]
+            let second = try await server.admin.send(
+                .PATCH, path, body: ["status": ["containerStatuses": [fragment]]], contentType: "application/strategic-merge-patch+json")
+            #expect(second.code == 200)
+            let statuses = second.json["status"]?["containerStatuses"]?.arrayValue ?? []
+            #expect(statuses.count == 1)
+            #expect(statuses.first?["state"]?["running"]?["startedAt"] == "2026-11-25T22:05:00Z")
+            #expect(statuses.first?["state"]?["waiting"] == nil)
+            #expect((statuses.first?["image"]?.stringValue ?? "").isEmpty, "the list was replaced, not merged by name: the image is gone")
+            await Self.deleteQuietly(server, ["\(Self.pods)/\(pod)"])
+        }
+    }
+
     @Test(.enabled(if: ConformanceServer.hasNodeIdentity, "needs \(ConformanceServer.nodeKubeconfigVariable) on a real cluster"))
     func nodeStatusPatchAndLeaseLifecycle() async throws {
         try await ConformanceServer.with { server in

@@ -125,12 +125,12 @@ struct KubernetesSchedulerTests {
         }
     }
 
-    @Test("a pod whose PVC has a WaitForFirstConsumer class is scheduled and the claim gets selected-node; an Immediate unbound claim keeps it Pending")
+    @Test("a WaitForFirstConsumer claim gets selected-node and the provisioner annotation; the pod is bound once a provisioned PV binds the claim; an Immediate unbound claim keeps it Pending")
     func claims() async throws {
         try await withSimulator { _, admin in
             _ = try await admin.post("/api/v1/nodes", nodeManifest("node-a"))
             _ = try await admin.post("/apis/storage.k8s.io/v1/storageclasses", ["metadata": ["name": "late"], "provisioner": "example.test/x", "volumeBindingMode": "WaitForFirstConsumer"])
-            _ = try await admin.post("/apis/storage.k8s.io/v1/storageclasses", ["metadata": ["name": "early"], "provisioner": "example.test/x", "volumeBindingMode": "Immediate"])
+            _ = try await admin.post("/apis/storage.k8s.io/v1/storageclasses", ["metadata": ["name": "early"], "provisioner": "example.test/absent", "volumeBindingMode": "Immediate"])
             for (claim, storageClass) in [("late-claim", "late"), ("early-claim", "early")] {
                 _ = try await admin.post("/api/v1/namespaces/default/persistentvolumeclaims", [
                     "metadata": ["name": .string(claim)],
@@ -140,11 +140,60 @@ struct KubernetesSchedulerTests {
                 pod["spec"]?["volumes"] = [["name": "data", "persistentVolumeClaim": ["claimName": .string(claim)]]]
                 _ = try await admin.post(Self.pods, pod)
             }
+            let handed = try await waitUntil("the PV controller hands late-claim to its provisioner") { () -> JSONValue? in
+                let claim = try await admin.get("/api/v1/namespaces/default/persistentvolumeclaims/late-claim").json
+                return claim["metadata"]?["annotations"]?["volume.kubernetes.io/storage-provisioner"] == "example.test/x" ? claim : nil
+            }
+            #expect(handed["metadata"]?["annotations"]?["volume.kubernetes.io/selected-node"] == "node-a")
+            // PreBind: no binding of the pod while its claim is unbound.
+            #expect(try await admin.get("/api/v1/namespaces/default/pods/uses-late-claim").json["spec"]?["nodeName"] == nil)
+            try await admin.actAsProvisioner("example.test/x")
             #expect(try await scheduled(admin, "uses-late-claim")["spec"]?["nodeName"] == "node-a")
             let claim = try await admin.get("/api/v1/namespaces/default/persistentvolumeclaims/late-claim").json
-            #expect(claim["metadata"]?["annotations"]?["volume.kubernetes.io/selected-node"] == "node-a")
+            #expect(claim["status"]?["phase"] == "Bound" && claim["spec"]?["volumeName"] == .string("pvc-\(claim["metadata"]?["uid"]?.stringValue ?? "")"))
+            #expect(claim["metadata"]?["annotations"]?["pv.kubernetes.io/bind-completed"] == "yes")
             let condition = try await unschedulable(admin, "uses-early-claim")
             #expect(condition["message"]?.stringValue?.contains("pod has unbound immediate PersistentVolumeClaims") == true)
+        }
+    }
+
+    @Test("a hand-made PV with node affinity binds a WaitForFirstConsumer claim and pulls the pod to its node; deleting the claim releases the PV")
+    func staticVolume() async throws {
+        try await withSimulator { _, admin in
+            _ = try await admin.post("/api/v1/nodes", nodeManifest("node-a"))
+            _ = try await admin.post("/api/v1/nodes", nodeManifest("node-b"))
+            _ = try await admin.post("/apis/storage.k8s.io/v1/storageclasses", ["metadata": ["name": "manual"], "provisioner": "kubernetes.io/no-provisioner", "volumeBindingMode": "WaitForFirstConsumer"])
+            for (name, node, size) in [("small-on-a", "node-a", "1Gi"), ("big-on-b", "node-b", "10Gi")] {
+                _ = try await admin.post("/api/v1/persistentvolumes", [
+                    "metadata": ["name": .string(name)],
+                    "spec": [
+                        "capacity": ["storage": .string(size)], "accessModes": ["ReadWriteOnce"], "persistentVolumeReclaimPolicy": "Retain",
+                        "storageClassName": "manual", "local": ["path": "/data"],
+                        "nodeAffinity": ["required": ["nodeSelectorTerms": [["matchExpressions": [["key": "kubernetes.io/hostname", "operator": "In", "values": [.string(node)]]]]]]],
+                    ],
+                ])
+            }
+            _ = try await admin.post("/api/v1/namespaces/default/persistentvolumeclaims", [
+                "metadata": ["name": "wants-5g"],
+                "spec": ["accessModes": ["ReadWriteOnce"], "storageClassName": "manual", "resources": ["requests": ["storage": "5Gi"]]],
+            ])
+            var pod = podManifest("uses-static")
+            pod["spec"]?["volumes"] = [["name": "data", "persistentVolumeClaim": ["claimName": "wants-5g"]]]
+            _ = try await admin.post(Self.pods, pod)
+            #expect(try await scheduled(admin, "uses-static")["spec"]?["nodeName"] == "node-b")
+            let volume = try await waitUntil("big-on-b Bound") { () -> JSONValue? in
+                let volume = try await admin.get("/api/v1/persistentvolumes/big-on-b").json
+                return volume["status"]?["phase"] == "Bound" ? volume : nil
+            }
+            #expect(volume["spec"]?["claimRef"]?["name"] == "wants-5g")
+            #expect(try await admin.get("/api/v1/persistentvolumes/small-on-a").json["status"]?["phase"] == "Available")
+
+            _ = try await admin.delete("/api/v1/namespaces/default/pods/uses-static", ["gracePeriodSeconds": 0])
+            _ = try await admin.delete("/api/v1/namespaces/default/persistentvolumeclaims/wants-5g")
+            try await waitUntil("big-on-b Released, its claimRef kept") { () -> Bool? in
+                let volume = try await admin.get("/api/v1/persistentvolumes/big-on-b").json
+                return volume["status"]?["phase"] == "Released" && volume["spec"]?["claimRef"]?["name"] == "wants-5g" ? true : nil
+            }
         }
     }
 }

@@ -118,7 +118,7 @@ struct KubernetesSimulatorStoreTests {
         }
     }
 
-    @Test("strategic merge patch merges conditions by type and containerStatuses by name")
+    @Test("strategic merge patch merges conditions by type and replaces containerStatuses whole")
     func strategicMergePatch() async throws {
         try await withSimulator { _, admin in
             let path = "/api/v1/namespaces/default/pods"

@@ -212,6 +212,7 @@ struct KubernetesWorkloadTests {
             ]
             #expect(try await admin.post("/apis/apps/v1/namespaces/default/statefulsets", set).status == 201)
             let first = try await waitUntil("pod db-0 scheduled") { () -> JSONValue? in
+                try await admin.actAsProvisioner("example.test/local")
                 let pod = try await admin.get("/api/v1/namespaces/default/pods/db-0").json
                 return pod["spec"]?["nodeName"] == "node-a" ? pod : nil
             }
@@ -223,6 +224,7 @@ struct KubernetesWorkloadTests {
             #expect(try await admin.get("/api/v1/namespaces/default/pods/db-1").status == 404)
 
             try await waitUntil("db-0, db-1, db-2 running") { () -> Bool? in
+                try await admin.actAsProvisioner("example.test/local")
                 try await admin.actAsKubelet()
                 let names = try await admin.pods(selector: "app=db").filter { $0["status"]?["phase"] == "Running" }.map(\.objectName)
                 return names == ["db-0", "db-1", "db-2"] ? true : nil

@@ -88,6 +88,28 @@ struct NomadSimulatorBehaviourTests {
         #expect(left.isEmpty)
     }
 
+    @Test func shutdownKillsStubbornTasksAndWhatTheyStartedAtOnce() async throws {
+        let simulator = try await NomadSimulator.start()
+        let http = RawNomadHTTP(address: simulator.address)
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("nsim-grandchild-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: pidFile) }
+        // A task that ignores SIGTERM and starts a grandchild that ignores it too, in its group.
+        let script = "trap '' TERM; (trap '' TERM; while true; do sleep 0.1; done) & echo $$ $! > \(pidFile.path); wait"
+        let job = TestJobs.job(id: "stubborn-tree", script: script).replacingOccurrences(of: #""KillTimeout": 2000000000"#, with: #""KillTimeout": 60000000000"#)
+        _ = try await http.register(job)
+        let id = try await http.firstAllocation(of: "stubborn-tree")["ID"]?.string ?? ""
+        _ = try await http.waitForTask(id, "main", state: "running")
+        let pids = try await eventually("the task to write its and its child's pid") { () -> [Int32]? in
+            let found = (try? String(contentsOf: pidFile, encoding: .utf8))?.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) } ?? []
+            return found.count == 2 ? found : nil
+        }
+        let started = ContinuousClock.now
+        await simulator.shutdown()
+        #expect(ContinuousClock.now - started < .seconds(10), "shutdown does not wait out the 60 s kill timeout")
+        try await eventually("no process of the task's group \(pids[0]) left after shutdown") { !processGroupExists(pids[0]) }
+        #expect(!processExists(pids[1]))
+    }
+
     @Test func lifecycleOrderEnvironmentAndTaskDirectory() async throws {
         let simulator = try await NomadSimulator.start()
         let http = RawNomadHTTP(address: simulator.address)

@@ -22,8 +22,10 @@ public struct SimulatedControllers: OptionSet, Sendable {
     public static let scheduler = SimulatedControllers(rawValue: 1 << 4)
     /// Namespace termination: a deleted namespace drains, then goes.
     public static let namespaces = SimulatedControllers(rawValue: 1 << 5)
+    /// PersistentVolume binding: claims to volumes, provisioner annotation, Released volumes.
+    public static let persistentVolumes = SimulatedControllers(rawValue: 1 << 6)
     /// Everything above.
-    public static let all: SimulatedControllers = [.replicaSets, .deployments, .statefulSets, .garbageCollector, .scheduler, .namespaces]
+    public static let all: SimulatedControllers = [.replicaSets, .deployments, .statefulSets, .garbageCollector, .scheduler, .namespaces, .persistentVolumes]
 }
 
 /// One minimal controller: brings the store closer to the desired state each time it is called.
@@ -43,6 +45,7 @@ struct Cluster: Sendable {
     let nodes: ResourceType
     let namespaces: ResourceType
     let storageClasses: ResourceType?
+    let volumes: ResourceType?
     let logger: Logger
 
     init?(store: KubernetesStore, logger: Logger) async {
@@ -63,6 +66,7 @@ struct Cluster: Sendable {
         self.nodes = nodes
         self.namespaces = namespaces
         self.storageClasses = await type("storage.k8s.io", "v1", "storageclasses")
+        self.volumes = await type("", "v1", "persistentvolumes")
         self.logger = logger
     }
 
@@ -96,6 +100,7 @@ final class ClusterControllers: Sendable {
         if enabled.contains(.statefulSets) { controllers.append(StatefulSetController()) }
         if enabled.contains(.garbageCollector) { controllers.append(GarbageCollector()) }
         if enabled.contains(.scheduler) { controllers.append(Scheduler()) }
+        if enabled.contains(.persistentVolumes) { controllers.append(PersistentVolumeController()) }
         let changes = await store.subscribe()
         let (passes, trigger) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         trigger.yield()

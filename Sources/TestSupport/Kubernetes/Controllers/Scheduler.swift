@@ -4,8 +4,11 @@ import KubernetesModels
 /// The scheduler, minimally: each pending pod (no `spec.nodeName`, default scheduler) is bound to a
 /// Ready, schedulable node that matches its `nodeSelector` and required node affinity and whose
 /// NoSchedule/NoExecute taints it tolerates, the node with the fewest pods first. Pods whose
-/// PersistentVolumeClaims are missing, or unbound with an Immediate storage class, wait; claims of a
-/// WaitForFirstConsumer class get `volume.kubernetes.io/selected-node`. A pod that fits nowhere gets
+/// PersistentVolumeClaims are missing, or unbound with an Immediate storage class, wait; bound claims
+/// rule out nodes their volume's `nodeAffinity` does not admit. Unbound claims of a
+/// WaitForFirstConsumer class get a fitting static volume (its `claimRef`) or, when the class has a
+/// provisioner, `volume.kubernetes.io/selected-node`; the pod is bound only once every claim is
+/// Bound (the VolumeBinding plugin's PreBind). A pod that fits nowhere gets
 /// `PodScheduled=False` (`Unschedulable`) with the real scheduler's summary message.
 struct Scheduler: SimulatedController {
     static let selectedNodeAnnotation = "volume.kubernetes.io/selected-node"
@@ -22,17 +25,19 @@ struct Scheduler: SimulatedController {
         let claims = await cluster.all(cluster.claims)
         var classes: [JSONValue] = []
         if let storageClasses = cluster.storageClasses { classes = await cluster.all(storageClasses) }
+        var volumes: [JSONValue] = []
+        if let volumeType = cluster.volumes { volumes = await cluster.all(volumeType) }
         for pod in pending {
-            let volumes: [(claim: JSONValue, waitForConsumer: Bool)]
+            let podClaims: [PodClaim]
             switch Self.claims(of: pod, claims: claims, classes: classes) {
             case .failure(let message):
                 await markUnschedulable(pod, message: "0/\(nodes.count) nodes are available: \(message). preemption: 0/\(nodes.count) nodes are available: \(nodes.count) Preemption is not helpful for scheduling.", cluster)
                 continue
-            case .success(let found): volumes = found
+            case .success(let found): podClaims = found
             }
             var reasons: [String: Int] = [:]
             let fitting = nodes.filter { node in
-                guard let reason = Self.misfit(pod, on: node) else { return true }
+                guard let reason = Self.misfit(pod, on: node) ?? Self.volumeMisfit(podClaims, on: node, volumes: volumes) else { return true }
                 reasons[reason, default: 0] += 1
                 return false
             }
@@ -40,7 +45,22 @@ struct Scheduler: SimulatedController {
                 await markUnschedulable(pod, message: Self.summary(nodes: nodes.count, reasons: reasons), cluster)
                 continue
             }
-            for volume in volumes where volume.waitForConsumer {
+            // PreBind: claims still unbound get a volume (a fitting static one) or a node to provision on;
+            // the pod is bound only once the PV controller has bound every claim.
+            let unbound = podClaims.filter { !$0.bound }
+            for volume in unbound where !volume.hasSelectedNode && !volume.hasVolume(in: volumes) {
+                if let staticVolume = PersistentVolumeController.smallestFitting(volume.claim, in: volumes, node: node), let volumeType = cluster.volumes {
+                    do {
+                        try await cluster.store.mutate(volumeType, namespace: nil, name: staticVolume.name) { object in
+                            object["spec"]?["claimRef"] = [
+                                "kind": "PersistentVolumeClaim", "apiVersion": "v1", "namespace": .string(volume.claim.namespace ?? ""),
+                                "name": .string(volume.claim.name), "uid": .string(volume.claim.uid),
+                            ]
+                        }
+                        volumes = await cluster.all(volumeType)
+                    } catch { cluster.note(error, "bind static volume", staticVolume.name) }
+                    continue
+                }
                 do {
                     try await cluster.store.mutate(cluster.claims, namespace: volume.claim.namespace, name: volume.claim.name) { claim in
                         if claim["metadata"]?["annotations"] == nil { claim["metadata"]?["annotations"] = [:] }
@@ -48,6 +68,7 @@ struct Scheduler: SimulatedController {
                     }
                 } catch { cluster.note(error, "select node for claim", volume.claim.name) }
             }
+            guard unbound.isEmpty else { continue }
             do {
                 try await cluster.store.bind(pod: pod.name, namespace: pod.namespace, to: node.name)
                 load[node.name, default: 0] += 1
@@ -55,25 +76,65 @@ struct Scheduler: SimulatedController {
         }
     }
 
+    /// A claim of a pod being scheduled.
+    private struct PodClaim {
+        var claim: JSONValue
+        var bound: Bool
+        var provisionable: Bool
+
+        var hasSelectedNode: Bool { claim["metadata"]?["annotations"]?[Scheduler.selectedNodeAnnotation] != nil }
+        var selectedNode: String? { claim["metadata"]?["annotations"]?[Scheduler.selectedNodeAnnotation]?.stringValue }
+
+        /// A volume already promised to the claim (its claimRef names it).
+        func hasVolume(in volumes: [JSONValue]) -> Bool {
+            volumes.contains { $0["spec"]?["claimRef"]?["uid"]?.stringValue == claim.uid && $0["status"]?["phase"]?.stringValue != "Released" }
+        }
+    }
+
+    /// Why the pod's claims rule a node out (the VolumeBinding plugin's reasons), or `nil`.
+    private static func volumeMisfit(_ claims: [PodClaim], on node: JSONValue, volumes: [JSONValue]) -> String? {
+        for podClaim in claims {
+            if podClaim.bound {
+                let name = podClaim.claim["spec"]?["volumeName"]?.stringValue ?? ""
+                if let volume = volumes.first(where: { $0.name == name }), !volumeFits(volume, on: node) {
+                    return "node(s) had volume node affinity conflict"
+                }
+            } else if let promised = volumes.first(where: { $0["spec"]?["claimRef"]?["uid"]?.stringValue == podClaim.claim.uid }) {
+                if !volumeFits(promised, on: node) { return "node(s) had volume node affinity conflict" }
+            } else if let selected = podClaim.selectedNode {
+                if selected != node.name { return "node(s) didn't match the claim's selected node" }
+            } else if !podClaim.provisionable && PersistentVolumeController.smallestFitting(podClaim.claim, in: volumes, node: node) == nil {
+                return "node(s) didn't find available persistent volumes to bind"
+            }
+        }
+        return nil
+    }
+
+    /// A volume's `nodeAffinity` (if any) admits the node.
+    static func volumeFits(_ volume: JSONValue, on node: JSONValue) -> Bool {
+        guard let terms = volume["spec"]?["nodeAffinity"]?["required"]?["nodeSelectorTerms"]?.arrayValue else { return true }
+        return terms.contains { matches($0, labels: node.labels, nodeName: node.name) }
+    }
+
     /// The claims of a pod's volumes, or why the pod cannot be scheduled yet.
-    private static func claims(of pod: JSONValue, claims: [JSONValue], classes: [JSONValue]) -> Result<[(claim: JSONValue, waitForConsumer: Bool)], Misfit> {
-        var found: [(claim: JSONValue, waitForConsumer: Bool)] = []
+    private static func claims(of pod: JSONValue, claims: [JSONValue], classes: [JSONValue]) -> Result<[PodClaim], Misfit> {
+        var found: [PodClaim] = []
         for volume in pod["spec"]?["volumes"]?.arrayValue ?? [] {
             guard let claimName = volume["persistentVolumeClaim"]?["claimName"]?.stringValue else { continue }
             guard let claim = claims.first(where: { $0.name == claimName && $0.namespace == pod.namespace }) else {
                 return .failure(Misfit("persistentvolumeclaim \"\(claimName)\" not found"))
             }
             if claim["status"]?["phase"]?.stringValue == "Bound" {
-                found.append((claim, false))
+                found.append(PodClaim(claim: claim, bound: true, provisionable: false))
                 continue
             }
-            let className = claim["spec"]?["storageClassName"]?.stringValue
-                ?? classes.first { $0["metadata"]?["annotations"]?["storageclass.kubernetes.io/is-default-class"] == "true" }?.name
+            let className = PersistentVolumeController.className(of: claim, classes: classes)
             let storageClass = classes.first { $0.name == className }
             guard storageClass?["volumeBindingMode"]?.stringValue == "WaitForFirstConsumer" else {
                 return .failure(Misfit("pod has unbound immediate PersistentVolumeClaims"))
             }
-            found.append((claim, true))
+            let provisioner = storageClass?["provisioner"]?.stringValue ?? ""
+            found.append(PodClaim(claim: claim, bound: false, provisionable: !provisioner.isEmpty && provisioner != "kubernetes.io/no-provisioner"))
         }
         return .success(found)
     }

@@ -1,0 +1,276 @@
+import Foundation
+import Hummingbird
+import KubernetesModels
+import Logging
+import NIOCore
+import NomadClient
+import NomadModels
+
+/// The kubelet's `PodLogOptions` as `/containerLogs` takes them in its query.
+struct ContainerLogOptions: Sendable, Hashable {
+    var follow = false
+    var previous = false
+    var timestamps = false
+    var tailLines: Int?
+    var limitBytes: Int?
+    var since: Date?
+
+    /// Parses the query; 400 for values the kubelet would refuse.
+    init(query: [(String, String)], now: Date = Date()) throws(KubeletServerError) {
+        func flag(_ value: String, _ name: String) throws(KubeletServerError) -> Bool {
+            switch value.lowercased() {
+            case "", "true", "1": return true
+            case "false", "0": return false
+            default: throw .badRequest("unable to decode query: \(name)=\(value) is not a boolean")
+            }
+        }
+        func integer(_ value: String, _ name: String, minimum: Int) throws(KubeletServerError) -> Int {
+            guard let number = Int(value), number >= minimum else {
+                throw .badRequest("unable to decode query: \(name)=\(value) must be an integer of at least \(minimum)")
+            }
+            return number
+        }
+        var sinceSeconds: Int?
+        var sinceTime: Date?
+        for (name, value) in query {
+            switch name {
+            case "follow": follow = try flag(value, name)
+            case "previous": previous = try flag(value, name)
+            case "timestamps": timestamps = try flag(value, name)
+            case "tailLines": tailLines = try integer(value, name, minimum: 0)
+            case "limitBytes": limitBytes = try integer(value, name, minimum: 1)
+            case "sinceSeconds": sinceSeconds = try integer(value, name, minimum: 1)
+            case "sinceTime":
+                guard let date = Time(rawValue: value).date else {
+                    throw .badRequest("unable to decode query: sinceTime=\(value) is not an RFC 3339 time")
+                }
+                sinceTime = date
+            default: continue
+            }
+        }
+        if sinceSeconds != nil, sinceTime != nil { throw .badRequest("at most one of sinceTime or sinceSeconds may be specified") }
+        since = sinceTime ?? sinceSeconds.map { now.addingTimeInterval(-Double($0)) }
+    }
+}
+
+/// `GET /containerLogs/{namespace}/{pod}/{container}`: a container's stdout and stderr from Nomad's
+/// allocation logs (`/v1/client/fs/logs`).
+///
+/// Nomad's log model decides what is possible: each task writes `alloc/logs/<task>.stdout.N` and
+/// `.stderr.N` (rotated at `MaxFileSizeMB`, `MaxFiles` kept), every run of the task appending to the
+/// same files, with no time per line. So: history is stdout then stderr (new output while following
+/// is interleaved as it arrives); `timestamps` are the times the agent read the bytes; `since*`
+/// drops the history only when the task finished before the cut-off; `previous` is the previous
+/// allocation's log after a job update, or this allocation's log (which holds the earlier runs)
+/// after in-place restarts.
+struct ContainerLogs: Sendable {
+    let locator: PodLocator
+    let nomad: NomadClient
+    let logger: Logger
+
+    private struct Source: Sendable {
+        var allocationID: String
+        var task: String
+        var finishedAt: Date?
+        var follow: Bool
+    }
+
+    func respond(namespace: String, pod: String, container: String, query: [(String, String)], channel: any Channel) async throws -> Response {
+        let options = try ContainerLogOptions(query: query)
+        let located = try await locator.locate(namespace: namespace, pod: pod, container: container)
+        let source = try previousOrCurrent(located, options: options)
+        // Read the history first, so a missing allocation answers with a Status, not a broken body.
+        var histories: [NomadLogType: Data] = [:]
+        for type in [NomadLogType.stdout, .stderr] {
+            histories[type] = try await readAll(source, type: type, pod: pod, container: container)
+        }
+        var writer = LogWriter(options: options)
+        var history = Data()
+        if let since = options.since, let finished = source.finishedAt, finished < since {
+            history = Data()
+        } else {
+            history = (histories[.stdout] ?? Data()) + Self.terminated(histories[.stdout]) + (histories[.stderr] ?? Data())
+        }
+        let head = writer.history(history)
+        let follow = source.follow
+        let offsets = histories.mapValues { Int64($0.count) }
+        let nomad = self.nomad
+        let logger = self.logger
+        let afterHistory = writer
+        let body = ResponseBody { bodyWriter in
+            var writer = afterHistory
+            if !head.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: head)) }
+            guard follow, !writer.isDone else { return try await bodyWriter.finish(nil) }
+            let (events, sink) = AsyncStream<FollowEvent>.makeStream()
+            // A client that goes away ends the follow (and with it the Nomad streams).
+            channel.closeFuture.whenComplete { _ in sink.yield(.clientClosed) }
+            var clientClosed = false
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for type in [NomadLogType.stdout, .stderr] {
+                    group.addTask {
+                        do {
+                            let stream = nomad.logs(
+                                allocationID: source.allocationID, task: source.task, type: type, origin: .start, offset: offsets[type] ?? 0,
+                                follow: true, plain: true)
+                            for try await chunk in stream where !chunk.data.isEmpty { sink.yield(.data(chunk.data)) }
+                        } catch {
+                            if !(error is CancellationError) {
+                                logger.warning("following a Nomad log failed", metadata: ["task": "\(source.task)", "error": "\(error)"])
+                            }
+                        }
+                        sink.yield(.streamEnded)
+                    }
+                }
+                var endedStreams = 0
+                loop: for await event in events {
+                    switch event {
+                    case .data(let data):
+                        let out = writer.live(data)
+                        if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
+                        if writer.isDone { break loop }
+                    case .streamEnded:
+                        endedStreams += 1
+                        if endedStreams == 2 { break loop }
+                    case .clientClosed:
+                        clientClosed = true
+                        break loop
+                    }
+                }
+                sink.finish()
+                group.cancelAll()
+            }
+            logger.debug("log follow ended", metadata: ["allocation": "\(source.allocationID)", "task": "\(source.task)", "clientClosed": "\(clientClosed)"])
+            if !clientClosed { try await bodyWriter.finish(nil) }
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain"], body: body)
+    }
+
+    /// A newline between the two histories when stdout did not end with one.
+    private static func terminated(_ data: Data?) -> Data {
+        guard let last = data?.last, last != UInt8(ascii: "\n") else { return Data() }
+        return Data([UInt8(ascii: "\n")])
+    }
+
+    private enum FollowEvent: Sendable {
+        case data(Data)
+        case streamEnded
+        case clientClosed
+    }
+
+    /// Which allocation's log to read.
+    private func previousOrCurrent(_ located: LocatedContainer, options: ContainerLogOptions) throws(KubeletServerError) -> Source {
+        let state = located.taskState
+        guard options.previous else {
+            let finished = state?.state == .dead ? state?.finishedAt?.date : nil
+            return Source(allocationID: located.allocationID, task: located.taskName, finishedAt: finished, follow: options.follow && finished == nil)
+        }
+        if (state?.restarts ?? 0) > 0 {
+            // The earlier runs of this allocation's task are in its (shared) log.
+            return Source(allocationID: located.allocationID, task: located.taskName, finishedAt: state?.lastRestart?.date, follow: false)
+        }
+        if let older = located.olderAllocations.first(where: { $0.taskStates?[located.taskName] != nil }), let id = older.id {
+            return Source(allocationID: id, task: located.taskName, finishedAt: older.taskStates?[located.taskName]?.finishedAt?.date, follow: false)
+        }
+        throw .badRequest("previous terminated container \"\(located.containerName)\" in pod \"\(located.pod.metadata.name ?? "")\" not found")
+    }
+
+    private func readAll(_ source: Source, type: NomadLogType, pod: String, container: String) async throws(KubeletServerError) -> Data {
+        var data = Data()
+        do {
+            for try await chunk in nomad.logs(allocationID: source.allocationID, task: source.task, type: type, plain: true) {
+                data.append(chunk.data)
+            }
+        } catch let error as NomadClientError where error.kind == .notFound {
+            throw .notFound(
+                "the logs of container \"\(container)\" in pod \"\(pod)\" are gone: Nomad no longer has allocation \(source.allocationID) "
+                    + "(garbage-collected); \(error.message)")
+        } catch {
+            KubeletServerMetrics.recordBackendError(.nomad)
+            throw .serviceUnavailable("cannot read the \(type.rawValue) of Nomad task \(source.task) in allocation \(source.allocationID): \(error)")
+        }
+        return data
+    }
+}
+
+/// Applies `tailLines`, `timestamps` and `limitBytes` to the bytes going out.
+struct LogWriter: Sendable {
+    private let options: ContainerLogOptions
+    private var written = 0
+    private var atLineStart = true
+
+    init(options: ContainerLogOptions) { self.options = options }
+
+    /// Whether `limitBytes` has been reached.
+    var isDone: Bool { options.limitBytes.map { written >= $0 } ?? false }
+
+    /// The history, cut to the last `tailLines` lines.
+    mutating func history(_ data: Data) -> [UInt8] {
+        var bytes = Array(data)
+        if let tail = options.tailLines {
+            bytes = Self.lastLines(bytes, count: tail)
+        }
+        return emit(bytes)
+    }
+
+    /// New output while following.
+    mutating func live(_ data: Data) -> [UInt8] { emit(Array(data)) }
+
+    private mutating func emit(_ bytes: [UInt8]) -> [UInt8] {
+        guard !isDone, !bytes.isEmpty else { return [] }
+        var out: [UInt8] = []
+        if options.timestamps {
+            let stamp = Array((RFC3339Nano.format(Date()) + " ").utf8)
+            for byte in bytes {
+                if atLineStart { out += stamp }
+                out.append(byte)
+                atLineStart = byte == UInt8(ascii: "\n")
+            }
+        } else {
+            out = bytes
+            atLineStart = bytes.last == UInt8(ascii: "\n")
+        }
+        if let limit = options.limitBytes, written + out.count > limit { out = Array(out.prefix(limit - written)) }
+        written += out.count
+        return out
+    }
+
+    /// The last `count` lines (a final line without newline counts as one).
+    static func lastLines(_ bytes: [UInt8], count: Int) -> [UInt8] {
+        guard count > 0 else { return [] }
+        var end = bytes.count
+        if end > 0, bytes[end - 1] == UInt8(ascii: "\n") { end -= 1 }
+        var seen = 0
+        var index = end
+        while index > 0 {
+            index -= 1
+            if bytes[index] == UInt8(ascii: "\n") {
+                seen += 1
+                if seen == count { return Array(bytes[(index + 1)...]) }
+            }
+        }
+        return bytes
+    }
+}
+
+/// Go's `time.RFC3339Nano` in UTC, as the kubelet prefixes log lines with `timestamps=true`.
+enum RFC3339Nano {
+    static func format(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        var nanos = Int(((date.timeIntervalSince1970 - seconds) * 1e9).rounded())
+        var whole = Date(timeIntervalSince1970: seconds)
+        if nanos >= 1_000_000_000 {
+            nanos -= 1_000_000_000
+            whole = whole.addingTimeInterval(1)
+        }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: whole)
+        var text = String(format: "%04d-%02d-%02dT%02d:%02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0, c.second ?? 0)
+        if nanos > 0 {
+            var fraction = String(format: "%09d", nanos)
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            text += "." + fraction
+        }
+        return text + "Z"
+    }
+}
