@@ -21,7 +21,7 @@ public final class PodController: Service, Sendable {
     /// Job Meta key holding a hash of the translated job, to re-register only on a real change.
     static let specHashMetaKey = "k8s.spec-hash"
     /// Condition type set when a pod cannot be translated into a job.
-    public static let translatedCondition = "nomad-kubelet.io/Translated"
+    public static let translatedCondition = PodStatusMapper.translatedCondition
 
     private let configuration: AgentConfiguration
     private let kubernetes: KubernetesClient
@@ -31,6 +31,8 @@ public final class PodController: Service, Sendable {
     /// How often pods with configMap, secret, downwardAPI or projected volumes are checked for changed sources.
     private let volumeSyncInterval: Duration
     private let informer: Informer<Pod>
+    /// The PseudoImage catalogue (cluster-scoped; needs the RBAC in manifests/agent-rbac.yaml).
+    private let pseudoImages: Informer<PseudoImage>
     private let volumeClaims: VolumeClaimResolver
     private let queue = WorkQueue()
     private let state = Mutex(State())
@@ -49,6 +51,8 @@ public final class PodController: Service, Sendable {
         var lastEvaluationID: [String: String] = [:]
         /// Retry delay per pod key.
         var backoff: [String: Duration] = [:]
+        /// Re-translation delay per pod key waiting for objects it references.
+        var waitingBackoff: [String: Duration] = [:]
         /// When each orphan job was first seen.
         var orphanSince: [String: ContinuousClock.Instant] = [:]
         /// Nomad node ID → address.
@@ -81,6 +85,7 @@ public final class PodController: Service, Sendable {
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
+        self.pseudoImages = Informer<PseudoImage>(client: kubernetes, configuration: .init(resyncInterval: configuration.timings.resyncInterval))
     }
 
     /// Watches pods and Nomad until shutdown. Leaves every job running when it stops.
@@ -88,7 +93,9 @@ public final class PodController: Service, Sendable {
         try await Self.untilGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.informer.run() }
+                group.addTask { await self.pseudoImages.run() }
                 group.addTask { await self.consumeInformer() }
+                group.addTask { await self.consumePseudoImages() }
                 group.addTask { await self.consumeNomadChanges() }
                 group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
@@ -109,6 +116,21 @@ public final class PodController: Service, Sendable {
                 queue.add(Self.key(pod))
             case .deleted(let pod):
                 state.withLock { $0.tombstones[Self.key(pod)] = pod }
+                queue.add(Self.key(pod))
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    /// A PseudoImage that appears, changes or goes re-translates the pods whose images name it.
+    private func consumePseudoImages() async {
+        for await event in await pseudoImages.events() {
+            let name: String?
+            switch event {
+            case .added(let image), .updated(_, let image), .resynced(let image), .deleted(let image): name = image.metadata.name
+            }
+            guard let name else { continue }
+            for pod in await informer.cachedObjects() where PodReferences(of: pod).pseudoImages.contains(name) {
                 queue.add(Self.key(pod))
             }
             if Task.isCancelled { return }
@@ -300,32 +322,33 @@ public final class PodController: Service, Sendable {
         }
         let context: TranslationContext
         do {
-            context = try await volumeSync.context(for: pod)
+            context = try await translationContext(for: pod)
         } catch let error as AgentError where error.kind == .volumeSourceUnavailable {
             // As the kubelet: the pod waits for its token, with a FailedMount Event, and is retried.
             await record("FailedMount", type: "Warning", message: error.message, fieldPath: nil, key: "mount/\(pod.metadata.uid ?? "")/\(error.message)", at: Date(), pod: pod)
             throw error
         }
         var plain: PodTranslation
+        var hashBasis: Job
         do {
             plain = try translator.translate(pod, context: context, options: baseOptions)
-        } catch where error.isTransient {
-            // A referenced ConfigMap, Secret or key does not exist yet: the pod waits, as with the kubelet.
-            let reason = error.problems.contains { $0.field.hasPrefix("spec.volumes") } ? "FailedMount" : "Failed"
-            await record(reason, type: "Warning", message: error.description, fieldPath: nil, key: "missing/\(pod.metadata.uid ?? "")/\(error.description)", at: Date(), pod: pod)
-            logger.notice("pod waits for objects it references", metadata: ["error": "\(error.description)"])
-            queue.add(Self.key(pod), after: .seconds(5))
-            return
+            // Hashed without the ConfigMap/Secret values and without volume file content: as in
+            // Kubernetes, changed values reach the process at its next start and changed files are
+            // written into the running tasks, neither by restarting it.
+            hashBasis = try translator.translate(pod, context: context.withValuesHidden(), options: baseOptions).jobIgnoringVolumeContent
         } catch {
-            try await reportTranslationFailure(pod, error: error, logger: logger)
+            if error.isTransient, !["Succeeded", "Failed"].contains(pod.status?.phase ?? "") {
+                try await reportWaiting(pod, error: error, logger: logger)
+            } else {
+                try await reportTranslationFailure(pod, error: error, logger: logger)
+            }
             return
         }
+        state.withLock { _ = $0.waitingBackoff.removeValue(forKey: Self.key(pod)) }
         Self.recordImages(of: pod, in: &plain.job)
+        Self.recordImages(of: pod, in: &hashBasis)
         let jobID = plain.identity.jobID
-        // Volume file content is left out: changed content is written into the running tasks instead.
-        var hashed = plain.jobIgnoringVolumeContent
-        Self.recordImages(of: pod, in: &hashed)
-        let hash = Self.specHash(hashed)
+        let hash = Self.specHash(hashBasis)
         let existing = try await existingJob(jobID)
         // A pod that ended (Succeeded/Failed, or past its active deadline) never runs again,
         // whatever became of its job.
@@ -350,6 +373,12 @@ public final class PodController: Service, Sendable {
                 if let evalID = response.evalID { state.withLock { $0.lastEvaluationID[jobID] = evalID } }
                 volumeSync.registered(translation)
                 logger.info(existing == nil ? "registered job" : "updated job", metadata: ["job": "\(jobID)", "enforceIndex": "\(enforceIndex)"])
+                for warning in plain.warnings {
+                    logger.warning("pod field not carried out as written", metadata: ["field": "\(warning.field)", "reason": "\(warning.reason)"])
+                    await record(
+                        warning.eventReason ?? "TranslationWarning", type: "Warning", message: warning.reason, fieldPath: nil,
+                        key: "warning/\(pod.metadata.uid ?? "")/\(warning.field)/\(warning.reason)", at: Date(), pod: pod)
+                }
             } catch let error as NomadClientError where error.kind == .enforceIndexConflict {
                 logger.debug("job changed while registering; reconciling again", metadata: ["job": "\(jobID)"])
                 queue.add(Self.key(pod), after: .milliseconds(100))
@@ -359,6 +388,54 @@ public final class PodController: Service, Sendable {
         if ended, existing == nil { return }
         let allocation = try await updateStatus(pod, jobID: jobID, logger: logger)
         if !ended { await volumeSync.sync(plain, allocation: allocation, logger: logger) }
+    }
+
+    /// What the pod references, read with the node's own identity (the Node authorizer lets a node
+    /// GET the ConfigMaps and Secrets of pods bound to it, and request their service-account
+    /// tokens): absent objects are left out, so translation reports them missing; any other error
+    /// is retried.
+    private func translationContext(for pod: Pod) async throws -> TranslationContext {
+        let references = PodReferences(of: pod)
+        // ConfigMaps, Secrets and service-account tokens (absent objects left out).
+        var context = try await volumeSync.context(for: pod)
+        if !references.pseudoImages.isEmpty, !(await pseudoImages.hasSynced) {
+            logger.warning(
+                "the PseudoImage catalogue is not readable yet; apply manifests/agent-rbac.yaml if this lasts",
+                metadata: ["pod": "\(Self.key(pod))"])
+        }
+        for name in references.pseudoImages {
+            if let image = await pseudoImages.cached(name: name) { context.pseudoImages[name] = image }
+        }
+        let usesResourceFields = ((pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? [])).contains { container in
+            container.env?.contains { $0.valueFrom?.resourceFieldRef != nil } ?? false
+        }
+        if usesResourceFields, let node = try? await kubernetes.get(Node.self, name: configuration.node.name) {
+            context.nodeAllocatable = node.status?.allocatable ?? [:]
+        }
+        return context
+    }
+
+    /// A pod whose PseudoImage, ConfigMap, Secret or key does not exist yet: Pending with the
+    /// kubelet's waiting reasons and an Event, no job; translated again after a back-off (and at
+    /// once when a PseudoImage changes).
+    private func reportWaiting(_ pod: Pod, error: TranslationError, logger: Logger) async throws {
+        let key = Self.key(pod)
+        let delay = state.withLock { state -> Duration in
+            let delay = min((state.waitingBackoff[key] ?? .seconds(1)) * 2, .seconds(60))
+            state.waitingBackoff[key] = delay
+            return delay
+        }
+        queue.add(key, after: delay)
+        let status = PodStatusMapper.waitingStatus(for: pod, error: error, now: Date())
+        guard status.containerStatuses != pod.status?.containerStatuses || status.phase != pod.status?.phase else { return }
+        logger.notice("pod waits for objects it references", metadata: ["missing": "\(error.problems.map(\.reason))"])
+        for problem in error.problems {
+            let isImage = problem.field.hasSuffix(".image")
+            await record(
+                problem.field.hasPrefix("spec.volumes") ? "FailedMount" : "Failed", type: "Warning", message: isImage ? "Failed to pull image: \(problem.reason)" : "Error: \(problem.reason)", fieldPath: nil,
+                key: "waiting/\(pod.metadata.uid ?? "")/\(problem.field)/\(problem.reason)", at: Date(), pod: pod)
+        }
+        try await patchStatus(pod, status, logger: logger)
     }
 
     /// The handler of the pod's RuntimeClass, which picks the Nomad driver; `nil` when the pod names
@@ -428,7 +505,9 @@ public final class PodController: Service, Sendable {
             pod: pod, status: PodStatusMapper.status(for: input), allocationID: allocation?.id, podIP: address, reporter: reporter(for: pod))
         input.readiness = probeResults.readiness
         input.started = probeResults.started
-        let status = PodStatusMapper.status(for: input)
+        var status = PodStatusMapper.status(for: input)
+        // The pod has a job now: a condition left from waiting for its references is over.
+        status.conditions?.removeAll { $0.type == Self.translatedCondition && $0.reason == "ReferencesMissing" }
         if let allocation {
             let previous = state.withLock { state -> Allocation? in
                 let previous = state.lastAllocation[jobID]

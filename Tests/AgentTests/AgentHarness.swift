@@ -36,10 +36,12 @@ final class AgentHarness: Sendable {
     /// With `nomadThroughProxy` the agent reaches Nomad through a ``TCPProxy`` (``nomadProxy``) that
     /// a test can take down, simulator or real Nomad alike; the harness's own client goes direct.
     /// `nomadNodes` (simulator only) replaces the single dev client, given the work directory;
-    /// `grants` are what the simulated cluster grants beyond the node identity, given the node name.
+    /// `grants` are what the simulated cluster grants beyond the node identity, given the node name;
+    /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise.
     static func start(
         nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false,
-        nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil, grants: @Sendable (String) -> [AccessGrant] = { _ in [] }
+        nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil, grants: @Sendable (String) -> [AccessGrant] = { _ in [] },
+        kubernetesConfiguration: KubernetesSimulator.Configuration = .init()
     ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
@@ -59,8 +61,8 @@ final class AgentHarness: Sendable {
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
             try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
         } else {
-            var simulatorConfiguration = KubernetesSimulator.Configuration()
-            simulatorConfiguration.accessGrants = grants(nodeName)
+            var simulatorConfiguration = kubernetesConfiguration
+            simulatorConfiguration.accessGrants += grants(nodeName)
             let simulator = try await KubernetesSimulator.start(simulatorConfiguration)
             kubernetesSimulator = simulator
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
