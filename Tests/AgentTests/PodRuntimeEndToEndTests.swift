@@ -96,10 +96,11 @@ struct PodRuntimeEndToEndTests {
         let created = try await harness.admin.create(pod)
         try await harness.waitForPod("web", "Ready") { $0.isReady && $0.mainStatus?.ready == true }
         try FileManager.default.removeItem(atPath: healthy)
-        let unready = try await harness.waitForPod("web", "not Ready once the endpoint answers 500") { !$0.isReady }
+        let unready = try await harness.waitForPod("web", "not Ready (ContainersNotReady) once the endpoint answers 500") {
+            !$0.isReady && $0.status?.conditions?.first { $0.type == "ContainersReady" }?.reason == "ContainersNotReady"
+        }
         #expect(unready.status?.phase == "Running")
         #expect(unready.mainStatus?.ready == false)
-        #expect(unready.status?.conditions?.first { $0.type == "ContainersReady" }?.reason == "ContainersNotReady")
         try await eventually("an Unhealthy event quoting the status code") {
             try await reasons(harness, uid: created.metadata.uid).contains {
                 $0.reason == "Unhealthy" && $0.message == "Readiness probe failed: HTTP probe failed with statuscode: 500"
