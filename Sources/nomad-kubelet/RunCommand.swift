@@ -19,6 +19,11 @@ struct RunCommand: AsyncParsableCommand {
         LogOutput.bootstrap(configuration.logging)
         let logger = Logger(label: "nomad-kubelet")
         for warning in loaded.warnings { logger.warning("\(warning)") }
+        if !configuration.nomad.namespaces.isEmpty {
+            logger.warning(
+                "nomad.namespaces is not honoured yet: the jobs of every Kubernetes namespace go to nomad.namespace",
+                metadata: ["nomad.namespace": "\(configuration.nomad.namespace)"])
+        }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment, leaseRenewInterval: configuration.timings.leaseRenewInterval)
         do {
             let agent = try NomadKubeletAgent(
