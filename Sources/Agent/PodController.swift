@@ -541,9 +541,10 @@ public final class PodController: Service, Sendable {
         let uid = pod.metadata.uid ?? ""
         if status.reason == ActiveDeadline.reason {
             await runtime.stop(podUID: uid)
+            // Recorded whoever stops the job (another path may have, once the pod read Failed); the key makes it once.
+            await record("DeadlineExceeded", type: "Normal", message: ActiveDeadline.message, fieldPath: nil, key: "deadline/\(uid)", at: Date(), pod: pod)
             guard let job = try await existingJob(jobID), job.stop != true else { return }
             _ = try await nomad.deregister(jobID: jobID)
-            await record("DeadlineExceeded", type: "Normal", message: ActiveDeadline.message, fieldPath: nil, key: "deadline/\(uid)", at: Date(), pod: pod)
             logger.info("active deadline passed; stopped the pod's job", metadata: ["job": "\(jobID)"])
         } else if let remaining = ActiveDeadline.remaining(pod: pod, startTime: status.startTime?.date, now: Date()), remaining > 0,
             state.withLock({ $0.deadlineScheduled.insert(uid).inserted })

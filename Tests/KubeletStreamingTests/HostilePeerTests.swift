@@ -36,7 +36,7 @@ struct HostilePeerTests {
     @Test("garbage after the upgrade closes the connection and the server keeps serving", arguments: inputs.indices)
     func garbageClosesTheConnection(index: Int) async throws {
         let input = Self.inputs[index]
-        try await StreamingHarness.with(configuration: StreamingConfiguration(streamCreationTimeout: .seconds(2))) { harness in
+        try await StreamingHarness.with(configuration: StreamingConfiguration(streamCreationTimeout: .seconds(5))) { harness in
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .connect(host: "127.0.0.1", port: harness.server.port) { channel in

@@ -7,9 +7,11 @@ enum MetadataValidation {
     private static let subdomainPattern = #"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"#
     private static let labelPattern = #"[a-z0-9]([-a-z0-9]*[a-z0-9])?"#
     private static let labelValuePattern = #"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"#
+    private static let configKeyPattern = #"[-._a-zA-Z0-9]+"#
 
     /// Throws 422 Invalid listing every bad field: `metadata.name` (an RFC 1123 label for
-    /// namespaces and services, a subdomain otherwise) and each `metadata.labels` value.
+    /// namespaces and services, a subdomain otherwise), each `metadata.labels` value, and the keys of
+    /// a ConfigMap's or Secret's `data`/`binaryData`/`stringData` (the real server's config-key rule).
     static func validate(_ object: JSONValue, type: ResourceType, name: String) throws(KubernetesAPIStatus) {
         var causes: [(field: String, reason: String, message: String)] = []
         for problem in nameProblems(name, isLabel: ["/namespaces", "/services"].contains(type.storageKey)) {
@@ -20,6 +22,19 @@ enum MetadataValidation {
             guard let value = labels[key]?.stringValue else { continue }
             for problem in labelValueProblems(value) {
                 causes.append(("metadata.labels", "FieldValueInvalid", "Invalid value: \"\(value)\": \(problem)"))
+            }
+        }
+        if ["/configmaps", "/secrets"].contains(type.storageKey) {
+            for field in ["data", "binaryData", "stringData"] {
+                for key in (object[field]?.objectValue ?? [:]).keys.sorted() where !matches(key, configKeyPattern) || key.count > 253 || key == "." || key == ".." {
+                    let problem =
+                        key.count > 253
+                        ? "must be no more than 253 characters"
+                        : [".", ".."].contains(key)
+                            ? "must not be '\(key)'"
+                            : "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '\(configKeyPattern)')"
+                    causes.append(("\(field)[\(key)]", "FieldValueInvalid", "Invalid value: \"\(key)\": \(problem)"))
+                }
             }
         }
         if !causes.isEmpty { throw .invalid(type, name: name, causes: causes) }
