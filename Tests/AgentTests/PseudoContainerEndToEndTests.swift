@@ -64,7 +64,7 @@ struct PseudoContainerEndToEndTests {
         defer { Task { await harness.shutdown() } }
         try await harness.startAgent()
         let namespace = harness.namespace
-        _ = try await harness.admin.create(ConfigMap(metadata: ObjectMeta(name: "app-config", namespace: namespace), data: ["MODE": "fast", "bad-key": "skipped"]), namespace: namespace)
+        _ = try await harness.admin.create(ConfigMap(metadata: ObjectMeta(name: "app-config", namespace: namespace), data: ["MODE": "fast", "1st-key": "skipped"]), namespace: namespace)
         _ = try await harness.admin.create(Secret(metadata: ObjectMeta(name: "app-secret", namespace: namespace), values: ["password": Data("hunter2".utf8)]), namespace: namespace)
         let output = file(harness, "env.txt")
         var pod = harness.pod("envy", script: "env > \(output).tmp && mv \(output).tmp \(output); exec sleep 300")
