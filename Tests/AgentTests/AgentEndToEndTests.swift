@@ -362,17 +362,23 @@ struct AgentNomadSideTests {
         try await eventually("a Killing event on pod storied") { try await reasons().contains("Killing") ? true : nil }
     }
 
+    /// Creates pod `huge`, asking for more memory than any Nomad client has, and waits until it is
+    /// Pending with Nomad's placement failure.
+    static func createUnplaceablePod(_ harness: AgentHarness) async throws -> Pod {
+        var pod = harness.pod("huge", script: "sleep 300")
+        pod.spec?.containers[0].resources = ResourceRequirements(requests: ["memory": Quantity(integerLiteral: 64 * 1024 * 1024 * 1024 * 1024)])
+        _ = try await harness.admin.create(pod)
+        return try await harness.waitForPod("huge", "Pending with the placement failure") {
+            $0.status?.phase == "Pending" && $0.status?.reason == PodStatusMapper.placementFailedReason
+        }
+    }
+
     @Test("a pod Nomad cannot place stays Pending, quoting the placement failure")
     func unplaceablePodStaysPending() async throws {
         let harness = try await AgentHarness.start()
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
-        var pod = harness.pod("huge", script: "sleep 300")
-        pod.spec?.containers[0].resources = ResourceRequirements(requests: ["memory": Quantity(integerLiteral: 64 * 1024 * 1024 * 1024 * 1024)])
-        _ = try await harness.admin.create(pod)
-        let pending = try await harness.waitForPod("huge", "Pending with the placement failure") {
-            $0.status?.phase == "Pending" && $0.status?.reason == PodStatusMapper.placementFailedReason
-        }
+        let pending = try await Self.createUnplaceablePod(harness)
         #expect(pending.status?.message?.isEmpty == false)
         #expect(pending.mainStatus?.state?.running == nil)
     }
@@ -382,12 +388,7 @@ struct AgentNomadSideTests {
         let harness = try await AgentHarness.start()
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
-        var pod = harness.pod("huge", script: "sleep 300")
-        pod.spec?.containers[0].resources = ResourceRequirements(requests: ["memory": Quantity(integerLiteral: 64 * 1024 * 1024 * 1024 * 1024)])
-        _ = try await harness.admin.create(pod)
-        let pending = try await harness.waitForPod("huge", "Pending with the placement failure") {
-            $0.status?.phase == "Pending" && $0.status?.reason == PodStatusMapper.placementFailedReason
-        }
+        let pending = try await Self.createUnplaceablePod(harness)
         await harness.stopAgent()
         try harness.startAgent()
         // The restarted agent reconciles "huge" (listed at its start) before this later pod.
