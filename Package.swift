@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nomad-kubelet", targets: ["nomad-kubelet"]),
+        // For Benchmarks/ (a separate package that depends on this one by path): the libraries the
+        // micro-benchmarks measure. Not a supported API for other packages.
+        .library(name: "NomadKubeletLibraries", targets: ["KubernetesModels", "NomadModels", "Translation", "SPDY", "KubernetesClient", "NomadClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
