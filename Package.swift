@@ -142,7 +142,7 @@ let package = Package(
         // Development sandbox: the simulators on loopback for scripts/sandbox.sh. Never packaged.
         .executableTarget(
             name: "nomad-kubelet-sandbox",
-            dependencies: ["TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TestSupport", "KubernetesModels", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
