@@ -15,7 +15,8 @@
 # jobs); it fails when a benchmark breaks, never on a missed goal.
 # The agent is .build/release/nomad-kubelet when scripts/build-deb.sh left it there (or
 # $NOMAD_KUBELET_BIN), else it is built in release here. The simulators are a debug build in
-# --quick mode (CI has it warm from the tests), else a release build.
+# --quick mode (CI has it warm from the tests), else a release build ($NOMAD_KUBELET_SANDBOX_BIN
+# overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +65,9 @@ if [ -z "$agent" ]; then
     (cd Benchmarks && swift build -c release --product nomad-kubelet)
     agent=$PWD/Benchmarks/.build/release/nomad-kubelet
 fi
-if [ "$quick" = 1 ]; then
+if [ -n "${NOMAD_KUBELET_SANDBOX_BIN:-}" ]; then
+    sandbox=$NOMAD_KUBELET_SANDBOX_BIN
+elif [ "$quick" = 1 ]; then
     swift build --product nomad-kubelet-sandbox
     sandbox=$(swift build --show-bin-path)/nomad-kubelet-sandbox
 else
