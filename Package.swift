@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "nomad-kubelet", targets: ["nomad-kubelet"]),
         // For Benchmarks/ (a separate package that depends on this one by path): the libraries the
         // micro-benchmarks measure. Not a supported API for other packages.
+        // scripts/bench.sh builds the simulators in release through Benchmarks/; never packaged.
+        .executable(name: "nomad-kubelet-sandbox", targets: ["nomad-kubelet-sandbox"]),
         .library(name: "NomadKubeletLibraries", targets: ["KubernetesModels", "NomadModels", "Translation", "SPDY", "KubernetesClient", "NomadClient"]),
     ],
     dependencies: [

@@ -211,7 +211,7 @@ def run_fio(binary, directory, size, runtime, label):
     os.makedirs(directory, exist_ok=True)
     results = {}
     jobs = {
-        "randrw_4k": ["--rw=randrw", "--bs=4k", "--iodepth=16", "--ioengine=psync"],
+        "randrw_4k": ["--rw=randrw", "--bs=4k", "--ioengine=psync"],
         "seqwrite_1m": ["--rw=write", "--bs=1M", "--ioengine=psync"],
         "fsync_4k": ["--rw=write", "--bs=4k", "--fsync=1", "--ioengine=psync"],
     }
@@ -220,7 +220,7 @@ def run_fio(binary, directory, size, runtime, label):
             [binary, f"--name={label}-{name}", f"--directory={directory}", f"--size={size}", f"--runtime={runtime}", "--time_based",
              "--output-format=json", *flags],
             capture_output=True, text=True, check=True).stdout
-        job = json.loads(output)["jobs"][0]
+        job = json.loads(output[output.index("{"):])["jobs"][0]  # fio may print notes before the JSON
         results[name] = {
             "read_iops": round(job["read"]["iops"]), "write_iops": round(job["write"]["iops"]),
             "write_mb_s": round(job["write"]["bw_bytes"] / 1e6, 1),
