@@ -11,7 +11,7 @@
 # Writes bench-results/<UTC date>.json (with the machine: cores, memory, kernel, Swift), prints a
 # table (scripts/bench/report.py) and draws the plots as PNGs beside the JSON.
 #
-# --quick: CI's smoke mode (1 s per micro-benchmark, 10 then 50 pods, 2 s idle windows, 2 s fio
+# --quick: CI's smoke mode (1 s per micro-benchmark, 10 then 50 pods, 10 one at a time, 2 s idle windows, 2 s fio
 # jobs); it fails when a benchmark breaks, never on a missed goal.
 # The agent is .build/release/nomad-kubelet when scripts/build-deb.sh left it there (or
 # $NOMAD_KUBELET_BIN), else it is built in release here. The simulators are a debug build in
@@ -86,7 +86,7 @@ echo "bench: micro-benchmarks took $(( $(date +%s) - start ))s"
 echo "== system benchmarks (simulators: $sandbox; agent: $agent)"
 start=$(date +%s)
 system_args=(--agent "$agent" --sandbox "$sandbox" --out "$work/system.json")
-if [ "$quick" = 1 ]; then system_args+=(--quick --small 10 --large 50 --idle-seconds 2); fi
+if [ "$quick" = 1 ]; then system_args+=(--quick --small 10 --large 50 --serial 10 --idle-seconds 2); fi
 if [ "$fio" = 0 ]; then system_args+=(--no-fio); fi
 python3 scripts/bench/system.py "${system_args[@]}"
 echo "bench: system benchmarks took $(( $(date +%s) - start ))s"

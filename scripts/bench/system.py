@@ -5,7 +5,8 @@ Starts nomad-kubelet-sandbox (the Kubernetes API and Nomad simulators) with --ti
 agent (`nomad-kubelet run`), and measures:
   - cold start: agent exec -> the Node's Ready condition written (simulator timestamp);
   - RSS and CPU of the agent at idle with 0, then SMALL, then LARGE pods held;
-  - latency pod bound -> Nomad job registered: the pod's ADDED write in the Kubernetes simulator's
+  - latency pod bound -> Nomad job registered (for all pods of the bursts, and for --serial pods
+    created one at a time): the pod's ADDED write in the Kubernetes simulator's
     timeline -> the job's SubmitTime in the Nomad simulator;
   - latency Nomad allocation change -> pods/status written: the task's "Started" event time in the
     Nomad simulator -> the first write of the pod with phase Running in the Kubernetes simulator;
@@ -284,6 +285,7 @@ def main():
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--large", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=10)
+    parser.add_argument("--serial", type=int, default=100)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-fio", action="store_true")
     parser.add_argument("--fio-only")
@@ -358,6 +360,18 @@ def main():
         }
         result["latency_samples_ms"] = {"pod_bound_to_job_registered": [round(v, 2) for v in registered],
                                         "allocation_running_to_pod_status_written": [round(v, 2) for v in status_written]}
+        # The same latencies one pod at a time (each waits for the previous to run): what the agent
+        # adds to a single pod, without the queueing of a burst.
+        serial = set()
+        for index in range(args.serial):
+            name = f"serial-{index}"
+            create_pods(kube, [name], workers=1)
+            timeline.wait(f"pod {name} Running", lambda events, n={name}: running(events, n), 60)
+            serial.add(name)
+        registered, status_written = latencies(timeline.events, nomad, serial)
+        result["latency_ms"]["pod_bound_to_job_registered_one_at_a_time"] = percentiles(registered)
+        result["latency_ms"]["allocation_running_to_pod_status_written_one_at_a_time"] = percentiles(status_written)
+        all_names |= serial
         begin = now_ms()
         delete_pods(kube, sorted(all_names))
         timeline.wait(f"{len(all_names)} pods gone", lambda events: gone(events, all_names), 60 + len(all_names))
