@@ -21,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.30.0"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.34.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.25.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.8.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
@@ -92,7 +94,14 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "KubernetesClient", "NomadClient", "Translation",
+                // Probes and lifecycle hooks: httpGet, tcpSocket and the gRPC health check.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -116,8 +125,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 // Streaming (exec, attach, port-forward): SPDY/3.1 and WebSocket upgrades.
                 "SPDY",
-                .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -129,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "nomad-kubelet",
             dependencies: [
-                "Agent", "KubeletServer", "Translation",
+                "Agent", "KubeletServer", "KubernetesClient", "Translation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -176,8 +183,18 @@ let package = Package(
         .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "TestSupport", "NomadClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: [
+                "Agent", "TestSupport", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TranslationTests",
+            dependencies: ["Translation", "TestSupport", "NomadClient", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "NomadClientTests",
             dependencies: ["NomadClient", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],

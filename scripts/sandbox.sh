@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # See nomad-kubelet work on a machine with no cluster: starts the test-support simulators of the
 # Kubernetes API and of Nomad on loopback, runs the real agent (`nomad-kubelet run`) against them,
-# applies examples/hello with the real kubectl and shows the pseudo-pods and their host processes.
+# applies examples/hello with the real kubectl and shows the pseudo-pods, their host processes, and
+# `kubectl logs` / `kubectl exec` served by the agent's kubelet endpoint.
 # Ctrl-C (or SANDBOX_EXIT=1 to stop after the demo) stops everything and leaves no process behind.
 #
 # With NOMAD_KUBELET_E2E=1, KUBECONFIG (a node identity or admin kubeconfig) and NOMAD_ADDR set, the
@@ -67,7 +68,11 @@ pgrep -af 'host process in Nomad allocation' || true
 pod=$(kubectl get pods -l app=hello -o jsonpath='{.items[0].metadata.name}')
 echo "== kubectl describe pod $pod (events)"
 kubectl describe pod "$pod" | sed -n '/^Events:/,$p'
-echo "== kubectl logs / exec need the kubelet API (issue 7); not served yet"
+echo "== kubectl logs --tail=3 $pod (through the API server to the agent's kubelet endpoint, from Nomad's alloc logs)"
+kubectl logs --tail=3 "$pod"
+echo "== kubectl exec $pod -- sh -c 'echo ...' (SPDY to the agent, bridged to Nomad's alloc exec)"
+kubectl exec "$pod" -- /bin/sh -c 'echo "inside allocation $NOMAD_ALLOC_ID as $(id -un), task dir $NOMAD_TASK_DIR"'
+echo "== kubectl top is metrics-server's job; the agent serves /metrics/resource and /stats/summary for it"
 
 if [ "${SANDBOX_EXIT:-}" = 1 ]; then exit 0; fi
 echo "== running; KUBECONFIG=$KUBECONFIG. Press Ctrl-C to stop."

@@ -183,7 +183,7 @@ extension AgentConfiguration {
         .text("nomad.namespace", \.nomad.namespace, "Nomad namespace of the jobs of pods whose Kubernetes namespace is not in `nomad.namespaces`."),
         .textMap(
             "nomad.namespaces", \.nomad.namespaces, example: "{databases: storage}",
-            "Kubernetes namespace → Nomad namespace for the jobs of that namespace's pods."),
+            "Kubernetes namespace → Nomad namespace for the jobs of that namespace's pods. Not honoured yet: all jobs go to `nomad.namespace` (a warning is logged at start)."),
         .file(
             "nomad.tokenFile", \.nomad.tokenFile, example: "/etc/nomad-kubelet/nomad-token",
             "File holding the ACL token (see docs/install.md for the policy). The token never goes in this file and is never logged."),

@@ -6,7 +6,7 @@ extension AgentConfiguration {
     /// only to drivers in `nomad.allowedDrivers`.
     public var translationPolicy: TranslationPolicy {
         let allowed = Set(nomad.allowedDrivers)
-        return TranslationPolicy(
+        var translation = TranslationPolicy(
             nodeName: node.name, datacenters: nomad.datacenters, namespace: nomad.namespace, region: nomad.region ?? "global",
             defaultDriver: nomad.driver,
             driversByRuntimeHandler: ["raw_exec": "raw_exec", "exec": "exec"].filter { allowed.contains($0.value) },
@@ -14,6 +14,8 @@ extension AgentConfiguration {
             allowPrivileged: policy.allowPrivileged,
             allowUnverifiedArtifacts: policy.allowUnverifiedArtifacts,
             allowDriverOverride: policy.allowDriverOverride)
+        translation.hostPathRoots = policy.hostPathRoots
+        return translation
     }
 
     /// The volume provisioner's settings from the `storage` section (new directories go to

@@ -1,9 +1,10 @@
-/// Errors of the agent: a configuration it cannot read or use.
+/// Errors of the agent: a configuration it cannot read or use, or a pod's volume source it cannot get yet.
 public struct AgentError: Error, Sendable, CustomStringConvertible {
     fileprivate enum Code: Sendable, Hashable {
         case invalidConfiguration
         case unreadableConfiguration
         case volumeOperationFailed
+        case volumeSourceUnavailable
     }
 
     /// The kind of failure, for callers that branch on it.
@@ -15,6 +16,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         public static let unreadableConfiguration = Kind(code: .unreadableConfiguration)
         /// Creating or removing a volume's directory on its Nomad client did not succeed.
         public static let volumeOperationFailed = Kind(code: .volumeOperationFailed)
+        /// A ConfigMap, Secret or token a pod's volume needs cannot be had yet; the pod waits (FailedMount).
+        public static let volumeSourceUnavailable = Kind(code: .volumeSourceUnavailable)
         public var description: String { "\(code)" }
     }
 
@@ -49,5 +52,11 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         AgentError(
             .volumeOperationFailed,
             message: "could not \(action) the directory of volume \(volume) on Nomad client \(client): \(detail); check the client and `nomad job status` of the volume job")
+    }
+
+    /// A pod's volume needs an object (or token) that is missing or could not be fetched; the message is
+    /// worded like the kubelet's FailedMount Event.
+    public static func volumeSourceUnavailable(volume: String, reason: String) -> AgentError {
+        AgentError(.volumeSourceUnavailable, message: "MountVolume.SetUp failed for volume \"\(volume)\" : \(reason)")
     }
 }

@@ -78,14 +78,17 @@ public final class NomadKubeletAgent: Sendable {
 
     /// Runs both controllers until a graceful-shutdown signal arrives or the task is cancelled,
     /// then closes the clients. Workloads keep running in Nomad.
-    public func run(gracefulShutdownSignals: [UnixSignal] = []) async throws {
+    /// `services` (the kubelet API server) run in the same group: they start and stop with the controllers.
+    public func run(gracefulShutdownSignals: [UnixSignal] = [], alongside services: [any Service] = []) async throws {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: nodeController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: podController, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                     .init(service: volumeController, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
-                ],
+                ] + services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
                 gracefulShutdownSignals: gracefulShutdownSignals,
                 logger: logger))
         logger.notice("agent starting", metadata: ["version": "\(AgentVersion.current)", "nomad": "\(configuration.nomad.address)"])

@@ -21,17 +21,24 @@ public final class PodController: Service, Sendable {
     /// Job Meta key holding a hash of the translated job, to re-register only on a real change.
     static let specHashMetaKey = "k8s.spec-hash"
     /// Condition type set when a pod cannot be translated into a job.
-    public static let translatedCondition = "nomad-kubelet.io/Translated"
+    public static let translatedCondition = PodStatusMapper.translatedCondition
 
     private let configuration: AgentConfiguration
     private let kubernetes: KubernetesClient
     private let nomad: NomadClient
     private let translator: PodTranslator
+    private let volumeSync: PodVolumeSync
+    /// How often pods with configMap, secret, downwardAPI or projected volumes are checked for changed sources.
+    private let volumeSyncInterval: Duration
     private let informer: Informer<Pod>
+    /// The PseudoImage catalogue (cluster-scoped; needs the RBAC in manifests/agent-rbac.yaml).
+    private let pseudoImages: Informer<PseudoImage>
     private let volumeClaims: VolumeClaimResolver
     private let queue = WorkQueue()
     private let state = Mutex(State())
     private let logger: Logger
+    /// Probes, postStart and preStop hooks: what the kubelet runs beside the containers.
+    private let runtime: PodRuntimeSupervisor
 
     private struct State {
         /// Pods removed from Kubernetes whose jobs may still need stopping, by pod key.
@@ -44,31 +51,41 @@ public final class PodController: Service, Sendable {
         var lastEvaluationID: [String: String] = [:]
         /// Retry delay per pod key.
         var backoff: [String: Duration] = [:]
+        /// Re-translation delay per pod key waiting for objects it references.
+        var waitingBackoff: [String: Duration] = [:]
         /// When each orphan job was first seen.
         var orphanSince: [String: ContinuousClock.Instant] = [:]
         /// Nomad node ID → address.
         var nodeAddresses: [String: String] = [:]
+        /// Pods (by uid) with a reconcile queued for their active deadline.
+        var deadlineScheduled: Set<String> = []
         /// When the tasks of a deleted pod's job get SIGKILL if still alive: the deletion's grace
         /// after the agent first saw it (Nomad's kill_timeout alone cannot be shortened once stopping).
         var killDeadline: [String: ContinuousClock.Instant] = [:]
     }
 
     /// A controller for the pods of `configuration.node.name`; `imageResolver` says which images
-    /// can run (the host image only by default).
+    /// can run (the host image only by default); volume sources (ConfigMaps, Secrets, tokens) are
+    /// checked for changes every `volumeSyncInterval`.
     public init(
-        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger
+        configuration: AgentConfiguration, kubernetes: KubernetesClient, nomad: NomadClient, imageResolver: ImageResolver = .standard, logger: Logger,
+        volumeSyncInterval: Duration = .seconds(10)
     ) {
         self.configuration = configuration
+        self.volumeSync = PodVolumeSync(kubernetes: kubernetes, nomad: nomad)
+        self.volumeSyncInterval = volumeSyncInterval
         self.kubernetes = kubernetes
         self.nomad = nomad
         var logger = logger
         logger[metadataKey: "node"] = "\(configuration.node.name)"
         self.logger = logger
+        self.runtime = PodRuntimeSupervisor(nomad: nomad, logger: logger)
         self.translator = PodTranslator(policy: configuration.translationPolicy, imageResolver: imageResolver)
         self.volumeClaims = VolumeClaimResolver(kubernetes: kubernetes, nomad: nomad)
         self.informer = Informer<Pod>(
             client: kubernetes,
             configuration: .init(fieldSelector: "spec.nodeName=\(configuration.node.name)", resyncInterval: configuration.timings.resyncInterval))
+        self.pseudoImages = Informer<PseudoImage>(client: kubernetes, configuration: .init(resyncInterval: configuration.timings.resyncInterval))
     }
 
     /// Watches pods and Nomad until shutdown. Leaves every job running when it stops.
@@ -76,13 +93,17 @@ public final class PodController: Service, Sendable {
         try await Self.untilGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.informer.run() }
+                group.addTask { await self.pseudoImages.run() }
                 group.addTask { await self.consumeInformer() }
+                group.addTask { await self.consumePseudoImages() }
                 group.addTask { await self.consumeNomadChanges() }
                 group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
+                group.addTask { await self.syncVolumesPeriodically() }
                 await group.waitForAll()
             }
         }
+        await runtime.shutdown()
     }
 
     // MARK: Inputs
@@ -95,6 +116,21 @@ public final class PodController: Service, Sendable {
                 queue.add(Self.key(pod))
             case .deleted(let pod):
                 state.withLock { $0.tombstones[Self.key(pod)] = pod }
+                queue.add(Self.key(pod))
+            }
+            if Task.isCancelled { return }
+        }
+    }
+
+    /// A PseudoImage that appears, changes or goes re-translates the pods whose images name it.
+    private func consumePseudoImages() async {
+        for await event in await pseudoImages.events() {
+            let name: String?
+            switch event {
+            case .added(let image), .updated(_, let image), .resynced(let image), .deleted(let image): name = image.metadata.name
+            }
+            guard let name else { continue }
+            for pod in await informer.cachedObjects() where PodReferences(of: pod).pseudoImages.contains(name) {
                 queue.add(Self.key(pod))
             }
             if Task.isCancelled { return }
@@ -132,6 +168,18 @@ public final class PodController: Service, Sendable {
         while !Task.isCancelled {
             await scanOrphans()
             do { try await Task.sleep(for: interval) } catch { return }
+        }
+    }
+
+    /// Queues the pods whose volume files follow sources Kubernetes does not tell the node about
+    /// (ConfigMaps and Secrets are read with GET, as the Node authorizer allows) and whose tokens age.
+    private func syncVolumesPeriodically() async {
+        await informer.waitUntilSynced()
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: volumeSyncInterval) } catch { return }
+            for pod in await informer.cachedObjects() where pod.metadata.deletionTimestamp == nil && PodVolumeSync.hasSyncedVolumes(pod) {
+                queue.add(Self.key(pod))
+            }
         }
     }
 
@@ -184,6 +232,7 @@ public final class PodController: Service, Sendable {
         logger[metadataKey: "pod"] = "\(key)"
         do {
             if let tombstone = state.withLock({ $0.tombstones.removeValue(forKey: key) }) {
+                await runtime.forget(podUID: tombstone.metadata.uid ?? "")
                 try await stopJobOfRemovedPod(tombstone, logger: logger)
             }
             if let pod = await informer.cached(name: parts[1], namespace: parts[0]) {
@@ -209,6 +258,7 @@ public final class PodController: Service, Sendable {
     /// on. A forced deletion (grace 0) kills the tasks at once, as `kubectl delete --force` expects.
     private func stopJobOfRemovedPod(_ pod: Pod, logger: Logger) async throws {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
+        volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
         guard let job = try await existingJob(jobID), job.stop != true else { return }
         _ = try await nomad.deregister(jobID: jobID)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
@@ -270,19 +320,41 @@ public final class PodController: Service, Sendable {
                 return
             }
         }
-        var plain: PodTranslation
+        let context: TranslationContext
         do {
-            plain = try translator.translate(pod, options: baseOptions)
+            context = try await translationContext(for: pod)
+        } catch let error as AgentError where error.kind == .volumeSourceUnavailable {
+            // As the kubelet: the pod waits for its token, with a FailedMount Event, and is retried.
+            await record("FailedMount", type: "Warning", message: error.message, fieldPath: nil, key: "mount/\(pod.metadata.uid ?? "")/\(error.message)", at: Date(), pod: pod)
+            throw error
+        }
+        var plain: PodTranslation
+        var hashBasis: Job
+        do {
+            plain = try translator.translate(pod, context: context, options: baseOptions)
+            // Hashed without the ConfigMap/Secret values and without volume file content: as in
+            // Kubernetes, changed values reach the process at its next start and changed files are
+            // written into the running tasks, neither by restarting it.
+            hashBasis = try translator.translate(pod, context: context.withValuesHidden(), options: baseOptions).jobIgnoringVolumeContent
         } catch {
-            try await reportTranslationFailure(pod, error: error, logger: logger)
+            if error.isTransient, !["Succeeded", "Failed"].contains(pod.status?.phase ?? "") {
+                try await reportWaiting(pod, error: error, logger: logger)
+            } else {
+                try await reportTranslationFailure(pod, error: error, logger: logger)
+            }
             return
         }
+        state.withLock { _ = $0.waitingBackoff.removeValue(forKey: Self.key(pod)) }
         Self.recordImages(of: pod, in: &plain.job)
+        Self.recordImages(of: pod, in: &hashBasis)
         let jobID = plain.identity.jobID
-        let hash = Self.specHash(plain.job)
+        let hash = Self.specHash(hashBasis)
         let existing = try await existingJob(jobID)
-        // A pod that ended (Succeeded/Failed) never runs again, whatever became of its job.
-        let ended = ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
+        // A pod that ended (Succeeded/Failed, or past its active deadline) never runs again,
+        // whatever became of its job.
+        let ended =
+            ["Succeeded", "Failed"].contains(pod.status?.phase ?? "")
+            || ActiveDeadline.isExceeded(pod: pod, startTime: pod.status?.startTime?.date, now: Date())
         if !ended, existing == nil || existing?.stop == true || existing?.meta?[Self.specHashMetaKey] != hash {
             var options = baseOptions
             if let existing, existing.stop != true {
@@ -291,14 +363,22 @@ public final class PodController: Service, Sendable {
                 options.pinnedNodeID = allocation?.nodeID
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
-            var job = (try? translator.translate(pod, options: options).job) ?? plain.job
+            let translation = (try? translator.translate(pod, context: context, options: options)) ?? plain
+            var job = translation.job
             Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
             do {
                 let response = try await nomad.register(job, enforceIndex: enforceIndex)
                 if let evalID = response.evalID { state.withLock { $0.lastEvaluationID[jobID] = evalID } }
+                volumeSync.registered(translation)
                 logger.info(existing == nil ? "registered job" : "updated job", metadata: ["job": "\(jobID)", "enforceIndex": "\(enforceIndex)"])
+                for warning in plain.warnings {
+                    logger.warning("pod field not carried out as written", metadata: ["field": "\(warning.field)", "reason": "\(warning.reason)"])
+                    await record(
+                        warning.eventReason ?? "TranslationWarning", type: "Warning", message: warning.reason, fieldPath: nil,
+                        key: "warning/\(pod.metadata.uid ?? "")/\(warning.field)/\(warning.reason)", at: Date(), pod: pod)
+                }
             } catch let error as NomadClientError where error.kind == .enforceIndexConflict {
                 logger.debug("job changed while registering; reconciling again", metadata: ["job": "\(jobID)"])
                 queue.add(Self.key(pod), after: .milliseconds(100))
@@ -306,7 +386,56 @@ public final class PodController: Service, Sendable {
             }
         }
         if ended, existing == nil { return }
-        try await updateStatus(pod, jobID: jobID, logger: logger)
+        let allocation = try await updateStatus(pod, jobID: jobID, logger: logger)
+        if !ended { await volumeSync.sync(plain, allocation: allocation, logger: logger) }
+    }
+
+    /// What the pod references, read with the node's own identity (the Node authorizer lets a node
+    /// GET the ConfigMaps and Secrets of pods bound to it, and request their service-account
+    /// tokens): absent objects are left out, so translation reports them missing; any other error
+    /// is retried.
+    private func translationContext(for pod: Pod) async throws -> TranslationContext {
+        let references = PodReferences(of: pod)
+        // ConfigMaps, Secrets and service-account tokens (absent objects left out).
+        var context = try await volumeSync.context(for: pod)
+        if !references.pseudoImages.isEmpty, !(await pseudoImages.hasSynced) {
+            logger.warning(
+                "the PseudoImage catalogue is not readable yet; apply manifests/agent-rbac.yaml if this lasts",
+                metadata: ["pod": "\(Self.key(pod))"])
+        }
+        for name in references.pseudoImages {
+            if let image = await pseudoImages.cached(name: name) { context.pseudoImages[name] = image }
+        }
+        let usesResourceFields = ((pod.spec?.initContainers ?? []) + (pod.spec?.containers ?? [])).contains { container in
+            container.env?.contains { $0.valueFrom?.resourceFieldRef != nil } ?? false
+        }
+        if usesResourceFields, let node = try? await kubernetes.get(Node.self, name: configuration.node.name) {
+            context.nodeAllocatable = node.status?.allocatable ?? [:]
+        }
+        return context
+    }
+
+    /// A pod whose PseudoImage, ConfigMap, Secret or key does not exist yet: Pending with the
+    /// kubelet's waiting reasons and an Event, no job; translated again after a back-off (and at
+    /// once when a PseudoImage changes).
+    private func reportWaiting(_ pod: Pod, error: TranslationError, logger: Logger) async throws {
+        let key = Self.key(pod)
+        let delay = state.withLock { state -> Duration in
+            let delay = min((state.waitingBackoff[key] ?? .seconds(1)) * 2, .seconds(60))
+            state.waitingBackoff[key] = delay
+            return delay
+        }
+        queue.add(key, after: delay)
+        let status = PodStatusMapper.waitingStatus(for: pod, error: error, now: Date())
+        guard status.containerStatuses != pod.status?.containerStatuses || status.phase != pod.status?.phase else { return }
+        logger.notice("pod waits for objects it references", metadata: ["missing": "\(error.problems.map(\.reason))"])
+        for problem in error.problems {
+            let isImage = problem.field.hasSuffix(".image")
+            await record(
+                problem.field.hasPrefix("spec.volumes") ? "FailedMount" : "Failed", type: "Warning", message: isImage ? "Failed to pull image: \(problem.reason)" : "Error: \(problem.reason)", fieldPath: nil,
+                key: "waiting/\(pod.metadata.uid ?? "")/\(problem.field)/\(problem.reason)", at: Date(), pod: pod)
+        }
+        try await patchStatus(pod, status, logger: logger)
     }
 
     /// The handler of the pod's RuntimeClass, which picks the Nomad driver; `nil` when the pod names
@@ -349,8 +478,10 @@ public final class PodController: Service, Sendable {
         return address
     }
 
-    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events.
-    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws {
+    /// Maps the job's allocation to a PodStatus, PATCHes it when it changed, and records Events;
+    /// returns the allocation it read.
+    @discardableResult
+    private func updateStatus(_ pod: Pod, jobID: String, logger: Logger) async throws -> Allocation? {
         let allocation = try await currentAllocation(jobID: jobID)
         var evaluation: Evaluation?
         if allocation == nil {
@@ -368,7 +499,15 @@ public final class PodController: Service, Sendable {
             queue.add(Self.key(pod), after: .seconds(1))
         }
         let address = await nodeAddress(allocation?.nodeID)
-        let status = PodStatusMapper.status(for: PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date()))
+        var input = PodStatusInput(pod: pod, allocation: allocation, evaluation: evaluation, nodeAddress: address, now: Date())
+        // Which containers run is known from Nomad alone; probes then say whether they started and are ready.
+        let probeResults = await runtime.sync(
+            pod: pod, status: PodStatusMapper.status(for: input), allocationID: allocation?.id, podIP: address, reporter: reporter(for: pod))
+        input.readiness = probeResults.readiness
+        input.started = probeResults.started
+        var status = PodStatusMapper.status(for: input)
+        // The pod has a job now: a condition left from waiting for its references is over.
+        status.conditions?.removeAll { $0.type == Self.translatedCondition && $0.reason == "ReferencesMissing" }
         if let allocation {
             let previous = state.withLock { state -> Allocation? in
                 let previous = state.lastAllocation[jobID]
@@ -380,6 +519,37 @@ public final class PodController: Service, Sendable {
             }
         }
         try await patchStatus(pod, status, logger: logger)
+        try await enforceActiveDeadline(pod, status: status, jobID: jobID, logger: logger)
+        return allocation
+    }
+
+    /// The pod's probe workers and hooks report through this: status changes queue the pod,
+    /// events are recorded on it.
+    private func reporter(for pod: Pod) -> PodRuntimeReporter {
+        let key = Self.key(pod)
+        return PodRuntimeReporter(
+            statusChanged: { [queue] in queue.add(key) },
+            event: { [weak self] reason, type, message, fieldPath, eventKey in
+                await self?.record(reason, type: type, message: message, fieldPath: fieldPath, key: eventKey, at: Date(), pod: pod)
+            })
+    }
+
+    /// `activeDeadlineSeconds`: once the mapped status says the deadline passed, the job is
+    /// stopped (the kubelet kills the containers) and the pod stays Failed; before that, the pod
+    /// is queued again for the moment the deadline passes.
+    private func enforceActiveDeadline(_ pod: Pod, status: PodStatus, jobID: String, logger: Logger) async throws {
+        let uid = pod.metadata.uid ?? ""
+        if status.reason == ActiveDeadline.reason {
+            await runtime.stop(podUID: uid)
+            guard let job = try await existingJob(jobID), job.stop != true else { return }
+            _ = try await nomad.deregister(jobID: jobID)
+            await record("DeadlineExceeded", type: "Normal", message: ActiveDeadline.message, fieldPath: nil, key: "deadline/\(uid)", at: Date(), pod: pod)
+            logger.info("active deadline passed; stopped the pod's job", metadata: ["job": "\(jobID)"])
+        } else if let remaining = ActiveDeadline.remaining(pod: pod, startTime: status.startTime?.date, now: Date()), remaining > 0,
+            state.withLock({ $0.deadlineScheduled.insert(uid).inserted })
+        {
+            queue.add(Self.key(pod), after: .milliseconds(Int64(remaining * 1000) + 100))
+        }
     }
 
     private func patchStatus(_ pod: Pod, _ status: PodStatus, logger: Logger) async throws {
@@ -415,13 +585,33 @@ public final class PodController: Service, Sendable {
         let identity = PodJobIdentity(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "", nodeName: configuration.node.name)
         let jobID = identity.jobID
         let grace = [pod.metadata.deletionGracePeriodSeconds, pod.spec?.terminationGracePeriodSeconds].compactMap { $0 }.min() ?? 30
-        let killDeadline = state.withLock { state -> ContinuousClock.Instant in
+        var killDeadline = state.withLock { state -> ContinuousClock.Instant in
             if let deadline = state.killDeadline[jobID] { return deadline }
             let deadline = ContinuousClock.now + .seconds(max(grace, 0))
             state.killDeadline[jobID] = deadline
             return deadline
         }
+        await runtime.stop(podUID: pod.metadata.uid ?? "")
         if let job = try await existingJob(jobID), job.stop != true {
+            // preStop hooks run first, within the grace period (the kill deadline counts them); a
+            // hook that used it all leaves the containers 2 s more, as the kubelet gives.
+            let allocation = try await currentAllocation(jobID: jobID)
+            let key = Self.key(pod)
+            let preStop = await runtime.preStop(
+                pod: pod, allocationID: allocation?.id, podIP: await nodeAddress(allocation?.nodeID), grace: TimeInterval(max(grace, 0)),
+                reporter: reporter(for: pod)
+            ) { [queue] in queue.add(key) }
+            if preStop == .running {
+                logger.debug("running preStop hooks", metadata: ["job": "\(jobID)"])
+                return  // their end queues the pod again
+            }
+            if preStop != nil {
+                let extended = max(killDeadline, ContinuousClock.now + .seconds(PodTranslator.minimumGracePeriodSeconds))
+                killDeadline = state.withLock { state in
+                    state.killDeadline[jobID] = extended
+                    return extended
+                }
+            }
             _ = try await nomad.deregister(jobID: jobID)
             for container in pod.spec?.containers ?? [] {
                 await record(
@@ -453,8 +643,11 @@ public final class PodController: Service, Sendable {
         state.withLock { state in
             state.lastAllocation[jobID] = nil
             state.lastEvaluationID[jobID] = nil
+            state.deadlineScheduled.remove(pod.metadata.uid ?? "")
             state.killDeadline[jobID] = nil
         }
+        await runtime.forget(podUID: pod.metadata.uid ?? "")
+        volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
     }
 
     // MARK: Events

@@ -11,7 +11,9 @@ import Translation
 public struct VolumeControllerSettings: Sendable, Hashable {
     /// Whether the agent provisions and reclaims volumes at all (it always resolves claims of pods).
     public var enabled: Bool
-    /// The StorageClass whose claims this agent provisions.
+    /// The main StorageClass of the provisioner (manifests/storageclass.yaml). Claims of every class
+    /// whose provisioner is `nomad-kubelet.io/local` are provisioned; a claim of this class whose
+    /// class names another provisioner gets an Event saying so.
     public var storageClassName: String
     /// Where volume directories go on a Nomad client, unless the client's meta
     /// `nomad_kubelet_volume_root` says otherwise.
@@ -124,17 +126,19 @@ public final class VolumeController: Service, Sendable {
         await volumes.waitUntilSynced()
         guard let claim = await claims.cached(name: name, namespace: namespace), claim.metadata.deletionTimestamp == nil,
             (claim.spec?.volumeName ?? "").isEmpty, claim.status?.phase != "Bound",
-            claim.spec?.storageClassName == settings.storageClassName,
+            let className = claim.spec?.storageClassName, !className.isEmpty,
             claim.metadata.annotations?[NomadVolumeKeys.selectedNodeAnnotation] == configuration.node.name
         else { return }
         if let provisioner = claim.metadata.annotations?[NomadVolumeKeys.storageProvisionerAnnotation], provisioner != NomadVolumeKeys.provisioner { return }
         let volumeName = VolumeProvisioning.volumeName(claimUID: claim.metadata.uid ?? "")
         if await volumes.cached(name: volumeName) != nil { return }
-        let storageClass = try await kubernetes.get(StorageClass.self, name: settings.storageClassName)
+        let storageClass = try await kubernetes.get(StorageClass.self, name: className)
         guard storageClass.provisioner == NomadVolumeKeys.provisioner else {
-            await events.record(
-                on: claim, reason: "ProvisioningFailed", type: "Warning",
-                message: "StorageClass \(settings.storageClassName) names provisioner \(storageClass.provisioner), not \(NomadVolumeKeys.provisioner); set `provisioner: \(NomadVolumeKeys.provisioner)`")
+            if className == settings.storageClassName {
+                await events.record(
+                    on: claim, reason: "ProvisioningFailed", type: "Warning",
+                    message: "StorageClass \(className) names provisioner \(storageClass.provisioner), not \(NomadVolumeKeys.provisioner); set `provisioner: \(NomadVolumeKeys.provisioner)`")
+            }
             return
         }
         var logger = self.logger

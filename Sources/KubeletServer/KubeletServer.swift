@@ -35,7 +35,7 @@ public final class KubeletServer: Service, Sendable {
         _ responder: @escaping HTTPChannelHandler.Responder, _ context: KubeletStreamingContext
     ) throws -> any ServerChildChannel
 
-    /// Plain HTTP/1.1, no upgrades.
+    /// Plain HTTP/1.1, no upgrades (the default is ``streaming``, which adds exec and port-forward).
     public static let http1: ChildChannelFactory = { responder, _ in HTTP1Channel(responder: responder) }
 
     /// The settings the server runs with.
@@ -61,7 +61,7 @@ public final class KubeletServer: Service, Sendable {
     /// Throws when the TLS settings cannot be used.
     public init(
         configuration: KubeletServerConfiguration, node: KubeletNodeIdentity, kubernetes: KubernetesClient, nomad: NomadClient,
-        registry: PrometheusCollectorRegistry? = nil, childChannel: @escaping ChildChannelFactory = KubeletServer.http1, logger: Logger
+        registry: PrometheusCollectorRegistry? = nil, childChannel: @escaping ChildChannelFactory = KubeletServer.streaming, logger: Logger
     ) throws(KubeletServerError) {
         self.configuration = configuration
         self.node = node

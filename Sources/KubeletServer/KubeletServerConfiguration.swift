@@ -47,10 +47,10 @@ public struct KubeletServerConfiguration: Sendable, Hashable {
     /// How often certificate files are checked for changes, and the CSR certificate for renewal.
     public var certificateCheckInterval: Duration
 
-    /// Settings with the kubelet's defaults: `0.0.0.0:10250`, a CSR-issued certificate, webhook
-    /// authorization, no anonymous access.
+    /// Settings with the documented defaults (those of `kubeletServer:`): `0.0.0.0:10250`, a
+    /// self-signed certificate, webhook authorization, no anonymous access.
     public init(
-        address: String = "0.0.0.0", port: Int = 10250, tlsSource: TLSSource = .csr, certFile: String? = nil, keyFile: String? = nil,
+        address: String = "0.0.0.0", port: Int = 10250, tlsSource: TLSSource = .selfSigned, certFile: String? = nil, keyFile: String? = nil,
         clientCAFile: String? = nil, anonymousAuth: Bool = false, authorization: AuthorizationMode = .webhook,
         authenticationCacheTTL: Duration = .seconds(120), authorizedCacheTTL: Duration = .seconds(300),
         unauthorizedCacheTTL: Duration = .seconds(30), certificateCheckInterval: Duration = .seconds(10)

@@ -91,7 +91,10 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
                 promise.succeed(.refused(try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: context.channel)))
             }
         } catch {
-            return fail(context: context, error)
+            // `finished` is already set, so `fail` would ignore it: fail the upgrade here.
+            promise.fail(error)
+            context.close(promise: nil)
+            return
         }
         let rest = received
         received = ByteBuffer()

@@ -58,14 +58,12 @@ final class SPDYConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        print("DEBUG \(stateMachine.role) got \(unwrapInboundIn(data))")
         perform(stateMachine.receive(unwrapInboundIn(data)))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A parse error from SPDYFrameDecoder: tell the peer (GOAWAY PROTOCOL_ERROR) before closing.
         // Anything else (TLS, I/O) means the transport is gone: just close.
-        print("DEBUG spdy errorCaught \(error) role \(stateMachine.role)")
         if let spdyError = error as? SPDYError { perform(stateMachine.parseFailed(spdyError)) }
         context.close(promise: nil)
     }

@@ -14,15 +14,18 @@ public struct PodStatusInput: Sendable {
     public var evaluation: Evaluation?
     /// The address of the Nomad client running the allocation (hostIP and podIP).
     public var nodeAddress: String?
-    /// Container name → readiness from its probe (issue 6). A running container without an entry is ready.
+    /// Container name → readiness from its readiness probe. A running container without an entry is ready.
     public var readiness: [String: Bool]
+    /// Container name → whether its startup probe has succeeded (`started`). A running container
+    /// without an entry has started.
+    public var started: [String: Bool]
     /// The current time, for new transition times and startTime.
     public var now: Date
 
     /// An input; `previous` defaults to `pod.status`.
     public init(
         pod: Pod, previous: PodStatus? = nil, allocation: Allocation? = nil, evaluation: Evaluation? = nil, nodeAddress: String? = nil,
-        readiness: [String: Bool] = [:], now: Date
+        readiness: [String: Bool] = [:], started: [String: Bool] = [:], now: Date
     ) {
         self.pod = pod
         self.previous = previous ?? pod.status
@@ -30,6 +33,7 @@ public struct PodStatusInput: Sendable {
         self.evaluation = evaluation
         self.nodeAddress = nodeAddress
         self.readiness = readiness
+        self.started = started
         self.now = now
     }
 }
@@ -55,12 +59,21 @@ public enum PodStatusMapper {
 
         // Init containers first: app containers wait on them.
         var initStatuses: [ContainerStatus] = []
+        var predecessorsDone = true
         for container in initContainers {
             let isSidecar = container.restartPolicy == "Always"
-            initStatuses.append(
-                containerStatus(
-                    container, kind: isSidecar ? .sidecar : .initContainer, input: input, lost: lost,
-                    waitingReason: placementFailure == nil ? "PodInitializing" : placementFailedReason, waitingMessage: placementFailure))
+            var status = containerStatus(
+                container, kind: isSidecar ? .sidecar : .initContainer, input: input, lost: lost,
+                waitingReason: placementFailure == nil ? "PodInitializing" : placementFailedReason, waitingMessage: placementFailure)
+            if !predecessorsDone, status.state?.running != nil {
+                // Nomad runs the task, but its wrapper is still waiting for the previous init container
+                // (InitContainerSequencing): to Kubernetes it has not started.
+                status.state = ContainerState(waiting: ContainerStateWaiting(reason: "PodInitializing"))
+                status.started = false
+                status.ready = false
+            }
+            predecessorsDone = predecessorsDone && (isSidecar ? status.state?.running != nil : status.state?.terminated?.exitCode == 0)
+            initStatuses.append(status)
         }
         let initialized = zip(initContainers, initStatuses).allSatisfy { container, status in
             container.restartPolicy == "Always" ? status.started == true : status.ready
@@ -73,6 +86,11 @@ public enum PodStatusMapper {
         let terminal = lost || [.complete, .failed].contains(allocation?.clientStatus)
         var phase = Self.phase(spec: spec, initStatuses: initStatuses, statuses: statuses, podIsTerminal: terminal)
         if lost { phase = "Failed" }
+        let startTime = input.previous?.startTime?.date ?? allocation?.createTime.map(NomadTime.date(fromUnixNanoseconds:))
+        let deadlineExceeded =
+            input.previous?.reason == ActiveDeadline.reason
+            || (!["Succeeded", "Failed"].contains(phase) && ActiveDeadline.isExceeded(pod: pod, startTime: startTime, now: input.now))
+        if deadlineExceeded { phase = "Failed" }
 
         var status = PodStatus()
         status.observedGeneration = pod.metadata.generation
@@ -92,7 +110,10 @@ public enum PodStatusMapper {
         } else {
             status.startTime = input.previous?.startTime
         }
-        if lost {
+        if deadlineExceeded {
+            status.reason = ActiveDeadline.reason
+            status.message = ActiveDeadline.message
+        } else if lost {
             status.reason = clientLostReason
             let node = allocation?.nodeName ?? allocation?.nodeID ?? "unknown"
             status.message = "The Nomad client \(node) running allocation \(allocation?.id ?? "") was lost; the pod is failed so that its controller replaces it"
@@ -217,9 +238,11 @@ public enum PodStatusMapper {
                         startedAt: startedAt.map(Time.init), containerID: containerID))
             } else {
                 status.state = ContainerState(running: ContainerStateRunning(startedAt: startedAt.map(Time.init)))
-                status.started = true
-                // A regular init container is ready only once it has completed.
-                status.ready = kind != .initContainer && (input.readiness[container.name] ?? true)
+                let started = input.started[container.name] ?? true
+                status.started = started
+                // A regular init container is ready only once it has completed; a container whose
+                // startup probe has not succeeded is not ready.
+                status.ready = kind != .initContainer && started && (input.readiness[container.name] ?? true)
             }
             if let last = terminations.last { status.lastState = terminatedState(last) }
         case .dead?:
@@ -250,7 +273,9 @@ public enum PodStatusMapper {
             status.started = false
         }
         if status.started == nil { status.started = false }
-        if kind == .sidecar { status.ready = status.state?.running != nil && (input.readiness[container.name] ?? true) }
+        if kind == .sidecar {
+            status.ready = status.state?.running != nil && status.started == true && (input.readiness[container.name] ?? true)
+        }
         return status
     }
 

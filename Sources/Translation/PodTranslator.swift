@@ -47,6 +47,9 @@ public struct PodTranslation: Sendable, Hashable {
     /// Fields deliberately not carried into the job, or carried without being enforced, for the
     /// agent to log and event (``TranslationProblem/eventReason`` names the Event's reason).
     public var warnings: [TranslationProblem]
+    /// The configMap, secret, downwardAPI and projected volume files per task, which the agent keeps
+    /// up to date in the running tasks (their first content is in the job's templates).
+    public var volumeFiles: [VolumeFileSet] = []
 }
 
 /// Pod → Nomad job: one job (`service` for restartPolicy Always, else `batch`), one task group
@@ -60,7 +63,7 @@ public struct PodTranslator: Sendable {
     public var imageResolver: ImageResolver
 
     /// Kubelet's floor on a kill grace period (`minimumGracePeriodInSeconds`).
-    static let minimumGracePeriodSeconds: Int64 = 2
+    public static let minimumGracePeriodSeconds: Int64 = 2
     /// The projected volume the API server adds to every Pod that mounts a service-account token.
     static let serviceAccountVolumePrefix = "kube-api-access-"
     /// Pod annotation naming the Unix user the tasks run as (overrides the PseudoImage's user).
@@ -83,8 +86,9 @@ public struct PodTranslator: Sendable {
         _ pod: Pod, context: TranslationContext = TranslationContext(), options: TranslationOptions = TranslationOptions()
     ) throws(TranslationError) -> PodTranslation {
         var translation = try translateOnce(pod, context: context, options: options)
-        if !context.secrets.isEmpty {
+        if !context.secrets.isEmpty || !context.serviceAccountTokens.isEmpty {
             var redacted = context
+            redacted.serviceAccountTokens = context.serviceAccountTokens.mapValues { _ in Self.redactedValue }
             redacted.secrets = context.secrets.mapValues { secret in
                 var secret = secret
                 secret.data = secret.effectiveValues.mapValues { _ in Data(Self.redactedValue.utf8).base64EncodedString() }
@@ -143,8 +147,8 @@ public struct PodTranslator: Sendable {
         if let grace = spec.terminationGracePeriodSeconds, grace < 0 {
             problem("spec.terminationGracePeriodSeconds", .invalid, "\(grace) is negative", "set 0 or more seconds")
         }
-        if spec.activeDeadlineSeconds != nil {
-            problem("spec.activeDeadlineSeconds", .notYetSupported, "active deadlines are not enforced yet", "remove activeDeadlineSeconds")
+        if let deadline = spec.activeDeadlineSeconds, deadline < 1 {
+            problem("spec.activeDeadlineSeconds", .invalid, "\(deadline) is not a positive number of seconds", "set 1 or more, or remove it")
         }
         if spec.resources != nil {
             problem("spec.resources", .notYetSupported, "pod-level resources are not translated yet", "set resources on each container instead")
@@ -159,29 +163,33 @@ public struct PodTranslator: Sendable {
         }
         let driver = resolveDriver(pod: pod, spec: spec, options: options, problem: problem)
 
-        // Volumes: only the automatic service-account token volume is tolerated (skipped) for now.
+        // Volumes: claims are the storage's (VolumeClaimTranslation); the automatic service-account
+        // token volume is skipped (with a warning) when no token was obtained, e.g. by `translate`
+        // without a cluster; every other volume is planned once and mounted per container.
         var skippedVolumes: Set<String> = []
         for (index, volume) in (spec.volumes ?? []).enumerated() {
             let field = "spec.volumes[\(index)]"
-            if volume.name.hasPrefix(Self.serviceAccountVolumePrefix), volume.projected != nil {
+            if volume.name.hasPrefix(Self.serviceAccountVolumePrefix), let sources = volume.projected?.sources,
+                sources.contains(where: { $0.serviceAccountToken.map { translationContext.serviceAccountTokens[ServiceAccountTokenKey($0)] == nil } ?? false })
+            {
                 skippedVolumes.insert(volume.name)
                 warnings.append(
                     TranslationProblem(
                         field: field, kind: .notYetSupported,
-                        reason: "the service-account token volume '\(volume.name)' is not provided to the process yet",
+                        reason: "the service-account token volume '\(volume.name)' is not provided: no token was obtained (translate without a cluster)",
                         fix: "set automountServiceAccountToken: false if the program does not use it"))
             } else if let claim = volume.persistentVolumeClaim {
-                if options.claimVolumes[volume.name] != nil {
-                    skippedVolumes.insert(volume.name)  // mounts become env vars in VolumeClaimTranslation.apply
-                } else {
+                skippedVolumes.insert(volume.name)
+                if options.claimVolumes[volume.name] == nil {
                     problem(
                         "\(field).persistentVolumeClaim", .policy, "claim '\(claim.claimName)' is not bound to a nomad-kubelet volume (a PV naming a Nomad client)",
                         "use a claim of the nomad-local StorageClass, or a PV with the nomad-kubelet.io/nomad-node-id annotation")
                 }
-            } else {
-                problem(field, .notYetSupported, "volume '\(volume.name)' is not supported yet", "remove the volume and its mounts")
             }
         }
+        let volumes = VolumeTranslator(policy: policy, pod: pod, inputs: translationContext, driver: driver)
+        let volumePlans = volumes.plan(skipping: skippedVolumes, report: problem)
+        var volumeFiles: [VolumeFileSet] = []
         for item in VolumeClaimTranslation.problems(claims: options.claimVolumes, spec: spec, driver: driver, pinnedNodeID: options.pinnedNodeID) {
             problems.append(item)
         }
@@ -191,26 +199,22 @@ public struct PodTranslator: Sendable {
         var tasks: [NomadTask] = []
         var ports: [PortClaim] = []
         var ephemeralStorageBytes: Int64 = 0
-        var sawRegularInit = false
         for (index, container) in (spec.initContainers ?? []).enumerated() {
             let field = "spec.initContainers[\(index)]"
             let isSidecar = container.restartPolicy == "Always"
             if let policy = container.restartPolicy, policy != "Always" {
                 problem("\(field).restartPolicy", .invalid, "an init container's restartPolicy can only be Always", "remove it or set Always")
             }
-            if isSidecar, sawRegularInit {
-                problem(field, .notYetSupported, "a sidecar after a regular init container must wait for it; ordering is not supported yet", "declare sidecars before the init container")
-            } else if !isSidecar, sawRegularInit {
-                problem(field, .notYetSupported, "more than one regular init container needs ordering, which is not supported yet", "merge the init containers into one")
-            }
-            sawRegularInit = sawRegularInit || !isSidecar
-            var context = ContainerContext(field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext)
+            var context = ContainerContext(
+                field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext, volumes: volumes, volumePlans: volumePlans)
+            context.isRegularInitContainer = !isSidecar
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 var task = task
                 task.lifecycle = TaskLifecycle(hook: .prestart, sidecar: isSidecar)
                 tasks.append(task)
             }
             warnings += context.warnings
+            volumeFiles += context.volumeFiles
             ports += context.ports
             ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
         }
@@ -219,17 +223,20 @@ public struct PodTranslator: Sendable {
             if container.restartPolicy != nil {
                 problem("\(field).restartPolicy", .notYetSupported, "per-container restart policies are not supported yet", "remove restartPolicy from the container")
             }
-            var context = ContainerContext(field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext)
+            var context = ContainerContext(
+                field: field, driver: driver, skippedVolumes: skippedVolumes, pod: pod, inputs: translationContext, volumes: volumes, volumePlans: volumePlans)
             if let task = translateContainer(container, context: &context, usedNames: &usedNames, options: options, spec: spec, problem: problem) {
                 tasks.append(task)
             }
             warnings += context.warnings
+            volumeFiles += context.volumeFiles
             ports += context.ports
             ephemeralStorageBytes = ephemeralStorageBytes.addingClamped(context.ephemeralStorageBytes)
         }
         let reservedPorts = reservePorts(ports, problem: problem)
 
         guard problems.isEmpty else { throw .podNotTranslatable(namespace: namespace, name: name, problems: problems) }
+        tasks = InitContainerSequencing.sequence(tasks, initContainers: spec.initContainers ?? [])
 
         let diskMB = max(policy.defaultEphemeralDiskMB, Int(ceilDivide(ephemeralStorageBytes, 1 << 20)))
         var group = TaskGroup(
@@ -271,7 +278,7 @@ public struct PodTranslator: Sendable {
                     TranslationProblem(field: $0.field, kind: .policy, reason: $0.message, fix: "check the node configuration's translation settings")
                 })
         }
-        return PodTranslation(job: job, redactedJob: job, identity: identity, warnings: warnings)
+        return PodTranslation(job: job, redactedJob: job, identity: identity, warnings: warnings, volumeFiles: volumeFiles)
     }
 
     // MARK: - Pieces
@@ -285,6 +292,10 @@ public struct PodTranslator: Sendable {
         var skippedVolumes: Set<String>
         var pod: Pod
         var inputs: TranslationContext
+        var isRegularInitContainer = false
+        var volumes: VolumeTranslator
+        var volumePlans: [String: VolumeTranslator.Plan]
+        var volumeFiles: [VolumeFileSet] = []
         var ports: [PortClaim] = []
         var ephemeralStorageBytes: Int64 = 0
         var warnings: [TranslationProblem] = []
@@ -422,18 +433,14 @@ public struct PodTranslator: Sendable {
             }
             context.ports.append(PortClaim(field: "\(field)\(portField)", container: container.name, port: port.containerPort, proto: port.protocol ?? "TCP"))
         }
-        for (index, mount) in (container.volumeMounts ?? []).enumerated() where !context.skippedVolumes.contains(mount.name) {
-            report(".volumeMounts[\(index)]", .notYetSupported, "volume mounts are not supported yet ('\(mount.name)' at \(mount.mountPath))", "remove the mount")
-        }
+        let mounted = context.volumes.mounts(
+            of: container, task: PodJobIdentity.taskName(forContainer: container.name), user: security.user, skipping: context.skippedVolumes,
+            plans: context.volumePlans, report: report)
         if container.volumeDevices != nil {
             report(".volumeDevices", .unsupported, "raw block devices cannot be attached to host processes", "remove volumeDevices")
         }
-        for (probe, present) in [("livenessProbe", container.livenessProbe != nil), ("readinessProbe", container.readinessProbe != nil), ("startupProbe", container.startupProbe != nil)] where present {
-            report(".\(probe)", .notYetSupported, "probes are not run yet", "remove the \(probe)")
-        }
-        if let lifecycle = container.lifecycle, lifecycle.postStart != nil || lifecycle.preStop != nil {
-            report(".lifecycle", .notYetSupported, "postStart/preStop hooks are not run yet", "remove the hooks")
-        }
+        // Probes and hooks are run by the agent; only what it could not run is refused.
+        found += ContainerHandlerValidation.problems(container, field: field, isRegularInitContainer: context.isRegularInitContainer)
         let killSignal = container.lifecycle?.stopSignal ?? "SIGTERM"
         if !Self.isSignalName(killSignal) {
             report(".lifecycle.stopSignal", .invalid, "'\(killSignal.debugDescription)' is not a signal name", "use a name like SIGTERM")
@@ -445,8 +452,11 @@ public struct PodTranslator: Sendable {
         var task = NomadTask(name: taskName)
         task.driver = context.driver
         task.user = security.user
-        task.config = config
+        task.config = mounted.wrap(config)
         task.env = env
+        if !mounted.setupArguments.isEmpty { task.env?[VolumeSetup.rootVariable] = "${NOMAD_TASK_DIR}/.." }
+        if !mounted.templates.isEmpty { task.templates = mounted.templates }
+        context.volumeFiles += mounted.fileSets
         task.resources = resources
         task.killTimeout = .seconds(killTimeoutSeconds(spec: spec, options: options))
         task.killSignal = killSignal

@@ -16,6 +16,9 @@ public struct TranslationContext: Sendable, Hashable {
     /// The Node's allocatable resources (`cpu`, `memory`, `ephemeral-storage`): what
     /// `resourceFieldRef` reports for a limit the container does not set, as the kubelet does.
     public var nodeAllocatable: [String: Quantity]
+    /// Bound service-account tokens (TokenRequest) for the Pod's projected volumes, by projection.
+    /// Sensitive like Secrets: redacted in ``PodTranslation/redactedJob``.
+    public var serviceAccountTokens: [ServiceAccountTokenKey: String] = [:]
 
     /// A context; empty by default (no ConfigMaps, Secrets or PseudoImages exist).
     public init(
@@ -52,6 +55,8 @@ public struct PodReferences: Sendable, Hashable {
     public var secrets: Set<String> = []
     /// PseudoImage names (from `image: nomad-kubelet.io/<name>:<tag>`).
     public var pseudoImages: Set<String> = []
+    /// The tokens to request for the Pod's service account (projected `serviceAccountToken` sources).
+    public var serviceAccountTokens: Set<ServiceAccountTokenKey> = []
 
     /// The references of `pod`: env `valueFrom` and `envFrom` of every container, and the
     /// configMap/secret/projected volumes.
@@ -64,6 +69,7 @@ public struct PodReferences: Sendable, Hashable {
             for source in volume.projected?.sources ?? [] {
                 if let name = source.configMap?.name { configMaps.insert(name) }
                 if let name = source.secret?.name { secrets.insert(name) }
+                if let token = source.serviceAccountToken { serviceAccountTokens.insert(ServiceAccountTokenKey(token)) }
             }
         }
     }

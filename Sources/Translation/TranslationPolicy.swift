@@ -43,6 +43,9 @@ public struct TranslationPolicy: Sendable, Hashable {
     public var taskUser: String?
     /// Kill timeout when the Pod sets no `terminationGracePeriodSeconds` (Kubernetes' default is 30 s).
     public var defaultTerminationGracePeriodSeconds: Int64
+    /// Host directories under which `hostPath` volumes are allowed (`policy.hostPathRoots`); empty
+    /// refuses every hostPath. Paths are checked lexically here and after resolving symlinks when the task starts.
+    public var hostPathRoots: [String] = []
     /// `policy.allowPrivileged`: accept `privileged`, added capabilities, `allowPrivilegeEscalation`,
     /// `hostPID`/`hostIPC` and a root user asked by annotation. Off: such pods are refused.
     public var allowPrivileged: Bool

@@ -88,7 +88,7 @@ func waitForTerminationSignal() async {
 }
 
 /// The agent configuration the sandbox hands to `nomad-kubelet run`.
-func agentConfiguration(nodeName: String, kubeconfig: URL, nomadAddress: String) -> String {
+func agentConfiguration(nodeName: String, kubeconfig: URL, nomadAddress: String, kubeletPort: Int, clientCA: URL) -> String {
     """
     # Written by nomad-kubelet-sandbox: the agent against the local simulators.
     kubernetes:
@@ -100,6 +100,10 @@ func agentConfiguration(nodeName: String, kubeconfig: URL, nomadAddress: String)
         hostname: \(nodeName)
     nomad:
       address: \(nomadAddress)
+    kubeletServer:
+      address: 127.0.0.1
+      port: \(kubeletPort)
+      clientCAFile: \(clientCA.path)   # the simulator's CA, which signed its kubelet-client certificate
     policy:
       defaultUser: \(ProcessInfo.processInfo.userName)   # the sandbox's tasks run as you
     timings:
@@ -131,7 +135,10 @@ do {
     let node = arguments.stateDirectory.appendingPathComponent("node.kubeconfig")
     try kubernetes.kubeconfig(for: .admin).write(to: admin, atomically: true, encoding: .utf8)
     try kubernetes.kubeconfig(for: .node(arguments.nodeName)).write(to: node, atomically: true, encoding: .utf8)
-    try agentConfiguration(nodeName: arguments.nodeName, kubeconfig: node, nomadAddress: nomad.address)
+    let clientCA = arguments.stateDirectory.appendingPathComponent("cluster-ca.crt")
+    try kubernetes.caCertificatePEM.write(to: clientCA, atomically: true, encoding: .utf8)
+    let kubeletPort = ProcessInfo.processInfo.environment["SANDBOX_KUBELET_PORT"].flatMap(Int.init) ?? 10250
+    try agentConfiguration(nodeName: arguments.nodeName, kubeconfig: node, nomadAddress: nomad.address, kubeletPort: kubeletPort, clientCA: clientCA)
         .write(to: arguments.stateDirectory.appendingPathComponent("agent.yaml"), atomically: true, encoding: .utf8)
     try nomad.address.write(to: arguments.stateDirectory.appendingPathComponent("nomad-address"), atomically: true, encoding: .utf8)
     try "".write(to: arguments.stateDirectory.appendingPathComponent("ready"), atomically: true, encoding: .utf8)

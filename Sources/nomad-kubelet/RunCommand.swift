@@ -19,11 +19,23 @@ struct RunCommand: AsyncParsableCommand {
         LogOutput.bootstrap(configuration.logging)
         let logger = Logger(label: "nomad-kubelet")
         for warning in loaded.warnings { logger.warning("\(warning)") }
+        if !configuration.nomad.namespaces.isEmpty {
+            logger.warning(
+                "nomad.namespaces is not honoured yet: the jobs of every Kubernetes namespace go to nomad.namespace",
+                metadata: ["nomad.namespace": "\(configuration.nomad.namespace)"])
+        }
         let notifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment, leaseRenewInterval: configuration.timings.leaseRenewInterval)
         do {
             let agent = try NomadKubeletAgent(
                 configuration: configuration, storage: configuration.volumeControllerSettings, logger: logger, observer: notifier)
-            try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint])
+            let kubelet = try KubeletServerWiring(configuration: configuration, logger: logger)
+            do {
+                try await agent.run(gracefulShutdownSignals: [.sigterm, .sigint], alongside: [kubelet.server])
+            } catch {
+                await kubelet.shutdown()
+                throw error
+            }
+            await kubelet.shutdown()
         } catch {
             // In the log (journald, JSON) rather than only on the terminal.
             logger.critical("agent failed", metadata: ["error": "\(error)"])

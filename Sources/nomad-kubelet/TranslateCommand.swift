@@ -3,8 +3,8 @@ import ArgumentParser
 import Foundation
 import KubernetesModels
 import NomadModels
+import KubernetesClient
 import Translation
-import Yams
 
 /// `nomad-kubelet translate -f FILE... [--config FILE]`: the no-cluster dry run. Prints the Nomad
 /// job the agent would register for each pod (Secret values redacted), or the problems with their
@@ -99,44 +99,5 @@ enum TranslateOutput {
             }
         }
         return (jobs, diagnostics, failed)
-    }
-}
-
-/// Multi-document YAML (JSON is YAML) to ``JSONValue`` by YAML 1.2's core schema: quoted scalars
-/// are strings; plain `null`/`~`/empty, `true`/`false`, integers and floats are typed.
-enum ManifestYAML {
-    static func documents(_ text: String) throws -> [JSONValue] {
-        try Yams.compose_all(yaml: text).map(value)
-    }
-
-    static func value(_ node: Yams.Node) -> JSONValue {
-        switch node {
-        case .scalar(let scalar):
-            if scalar.style != .plain { return .string(scalar.string) }
-            return typed(scalar.string)
-        case .sequence(let sequence):
-            return .array(sequence.map(value))
-        case .mapping(let mapping):
-            var members: [String: JSONValue] = [:]
-            for (key, item) in mapping { members[key.string ?? ""] = value(item) }
-            return .object(members)
-        case .alias(let alias):
-            return .string(alias.anchor.rawValue)
-        }
-    }
-
-    private static func typed(_ text: String) -> JSONValue {
-        switch text {
-        case "", "~", "null", "Null", "NULL": return .null
-        case "true", "True", "TRUE": return .bool(true)
-        case "false", "False", "FALSE": return .bool(false)
-        default: break
-        }
-        let integer = #/[-+]?[0-9]+/#
-        let float = #/[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?/#
-        if (try? integer.wholeMatch(in: text)) != nil || (try? float.wholeMatch(in: text)) != nil, let number = Double(text) {
-            return .number(number)
-        }
-        return .string(text)
     }
 }

@@ -320,10 +320,10 @@ struct AgentEndToEndTests {
         defer { Task { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("bad", script: "true")
-        pod.spec?.activeDeadlineSeconds = 30
+        pod.spec?.hostUsers = false
         _ = try await harness.admin.create(pod)
         let failed = try await harness.waitForPod("bad", "Failed for translation") { $0.status?.phase == "Failed" }
-        #expect(failed.status?.message?.contains("spec.activeDeadlineSeconds") == true)
+        #expect(failed.status?.message?.contains("spec.hostUsers") == true)
         #expect(failed.status?.conditions?.contains { $0.type == PodController.translatedCondition && $0.status == "False" } == true)
         #expect(try await harness.jobsOfNode().isEmpty)
     }

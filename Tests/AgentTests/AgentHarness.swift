@@ -21,6 +21,8 @@ final class AgentHarness: Sendable {
     let admin: KubernetesClient
     let nomad: NomadClient
     let configuration: AgentConfiguration
+    /// The provisioner's settings; volumes go under the work directory unless a client's meta says otherwise.
+    let storage: VolumeControllerSettings
     let workDirectory: URL
     private let running = Mutex<Task<Void, any Error>?>(nil)
 
@@ -33,8 +35,13 @@ final class AgentHarness: Sendable {
     /// tests never meet each other's (or an earlier run's) objects.
     /// With `nomadThroughProxy` the agent reaches Nomad through a ``TCPProxy`` (``nomadProxy``) that
     /// a test can take down, simulator or real Nomad alike; the harness's own client goes direct.
+    /// `nomadNodes` (simulator only) replaces the single dev client, given the work directory;
+    /// `grants` are what the simulated cluster grants beyond the node identity, given the node name;
+    /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise.
     static func start(
-        nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false
+        nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false,
+        nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil, grants: @Sendable (String) -> [AccessGrant] = { _ in [] },
+        kubernetesConfiguration: KubernetesSimulator.Configuration = .init()
     ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
@@ -54,7 +61,9 @@ final class AgentHarness: Sendable {
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
             try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
         } else {
-            let simulator = try await KubernetesSimulator.start()
+            var simulatorConfiguration = kubernetesConfiguration
+            simulatorConfiguration.accessGrants += grants(nodeName)
+            let simulator = try await KubernetesSimulator.start(simulatorConfiguration)
             kubernetesSimulator = simulator
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
             try simulator.kubeconfig(for: .node(nodeName)).write(toFile: kubeconfigPath, atomically: true, encoding: .utf8)
@@ -66,7 +75,9 @@ final class AgentHarness: Sendable {
             nomadSimulator = nil
             nomadAddress = real
         } else {
-            let simulator = try await NomadSimulator.start()
+            var simulatorConfiguration = NomadSimulator.Configuration()
+            if let nomadNodes { simulatorConfiguration.nodes = nomadNodes(work) }
+            let simulator = try await NomadSimulator.start(simulatorConfiguration)
             nomadSimulator = simulator
             nomadAddress = simulator.address
         }
@@ -89,13 +100,15 @@ final class AgentHarness: Sendable {
         return AgentHarness(
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, nomadProxy: nomadProxy, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
+            storage: VolumeControllerSettings(rootDirectory: work.appendingPathComponent("volumes").path, retryInterval: .seconds(1)),
             namespace: namespace, workDirectory: work)
     }
 
     private init(
         kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, nomadProxy: TCPProxy?, admin: KubernetesClient, nomad: NomadClient,
-        configuration: AgentConfiguration, namespace: String, workDirectory: URL
+        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL
     ) {
+        self.storage = storage
         self.nomadProxy = nomadProxy
         self.namespace = namespace
         self.kubernetesSimulator = kubernetesSimulator
@@ -117,7 +130,7 @@ final class AgentHarness: Sendable {
         let resolver = ImageResolver { image, context, policy in
             ImageResolver.standard.resolve(image == Self.secondImage ? ImageResolver.hostImage : image, context: context, policy: policy)
         }
-        let agent = try NomadKubeletAgent(configuration: configuration, imageResolver: resolver, logger: logger)
+        let agent = try NomadKubeletAgent(configuration: configuration, imageResolver: resolver, storage: storage, logger: logger)
         running.withLock { $0 = Task { try await agent.run() } }
     }
 

@@ -80,7 +80,8 @@ final class KubeletHarness: Sendable {
     /// Starts everything: servers, the kubelet server (port picked by the system) and, unless
     /// `agent` is false, the agent advertising that port in the Node's daemon endpoints.
     static func start(
-        agent: Bool = true, accessGrants: [AccessGrant] = [], configure: (inout KubeletServerConfiguration) -> Void = { _ in }
+        agent: Bool = true, accessGrants: [AccessGrant] = [], childChannel: @escaping KubeletServer.ChildChannelFactory = KubeletServer.http1,
+        configure: (inout KubeletServerConfiguration) -> Void = { _ in }
     ) async throws -> KubeletHarness {
         _ = registry
         let unique = UUID().uuidString.prefix(8).lowercased()
@@ -132,7 +133,7 @@ final class KubeletHarness: Sendable {
         configure(&configuration)
         let server = try KubeletServer(
             configuration: configuration, node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]), kubernetes: nodeKubernetes,
-            nomad: nomad, registry: registry, logger: logger)
+            nomad: nomad, registry: registry, childChannel: childChannel, logger: logger)
         var tasks = [Task { try await server.run() }]
         let port = await server.listeningPort()
         if agent {
@@ -140,7 +141,8 @@ final class KubeletHarness: Sendable {
             kubeletServer.port = port
             let agentConfiguration = AgentConfiguration(
                 kubernetes: .init(kubeconfig: kubeconfigPath),
-                node: .init(name: nodeName, addresses: .init(internalIP: "127.0.0.1")),
+                // A real API server dials the Hostname address first (its default --kubelet-preferred-address-types).
+                node: .init(name: nodeName, addresses: .init(internalIP: "127.0.0.1", hostname: "localhost")),
                 nomad: .init(address: nomadAddress),
                 kubeletServer: kubeletServer,
                 // Tasks run as the test's own user, as in AgentHarness.
@@ -180,10 +182,10 @@ final class KubeletHarness: Sendable {
 
     /// Runs `body` with a started harness and always shuts it down.
     static func with(
-        agent: Bool = true, accessGrants: [AccessGrant] = [], configure: (inout KubeletServerConfiguration) -> Void = { _ in },
-        _ body: (KubeletHarness) async throws -> Void
+        agent: Bool = true, accessGrants: [AccessGrant] = [], childChannel: @escaping KubeletServer.ChildChannelFactory = KubeletServer.http1,
+        configure: (inout KubeletServerConfiguration) -> Void = { _ in }, _ body: (KubeletHarness) async throws -> Void
     ) async throws {
-        let harness = try await start(agent: agent, accessGrants: accessGrants, configure: configure)
+        let harness = try await start(agent: agent, accessGrants: accessGrants, childChannel: childChannel, configure: configure)
         do {
             try await body(harness)
         } catch {

@@ -137,7 +137,7 @@ struct ExecStreamingTests {
             let cases: [(target: String, token: String?, code: Int, fragment: String)] = [
                 (exec, nil, 401, #""reason":"Unauthorized""#),
                 (exec, "viewer", 403, "Forbidden (user=viewer, verb=create, resource=nodes, subresource=proxy)"),
-                (StreamingHarness.execTarget(["/bin/true"], kind: "attach"), "admin", 400, "use `kubectl exec`"),
+                (StreamingHarness.execTarget(["/bin/true"], kind: "attach"), "admin", 400, "Nomad offers no way to attach to a running task's console; use `kubectl exec -it web -c main -- sh`"),
                 ("/exec/default/nope/main?command=true&output=1", "admin", 404, "pod does not exist"),
                 ("/exec/default/web/main?command=true", "admin", 400, "you must specify at least 1 of stdin, stdout, stderr"),
                 ("/portForward/default/nope", "admin", 404, "pod does not exist"),

@@ -38,7 +38,7 @@ struct InformerReplayTests {
         await informer.apply(.deleted(Self.configMap("a", version: "10")))
         await informer.apply(.modified(Self.configMap("a", version: "12", uid: "uid-2")))
 
-        try await eventually("five events") { await log.summary.count >= 5 }
+        try await eventually("five events", timeout: .seconds(30)) { await log.summary.count >= 5 }
         #expect(await log.summary == ["added a", "updated a", "deleted a", "added a", "updated a"])
         #expect(await informer.cached(name: "a", namespace: "default")?.metadata.uid == "uid-2")
         #expect(await informer.lastResourceVersion == "12")

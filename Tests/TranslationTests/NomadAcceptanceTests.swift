@@ -16,7 +16,8 @@ struct NomadAcceptanceTests {
         var validated = 0
         do {
             for _ in 0..<300 {
-                guard let job = try? Fixtures.translator.translate(generator.pod()).job else { continue }
+                let pod = generator.pod()
+                guard let job = try? Fixtures.translator.translate(pod, context: generator.context()).job else { continue }
                 let response = try await client.validate(job)
                 #expect((response.validationErrors ?? []).isEmpty, "job \(job.id ?? ""): \(response.validationErrors ?? [])")
                 #expect((response.error ?? "").isEmpty, "job \(job.id ?? ""): \(response.error ?? "")")

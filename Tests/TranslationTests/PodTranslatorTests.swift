@@ -202,16 +202,17 @@ struct PodTranslatorRefusalTests {
             field: "spec.containers[0].ports[0].hostPort", kind: .unsupported),
         Case(label: "port 0", pod: Fixtures.pod { $0.ports = [ContainerPort(containerPort: 0)] }, field: "spec.containers[0].ports[0].containerPort", kind: .invalid),
         Case(
-            label: "readiness probe", pod: Fixtures.pod { $0.readinessProbe = Probe(tcpSocket: TCPSocketAction(port: 80)) },
-            field: "spec.containers[0].readinessProbe", kind: .notYetSupported),
+            label: "probe with two handlers",
+            pod: Fixtures.pod { $0.readinessProbe = Probe(exec: ExecAction(command: ["/bin/true"]), tcpSocket: TCPSocketAction(port: 80)) },
+            field: "spec.containers[0].readinessProbe", kind: .invalid),
         Case(
-            label: "volume mount", pod: Fixtures.pod(containers: [Container(name: "web", image: ImageResolver.hostImage, command: ["/bin/true"], volumeMounts: [VolumeMount(name: "data", mountPath: "/data")])]) {
-                $0.volumes = [Volume(name: "data", emptyDir: EmptyDirVolumeSource())]
-            }, field: "spec.volumes[0]", kind: .notYetSupported),
+            label: "nfs volume", pod: Fixtures.pod(containers: [Container(name: "web", image: ImageResolver.hostImage, command: ["/bin/true"], volumeMounts: [VolumeMount(name: "data", mountPath: "/data")])]) {
+                $0.volumes = [Volume(name: "data", nfs: ["server": "nas", "path": "/export"])]
+            }, field: "spec.volumes[0]", kind: .unsupported),
         Case(label: "bad restartPolicy", pod: Fixtures.pod(restartPolicy: "Sometimes"), field: "spec.restartPolicy", kind: .invalid),
         Case(label: "no containers", pod: Fixtures.pod(containers: []), field: "spec.containers", kind: .invalid),
         Case(label: "unknown RuntimeClass", pod: Fixtures.pod { $0.runtimeClassName = "kata" }, field: "spec.runtimeClassName", kind: .policy),
-        Case(label: "activeDeadlineSeconds", pod: Fixtures.pod { $0.activeDeadlineSeconds = 60 }, field: "spec.activeDeadlineSeconds", kind: .notYetSupported),
+        Case(label: "activeDeadlineSeconds 0", pod: Fixtures.pod { $0.activeDeadlineSeconds = 0 }, field: "spec.activeDeadlineSeconds", kind: .invalid),
         Case(label: "negative grace", pod: Fixtures.pod { $0.terminationGracePeriodSeconds = -1 }, field: "spec.terminationGracePeriodSeconds", kind: .invalid),
         Case(
             label: "runAsNonRoot without a task user", pod: Fixtures.pod { $0.securityContext = PodSecurityContext(runAsNonRoot: true) },
@@ -231,10 +232,10 @@ struct PodTranslatorRefusalTests {
                 Container(name: "b", image: ImageResolver.hostImage, command: ["/bin/true"], ports: [ContainerPort(containerPort: 80)]),
             ]), field: "spec.containers[1].ports[0]", kind: .invalid),
         Case(
-            label: "two regular init containers",
+            label: "probe on a regular init container",
             pod: Fixtures.pod(initContainers: [
-                Container(name: "one", image: ImageResolver.hostImage, command: ["/bin/true"]), Container(name: "two", image: ImageResolver.hostImage, command: ["/bin/true"]),
-            ]), field: "spec.initContainers[1]", kind: .notYetSupported),
+                Container(name: "one", image: ImageResolver.hostImage, command: ["/bin/true"], livenessProbe: Probe(exec: ExecAction(command: ["/bin/true"])))
+            ]), field: "spec.initContainers[0].livenessProbe", kind: .invalid),
         Case(label: "missing uid", pod: Fixtures.pod(uid: ""), field: "metadata.uid", kind: .invalid),
     ]
 
@@ -260,13 +261,13 @@ struct PodTranslatorRefusalTests {
         #expect(!error.isTransient, "a pod with a permanent problem fails even when a reference is also missing")
     }
 
-    @Test("the service-account token volume is skipped with a warning, not refused")
+    @Test("the service-account token volume without a token (translate, no cluster) is skipped with a warning, not refused")
     func serviceAccountVolume() throws {
         let pod = Fixtures.pod(containers: [
             Container(
                 name: "web", image: ImageResolver.hostImage, command: ["/bin/sleep", "1"],
                 volumeMounts: [VolumeMount(name: "kube-api-access-6j4cg", readOnly: true, mountPath: "/var/run/secrets/kubernetes.io/serviceaccount")]),
-        ]) { $0.volumes = [Volume(name: "kube-api-access-6j4cg", projected: ProjectedVolumeSource())] }
+        ]) { $0.volumes = [VolumeFixtures.serviceAccountVolume] }
         let translation = try Fixtures.translator.translate(pod)
         #expect(translation.warnings.map(\.field) == ["spec.volumes[0]"])
     }

@@ -21,6 +21,9 @@ where Input.Element == ByteBuffer, Resize.Element == ByteBuffer {
 
 /// Runs an exec request as a Nomad exec session and reports how it ended, as the kubelet does.
 enum ExecBridge {
+    /// The most input bytes sent in one Nomad exec frame (base64 makes them a third larger).
+    static let maxStdinFrameBytes = 4096
+
     /// Runs `request.command` in `target`, pumping `io` both ways until the command exits, and
     /// returns the status for the error stream (nil when the client went away first).
     static func run<Input, Resize>(
@@ -40,8 +43,12 @@ enum ExecBridge {
             if let stdin = io.stdin {
                 group.addTask {
                     do {
-                        for try await chunk in stdin where chunk.readableBytes > 0 {
-                            session.write(Data(chunk.readableBytesView))
+                        for try await var chunk in stdin {
+                            // Nomad's exec frames carry base64 JSON; agents cap WebSocket messages (the
+                            // simulator at 16 KiB), so input goes in pieces as Nomad's own CLI sends it.
+                            while let piece = chunk.readSlice(length: min(chunk.readableBytes, ExecBridge.maxStdinFrameBytes)), piece.readableBytes > 0 {
+                                session.write(Data(piece.readableBytesView))
+                            }
                         }
                     } catch {}
                     session.closeStdin()

@@ -54,7 +54,7 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
                 maxFrameSize: streaming.configuration.maxWebSocketFrameSize,
                 shouldUpgrade: { channel, head in
                     streaming.decide(head, transport: .webSocket, channel: channel).map { outcome -> HTTPHeaders? in
-                        decision.value = outcome
+                        decision.record(outcome)
                         guard case .upgrade(_, let headers) = outcome else { return nil }
                         return headers
                     }
@@ -81,8 +81,12 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
                             HTTPConnectionStateHandler(idleTimeout: http1.idleTimeout.map { .init($0) }, logger: logger))
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
-                        if case .refuse(let refusal) = decision.value { return .http(asyncChannel, refusal) }
-                        return .http(asyncChannel, nil)
+                        switch decision.value {
+                        case .refuse(let refusal): return .http(asyncChannel, refusal)
+                        case .upgradeRequested, .upgrade:
+                            return .http(asyncChannel, .plainText(code: 400, "unable to upgrade: this endpoint serves no upgrade to \"\(decision.requestedProtocols)\""))
+                        case .none: return .http(asyncChannel, nil)
+                        }
                     }
                 }
             )
@@ -94,6 +98,8 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            let upgradeHandler = try channel.pipeline.syncOperations.handler(type: NIOTypedHTTPServerUpgradeHandler<UpgradeResult>.self)
+            try channel.pipeline.syncOperations.addHandler(UpgradeRequestObserver(decision: decision), position: .before(upgradeHandler))
             return Value(upgradeResult: result, channel: channel)
         }
     }
@@ -104,10 +110,11 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
             case .http(let asyncChannel, nil):
                 await handleHTTP(asyncChannel: asyncChannel, logger: logger)
             case .http(let asyncChannel, let refusal?):
+                // NIO keeps no copy of a request whose upgrade failed: answer it without reading, then close.
                 logger.debug("streaming upgrade refused", metadata: ["code": "\(refusal.code)"])
-                await handleHTTP(asyncChannel: asyncChannel, logger: logger, responder: { _, writer, _ in
-                    try await writer.write(response: refusal.httpResponse, body: ResponseBody(byteBuffer: ByteBuffer(string: refusal.body)))
-                })
+                try await asyncChannel.executeThenClose { _, outbound in
+                    try await outbound.write(contentsOf: [.head(refusal.httpResponse), .body(ByteBuffer(string: refusal.body)), .end(nil)])
+                }
             case .spdy(let connection, let plan):
                 await streaming.serve(spdy: connection, plan: plan)
             case .webSocket(let asyncChannel, let plan):
@@ -119,31 +126,16 @@ public struct KubeletStreamingChannel: ServerChildChannel, HTTPChannelHandler {
         }
     }
 
-    /// Answers streaming paths that arrive without an upgrade as the kubelet does (after
-    /// authorization: 400 "missing upgrade headers", or the attach refusal); everything else goes
-    /// to `responder`.
-    private static func streamingAwareResponder(_ responder: @escaping HTTPChannelHandler.Responder, streaming: KubeletStreaming) -> HTTPChannelHandler.Responder {
+    /// Answers exec and port-forward paths that arrive without an upgrade as the kubelet does
+    /// (after authorization: 400 "missing upgrade headers"); everything else goes to `responder`.
+    private static func streamingAwareResponder(_ responder: @escaping HTTPChannelHandler.Responder, streaming streamingEndpoints: KubeletStreaming) -> HTTPChannelHandler.Responder {
         { request, writer, channel in
             let target = request.head.path ?? "/"
-            guard StreamingRequest(target: target) != nil else { return try await responder(request, writer, channel) }
-            let refusal = await streaming.refuseWithoutUpgrade(request.head, channel: channel)
+            // /attach without an upgrade is the router's (it answers that Nomad has no attach).
+            guard let streaming = StreamingRequest(target: target), streaming.kind != .attach else { return try await responder(request, writer, channel) }
+            let refusal = await streamingEndpoints.refuseWithoutUpgrade(request.head, channel: channel)
             try await writer.write(response: refusal.httpResponse, body: ResponseBody(byteBuffer: ByteBuffer(string: refusal.body)))
         }
-    }
-}
-
-extension KubeletStreamingChannel {
-    /// ``handleHTTP(asyncChannel:logger:)`` with another responder.
-    fileprivate func handleHTTP(asyncChannel: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, logger: Logger, responder: @escaping HTTPChannelHandler.Responder) async {
-        struct Refusing: HTTPChannelHandler {
-            typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
-            let responder: HTTPChannelHandler.Responder
-            func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-                channel.eventLoop.makeFailedFuture(StreamingRefusal.plainText(code: 500, "not a server channel"))
-            }
-            func handle(value: Value, logger: Logger) async { await handleHTTP(asyncChannel: value, logger: logger) }
-        }
-        await Refusing(responder: responder).handleHTTP(asyncChannel: asyncChannel, logger: logger)
     }
 }
 
@@ -171,9 +163,48 @@ extension StreamingRefusal {
 /// What the upgraders decided for the connection's first request, shared between the decision
 /// (in `buildUpgradeResponse`/`shouldUpgrade`) and the pipeline switch that follows.
 enum UpgradeDecision: Sendable {
+    /// A plain request.
     case none
+    /// The request asked for an upgrade (`Upgrade` header) that no upgrader has decided on yet.
+    case upgradeRequested(String)
     case upgrade(StreamingPlan, HTTPHeaders)
     case refuse(StreamingRefusal)
+}
+
+extension NIOLoopBoundBox where Value == UpgradeDecision {
+    /// Keeps an upgrader's outcome; "not mine" (`.none`) leaves the noted upgrade request in place.
+    func record(_ outcome: UpgradeDecision) {
+        if case .none = outcome { return }
+        value = outcome
+    }
+
+    /// The protocols the request's `Upgrade` header named, for messages.
+    var requestedProtocols: String {
+        if case .upgradeRequested(let protocols) = value { return protocols }
+        return ""
+    }
+}
+
+/// Notes whether the first request asks for an upgrade. NIO's upgrade handler keeps no copy of
+/// such a request when no upgrader takes it, so the plain-HTTP side must answer it without reading it.
+final class UpgradeRequestObserver: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let decision: NIOLoopBoundBox<UpgradeDecision>
+
+    init(decision: NIOLoopBoundBox<UpgradeDecision>) { self.decision = decision }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) {
+            let protocols = head.headers["upgrade"]
+            if !protocols.isEmpty { decision.value = .upgradeRequested(protocols.joined(separator: ", ")) }
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireChannelRead(data)
+    }
 }
 
 /// The upgrader for `Upgrade: SPDY/3.1` (the way kube-apiserver reaches exec and port-forward).
@@ -186,7 +217,7 @@ struct SPDYServerUpgrader: NIOTypedHTTPServerProtocolUpgrader {
     func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
         let decision = self.decision
         return streaming.decide(upgradeRequest, transport: .spdy, channel: channel).flatMapThrowing { outcome in
-            decision.value = outcome
+            decision.record(outcome)
             switch outcome {
             case .upgrade(_, let headers):
                 var response = initialResponseHeaders
@@ -194,8 +225,8 @@ struct SPDYServerUpgrader: NIOTypedHTTPServerProtocolUpgrader {
                 return response
             case .refuse(let refusal):
                 throw refusal
-            case .none:
-                throw StreamingRefusal.plainText(code: 500, "no upgrade was decided")
+            case .none, .upgradeRequested:
+                throw StreamingRefusal.plainText(code: 400, "not a streaming endpoint")
             }
         }
     }

@@ -59,16 +59,15 @@ extension KubeletStreaming {
             group.addTask {
                 var streams: [String: SPDYStream] = [:]
                 for await stream in connection.inboundStreams {
-                    do { try await stream.reply() } catch { print("DEBUG reply failed \(error)"); return nil }
+                    do { try await stream.reply() } catch { return nil }
                     guard let type = stream.headers.first(name: "streamtype"), known.contains(type) else { continue }
                     streams[type] = stream
                     if streams.count >= expected { return streams }
                 }
-                print("DEBUG inbound streams ended")
                 return nil
             }
             group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { print("DEBUG sleep \(error)") }
+                try? await Task.sleep(for: timeout)
                 return nil
             }
             defer { group.cancelAll() }

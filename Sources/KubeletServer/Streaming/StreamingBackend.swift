@@ -117,8 +117,4 @@ public struct KubeletStreaming: Sendable {
         self.configuration = configuration
         self.logger = logger
     }
-
-    /// The text of the Status `/attach` answers: Nomad tasks have no console to attach to.
-    public static let attachUnsupportedMessage =
-        "attach is not supported for pods run by nomad-kubelet: Nomad tasks have no attachable console; use `kubectl exec` to run a command in the container instead"
 }

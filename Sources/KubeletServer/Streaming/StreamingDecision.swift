@@ -53,9 +53,7 @@ extension KubeletStreaming {
         } catch {
             return .refuse(StreamingRefusal(code: 500, reason: "InternalError", message: "looking up pod \(request.podDescription) failed: \(error)"))
         }
-        if request.kind == .attach {
-            return .refuse(StreamingRefusal(code: 400, reason: "BadRequest", message: Self.attachUnsupportedMessage))
-        }
+        if request.kind == .attach { return .refuse(.attachUnsupported(request)) }
         switch transport {
         case .spdy:
             let supported = ProtocolNegotiation.spdyProtocols(for: request.kind)
@@ -88,13 +86,10 @@ extension KubeletStreaming {
         }
     }
 
-    /// The answer to a streaming path requested without an upgrade: after authorization, the
-    /// attach refusal or the kubelet's 400.
+    /// The answer to an exec or port-forward path requested without an upgrade: after
+    /// authorization, the kubelet's 400.
     func refuseWithoutUpgrade(_ head: HTTPRequest, channel: any Channel) async -> StreamingRefusal {
         if let refusal = await authorizer.authorize(head, channel: channel) { return refusal }
-        if let request = StreamingRequest(target: head.path ?? "/"), request.kind == .attach {
-            return StreamingRefusal(code: 400, reason: "BadRequest", message: Self.attachUnsupportedMessage)
-        }
         // The kubelet appends the request's headers; they may carry a bearer token, so they are left out.
         return .plainText(code: 400, "unable to upgrade: missing upgrade headers in request")
     }

@@ -76,6 +76,15 @@ final class KubeletProxy: Sendable {
         logger.debug("proxying to kubelet", metadata: ["url": "\(url)", "upgrade": "\(upgrade)"])
         var response = SimulatorResponse.json(.ok, JSONValue.null)
         let verb = target.verb
+        let webSocket = call.request.headers.first(name: "Upgrade")?.lowercased() == "websocket"
+        if webSocket, ["exec", "attach"].contains(call.subresource ?? "") {
+            // As a real API server (StreamTranslatorHandler): the WebSocket ends here, SPDY goes on to the kubelet.
+            let translator = try await StreamTranslator.start(kubeletHost: host, kubeletPort: port, tls: tls, target: pathAndQuery, logger: logger)
+            response.tunnel = KubeletTunnel(host: "127.0.0.1", port: translator, request: request, tls: nil) { error in
+                .status(KubernetesAPIStatus(code: 500, reason: "", message: "error dialing backend: \(error)"))
+            }
+            return response
+        }
         response.tunnel = KubeletTunnel(host: host, port: port, request: request, tls: tls) { error in
             let reason = Self.dialError(error, host: host, port: port)
             let message = upgrade ? "error dialing backend: \(reason)" : "\(verb) \"\(url)\": \(reason)"
@@ -120,8 +129,14 @@ final class KubeletProxy: Sendable {
         }
     }
 
+    /// The query as Go's `url.ParseQuery` reads it: `+` is a space (kubectl encodes spaces so),
+    /// then percent escapes.
     private static func queryItems(_ uri: String) -> [(String, String)] {
-        (URLComponents(string: uri)?.queryItems ?? []).map { ($0.name, $0.value ?? "") }
+        func decode(_ text: String) -> String {
+            let spaced = text.replacingOccurrences(of: "+", with: " ")
+            return spaced.removingPercentEncoding ?? spaced
+        }
+        return (URLComponents(string: uri)?.percentEncodedQueryItems ?? []).map { (decode($0.name), decode($0.value ?? "")) }
     }
 
     /// Go's `url.Values.Encode`: keys sorted, values in order, query-escaped.
@@ -174,7 +189,8 @@ struct KubeletTunnel: Sendable {
     var host: String
     var port: Int
     var request: ByteBuffer
-    var tls: TLSConfiguration
+    /// TLS towards the kubelet; nil for the simulator's own loopback stream translator.
+    var tls: TLSConfiguration?
     var failure: @Sendable (any Error) -> SimulatorResponse
 
     /// Connects to the kubelet on the client's event loop and splices the two connections: bytes
@@ -182,14 +198,16 @@ struct KubeletTunnel: Sendable {
     /// unchanged, and when either side closes, so does the other. Throws when the kubelet does not
     /// accept the connection (nothing has been sent to the client then).
     func splice(client: any Channel) async throws {
-        let context = try NIOSSLContext(configuration: tls)
+        let context = try tls.map { try NIOSSLContext(configuration: $0) }
         let address = try SocketAddress(ipAddress: host, port: port)
         let kubelet = try await ClientBootstrap(group: client.eventLoop)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let tunnel = try client.pipeline.syncOperations.handler(type: TunnelHandler.self)
-                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHandler(KubeletRelayHandler(client: tunnel))
                 }
             }

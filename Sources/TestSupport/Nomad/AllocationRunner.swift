@@ -13,6 +13,8 @@ final class AllocationRunner: Sendable {
     private let logger: Logger
     private let state = Mutex(RunnerState())
     private let mainTask = Mutex<Task<Void, Never>?>(nil)
+    /// Kill timeouts by task, changed by in-place job updates.
+    private let killTimeouts: Mutex<[String: Int64]>
 
     private struct RunnerState {
         var stopping = false
@@ -22,6 +24,22 @@ final class AllocationRunner: Sendable {
         /// Tasks killed on their own (sidecars and poststart tasks once the main tasks are done).
         var killed: Set<String> = []
         var sleepers: [String: CheckedContinuation<Void, Never>] = [:]
+        /// Tasks that have started at least once (Nomad's `StartedAt` is set).
+        var started: Set<String> = []
+        /// How each finished prestart task ended.
+        var outcomes: [String: TaskOutcome] = [:]
+        /// Waiters for a change of `started` or `outcomes` (the main tasks' start condition).
+        var progressWaiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    /// How ``runTask(_:)`` ended.
+    enum TaskOutcome: Sendable {
+        /// Exited 0 and is not restarted (batch-like tasks).
+        case succeeded
+        /// Failed for good: the restart policy gave up, or it could not be set up.
+        case failed
+        /// Killed (the allocation stops, or the task was killed on its own).
+        case killed
     }
 
     init(allocation: AllocationRecord, node: NodeRecord, dataDirectory: URL, cluster: NomadCluster, logger: Logger) {
@@ -30,6 +48,18 @@ final class AllocationRunner: Sendable {
         self.allocationDirectory = dataDirectory.appendingPathComponent("alloc").appendingPathComponent(allocation.id)
         self.cluster = cluster
         self.logger = logger
+        self.killTimeouts = Mutex(Dictionary(allocation.group.tasks.map { ($0.name, $0.killTimeoutNanos) }) { $1 })
+    }
+
+    /// An in-place job update: the tasks keep running with the new kill timeouts.
+    func updateTasks(_ tasks: [TaskSpec]) {
+        killTimeouts.withLock { timeouts in
+            for task in tasks { timeouts[task.name] = task.killTimeoutNanos }
+        }
+    }
+
+    private func killTimeout(_ task: TaskSpec) -> Int64 {
+        killTimeouts.withLock { $0[task.name] } ?? task.killTimeoutNanos
     }
 
     // MARK: Paths and environment
@@ -109,6 +139,7 @@ final class AllocationRunner: Sendable {
             return sleepers
         }
         sleepers.forEach { $0.resume() }
+        notifyProgress()
         Task { await self.killAll() }
     }
 
@@ -176,12 +207,13 @@ final class AllocationRunner: Sendable {
     private func killAll() async {
         for task in allocation.group.tasks where task.hook != "poststop" {
             let pid = self.pid(of: task.name)
-            let timeout = NomadTime.goDuration(nanos: task.killTimeoutNanos)
+            let killTimeout = self.killTimeout(task)
+            let timeout = NomadTime.goDuration(nanos: killTimeout)
             await report(task.name) {
                 $0.events.append(
                     TaskEvent.make(
                         "Killing", display: "Sent interrupt. Waiting \(timeout) before force killing",
-                        details: ["kill_timeout": timeout], killTimeout: task.killTimeoutNanos))
+                        details: ["kill_timeout": timeout], killTimeout: killTimeout))
             }
             if let pid { Task { await self.terminate(pid: pid, task: task) } }
         }
@@ -190,7 +222,7 @@ final class AllocationRunner: Sendable {
     /// Sends the kill signal to the task's process group, then SIGKILL after the kill timeout.
     private func terminate(pid: Int32, task: TaskSpec) async {
         ProcessLauncher.signalGroup(pid, ProcessLauncher.signalNumber(task.killSignal))
-        let deadline = ContinuousClock.now + .nanoseconds(task.killTimeoutNanos)
+        let deadline = ContinuousClock.now + .nanoseconds(killTimeout(task))
         while ContinuousClock.now < deadline {
             if self.pid(of: task.name) != pid && !ProcessLauncher.groupAlive(pid) { return }
             try? await Task.sleep(for: .milliseconds(50))
@@ -222,6 +254,9 @@ final class AllocationRunner: Sendable {
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("logs"), withIntermediateDirectories: true)
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("data"), withIntermediateDirectories: true)
         try? fileManager.createDirectory(at: sharedDirectory.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        for sub in ["", "logs", "data", "tmp"] {
+            try? fileManager.setAttributes([.posixPermissions: 0o777], ofItemAtPath: sharedDirectory.appendingPathComponent(sub).path)
+        }
         let tasks = allocation.group.tasks
         for task in tasks {
             await report(task.name) {
@@ -233,17 +268,24 @@ final class AllocationRunner: Sendable {
         let poststart = tasks.filter { $0.hook == "poststart" }
         let poststop = tasks.filter { $0.hook == "poststop" }
         await withTaskGroup(of: Void.self) { supporting in
-            var prestartOK = true
-            for task in prestart where !task.sidecar {
-                let success = await runTask(task)
-                if !success { prestartOK = false }
+            // Nomad 1.1.2 (allocrunner/task_hook_coordinator.go): every prestart task starts at once,
+            // sidecar or not; the main tasks start once each prestart sidecar has started and each other
+            // prestart task has completed successfully.
+            for task in prestart {
+                supporting.addTask {
+                    let outcome = await self.runTask(task)
+                    self.state.withLock { $0.outcomes[task.name] = outcome }
+                    self.notifyProgress()
+                    if outcome == .failed { await self.failSiblings(of: task.name) }
+                }
             }
-            for task in prestart where task.sidecar {
-                supporting.addTask { _ = await self.runTask(task) }
-            }
-            if prestartOK && !stopping {
+            if await waitForMainTaskCondition(prestart) {
                 await withTaskGroup(of: Void.self) { mainGroup in
-                    for task in main { mainGroup.addTask { _ = await self.runTask(task) } }
+                    for task in main {
+                        mainGroup.addTask {
+                            if await self.runTask(task) == .failed { await self.failSiblings(of: task.name) }
+                        }
+                    }
                     for task in poststart { supporting.addTask { _ = await self.runTask(task) } }
                 }
             } else {
@@ -267,6 +309,72 @@ final class AllocationRunner: Sendable {
         }
     }
 
+    /// Wakes everything waiting for a task to start or a prestart task to end.
+    private func notifyProgress() {
+        let waiters = state.withLock { state in
+            defer { state.progressWaiters.removeAll() }
+            return state.progressWaiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Waits for the main tasks' start condition; `false` when the allocation stops first or a
+    /// prestart task failed (its failure kills the allocation).
+    private func waitForMainTaskCondition(_ prestart: [TaskSpec]) async -> Bool {
+        while true {
+            let verdict: Bool? = state.withLock { state in
+                if state.stopping { return false }
+                var open = true
+                for task in prestart {
+                    if task.sidecar {
+                        if !state.started.contains(task.name) { open = false }
+                    } else {
+                        switch state.outcomes[task.name] {
+                        case .succeeded?: continue
+                        case .failed?, .killed?: return false
+                        case nil: open = false
+                        }
+                    }
+                }
+                return open ? true : nil
+            }
+            if let verdict { return verdict }
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    // Re-check under the lock: a change may have happened since the verdict.
+                    if state.stopping { return true }
+                    let decided = prestart.allSatisfy { task in
+                        task.sidecar ? state.started.contains(task.name) : state.outcomes[task.name] != nil
+                    }
+                    if decided { return true }
+                    state.progressWaiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// A task failed for good: as Nomad's alloc runner does, every other live task gets a
+    /// `Sibling Task Failed` event and the allocation is killed (poststop tasks still run).
+    private func failSiblings(of failed: String) async {
+        let alreadyStopping = state.withLock { $0.stopping }
+        guard !alreadyStopping else { return }
+        let live = await cluster.liveTasks(allocationID: allocation.id)
+        let siblings = allocation.group.tasks.filter { $0.name != failed && $0.hook != "poststop" && live.contains($0.name) }
+        // Nomad kills only when live runners remain (a lone failed task ends the allocation by itself).
+        guard !siblings.isEmpty else { return }
+        for task in siblings {
+            await report(task.name) {
+                $0.events.append(
+                    TaskEvent.make(
+                        "Sibling Task Failed", display: "Task's sibling \"\(failed)\" failed", details: ["failed_sibling": failed],
+                        failedSibling: failed))
+            }
+        }
+        stop()
+    }
+
     private func markNotRun(_ task: TaskSpec) async {
         await report(task.name) {
             $0.state = "dead"
@@ -274,12 +382,16 @@ final class AllocationRunner: Sendable {
         }
     }
 
-    /// Runs one task until it succeeds, fails for good or is killed. Returns whether it succeeded.
-    private func runTask(_ task: TaskSpec) async -> Bool {
+    /// Runs one task until it succeeds, fails for good or is killed.
+    private func runTask(_ task: TaskSpec) async -> TaskOutcome {
         let directory = taskDirectory(task.name)
         let fileManager = FileManager.default
         for sub in ["local", "secrets", "tmp"] {
             try? fileManager.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        // As Nomad's allocdir: the task directory and its local/secrets are open to every task user, tmp is sticky.
+        for (path, mode) in [(directory, 0o777), (directory.appendingPathComponent("local"), 0o777), (directory.appendingPathComponent("secrets"), 0o777), (directory.appendingPathComponent("tmp"), 0o1777)] {
+            try? fileManager.setAttributes([.posixPermissions: mode], ofItemAtPath: path.path)
         }
         await report(task.name) {
             $0.events.append(
@@ -296,7 +408,7 @@ final class AllocationRunner: Sendable {
                 $0.failed = true
                 $0.finishedAt = NomadTime.nowNanos()
             }
-            return false
+            return .failed
         }
         var intervalStart = ContinuousClock.now
         var attemptsInInterval = 0
@@ -307,7 +419,7 @@ final class AllocationRunner: Sendable {
                     $0.state = "dead"
                     if $0.finishedAt == nil { $0.finishedAt = NomadTime.nowNanos() }
                 }
-                return false
+                return .killed
             }
             let stdout = open(logFile(task: task.name, type: "stdout").path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             let stderr = open(logFile(task: task.name, type: "stderr").path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -319,7 +431,11 @@ final class AllocationRunner: Sendable {
                 let pid = try await ProcessLauncher.spawn(spec, stdout: stdout, stderr: stderr)
                 close(stdout)
                 close(stderr)
-                state.withLock { $0.pids[task.name] = pid }
+                state.withLock { state in
+                    state.pids[task.name] = pid
+                    state.started.insert(task.name)
+                }
+                notifyProgress()
                 // A stop that arrived while the process was being started did not see its pid.
                 if shouldStop(task) { Task { await self.terminate(pid: pid, task: task) } }
                 await report(task.name) {
@@ -357,7 +473,7 @@ final class AllocationRunner: Sendable {
                     $0.finishedAt = NomadTime.nowNanos()
                     $0.events.append(TaskEvent.make("Killed", display: "Task successfully killed"))
                 }
-                return exit.exitCode == 0
+                return .killed
             }
             if state.withLock({ $0.restartRequested.remove(task.name) != nil }) {
                 await report(task.name) {
@@ -374,7 +490,7 @@ final class AllocationRunner: Sendable {
                     $0.state = "dead"
                     $0.finishedAt = NomadTime.nowNanos()
                 }
-                return true
+                return .succeeded
             }
             // The restart policy.
             let policy = task.restart
@@ -412,7 +528,7 @@ final class AllocationRunner: Sendable {
                     $0.failed = true
                     $0.finishedAt = NomadTime.nowNanos()
                 }
-                return false
+                return .failed
             }
             let startDelay = delay
             let restartReason = reason
@@ -456,8 +572,8 @@ enum TaskPreparation {
             let destination = directory.appendingPathComponent(template.destination)
             do {
                 try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let rendered = renderTemplate(template.embedded, env: env)
-                try Data(rendered.utf8).write(to: destination)
+                try renderTemplate(template.embedded, env: env).write(to: destination)
+                try FileManager.default.setAttributes([.posixPermissions: Int(template.perms, radix: 8) ?? 0o644], ofItemAtPath: destination.path)
             } catch {
                 let message = "Template failed: \(error)"
                 return TaskEvent.make("Template", display: message, setupError: message)
@@ -466,19 +582,56 @@ enum TaskPreparation {
         return nil
     }
 
-    /// Renders the `{{ env "X" }}` form of consul-template; other text is copied as is.
-    static func renderTemplate(_ template: String, env: [String: String]) -> String {
-        var result = ""
+    /// Renders the `{{ env "X" }}` and `{{ "string literal" }}` forms of consul-template (Go escapes,
+    /// `\xNN` giving any byte); other actions render as nothing, text is copied as is.
+    static func renderTemplate(_ template: String, env: [String: String]) -> Data {
+        var result = Data()
         var rest = Substring(template)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            result += rest[..<open.lowerBound]
+            result.append(contentsOf: rest[..<open.lowerBound].utf8)
             let expression = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             if expression.hasPrefix("env ") {
                 let name = expression.dropFirst(4).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-                result += env[name] ?? ""
+                result.append(contentsOf: (env[name] ?? "").utf8)
+            } else if expression.hasPrefix("\""), expression.hasSuffix("\""), expression.count >= 2 {
+                result.append(goUnquote(expression.dropFirst().dropLast()))
             }
             rest = rest[close.upperBound...]
         }
-        return result + rest
+        result.append(contentsOf: rest.utf8)
+        return result
+    }
+
+    /// The bytes of a Go interpreted string literal's body (`\n`, `\t`, `\"`, `\\`, `\xNN`, ...).
+    private static func goUnquote(_ body: Substring) -> Data {
+        var bytes = Data()
+        var scalars = Array(body.utf8)[...]
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        while let byte = scalars.popFirst() {
+            guard byte == UInt8(ascii: "\\"), let escape = scalars.popFirst() else {
+                bytes.append(byte)
+                continue
+            }
+            switch escape {
+            case UInt8(ascii: "n"): bytes.append(0x0A)
+            case UInt8(ascii: "t"): bytes.append(0x09)
+            case UInt8(ascii: "r"): bytes.append(0x0D)
+            case UInt8(ascii: "a"): bytes.append(0x07)
+            case UInt8(ascii: "b"): bytes.append(0x08)
+            case UInt8(ascii: "f"): bytes.append(0x0C)
+            case UInt8(ascii: "v"): bytes.append(0x0B)
+            case UInt8(ascii: "x"):
+                if let high = scalars.popFirst().flatMap(hex), let low = scalars.popFirst().flatMap(hex) { bytes.append(high << 4 | low) }
+            default: bytes.append(escape)
+            }
+        }
+        return bytes
     }
 }

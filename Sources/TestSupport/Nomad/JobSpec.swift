@@ -22,6 +22,8 @@ struct RestartPolicy: Sendable, Equatable {
 struct TaskTemplate: Sendable {
     var embedded: String
     var destination: String
+    /// Octal file mode (`Perms`, default `0644`).
+    var perms: String
 }
 
 /// An artifact downloaded into the task directory before start.
@@ -128,7 +130,7 @@ struct JobSpec: Sendable {
             sidecar: task["Lifecycle"]?["Sidecar"]?.bool ?? false,
             constraints: constraints(task["Constraints"]),
             templates: (task["Templates"]?.array ?? []).map {
-                TaskTemplate(embedded: $0["EmbeddedTmpl"]?.string ?? "", destination: $0["DestPath"]?.string ?? "")
+                TaskTemplate(embedded: $0["EmbeddedTmpl"]?.string ?? "", destination: $0["DestPath"]?.string ?? "", perms: $0["Perms"]?.string ?? "0644")
             },
             artifacts: (task["Artifacts"]?.array ?? []).map {
                 TaskArtifact(

@@ -301,6 +301,11 @@ actor NomadCluster {
     }
 
     /// Called by a runner whenever a task's state changes.
+    /// The tasks of an allocation that are not dead.
+    func liveTasks(allocationID: String) -> Set<String> {
+        Set((allocations[allocationID]?.taskStates ?? [:]).filter { $0.value.state != "dead" }.keys)
+    }
+
     func updateTaskState(allocationID: String, task: String, _ change: @Sendable (inout TaskStateRecord) -> Void) {
         guard var alloc = allocations[allocationID], alloc.clientStatus != "lost" else { return }
         change(&alloc.taskStates[task, default: TaskStateRecord()])
@@ -428,9 +433,13 @@ actor NomadCluster {
                 $0.taskGroup == group.name && $0.desiredStatus == "run" && $0.clientStatus != "lost" && !excluding.contains($0.id)
             }
             for alloc in current where alloc.jobVersion != job.version {
-                stop(alloc.id, description: "alloc not needed due to job update")
+                if Self.updatableInPlace(from: alloc.job, to: job.json, group: group.name) {
+                    updateInPlace(alloc.id, job: job, group: group)
+                } else {
+                    stop(alloc.id, description: "alloc not needed due to job update")
+                }
             }
-            current.removeAll { $0.jobVersion != job.version }
+            current = current.compactMap { allocations[$0.id] }.filter { $0.jobVersion == job.version && $0.desiredStatus == "run" }
             let slots: [String?]
             if job.spec.type == "system" {
                 slots = eligibleNodes.map { Optional($0.id) }
@@ -570,6 +579,41 @@ actor NomadCluster {
             "ResourcesExhausted": resourcesExhausted.isEmpty ? nil : .object(resourcesExhausted), "ScoreMetaData": nil,
             "Scores": nil,
         ])
+    }
+
+    /// Whether a job change leaves the group's allocations running, as Nomad's `tasksUpdated`
+    /// (scheduler/util.go) decides: it does not look at a task's `KillTimeout`, so a change of
+    /// only that is an in-place update (same allocation, new job version).
+    static func updatableInPlace(from old: WireJSON, to new: WireJSON, group: String) -> Bool {
+        func comparable(_ job: WireJSON) -> WireJSON? {
+            guard var taskGroup = job["TaskGroups"]?.array?.first(where: { $0["Name"]?.string == group }) else { return nil }
+            taskGroup["Tasks"] = .array(
+                (taskGroup["Tasks"]?.array ?? []).map { task in
+                    var task = task
+                    task["KillTimeout"] = nil
+                    return task
+                })
+            return taskGroup
+        }
+        guard let before = comparable(old), let after = comparable(new) else { return false }
+        return before == after
+    }
+
+    /// Moves an allocation to the job's new version without restarting its tasks.
+    private func updateInPlace(_ id: String, job: JobRecord, group: GroupSpec) {
+        guard var alloc = allocations[id] else { return }
+        var jobSnapshot = job.rendered()
+        jobSnapshot["Status"] = alloc.job["Status"] ?? "running"
+        alloc.job = jobSnapshot
+        alloc.jobVersion = job.version
+        alloc.group = group
+        let writeIndex = bump("allocs")
+        alloc.modifyIndex = writeIndex
+        alloc.allocModifyIndex = writeIndex
+        alloc.modifyTime = NomadTime.nowNanos()
+        allocations[id] = alloc
+        runners[id]?.updateTasks(group.tasks)
+        publish([allocationEvent(alloc, type: "AllocationUpdated", index: writeIndex)], at: writeIndex)
     }
 
     private func createAllocation(

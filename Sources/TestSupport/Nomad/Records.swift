@@ -195,12 +195,12 @@ enum TaskEvent {
     static func make(
         _ type: String, display: String, details: [String: String] = [:], message: String = "", exitCode: Int = 0,
         signal: Int = 0, failsTask: Bool = false, restartReason: String = "", startDelay: Int64 = 0, killTimeout: Int64 = 0,
-        driverError: String = "", setupError: String = "", downloadError: String = ""
+        driverError: String = "", setupError: String = "", downloadError: String = "", failedSibling: String = ""
     ) -> WireJSON {
         [
             "Details": .stringMap(details), "DiskLimit": 0, "DisplayMessage": .string(display),
             "DownloadError": .string(downloadError), "DriverError": .string(driverError), "DriverMessage": "",
-            "ExitCode": .number(exitCode), "FailedSibling": "", "FailsTask": .bool(failsTask), "GenericSource": "",
+            "ExitCode": .number(exitCode), "FailedSibling": .string(failedSibling), "FailsTask": .bool(failsTask), "GenericSource": "",
             "KillError": "", "KillReason": "", "KillTimeout": .int(killTimeout), "Message": .string(message),
             "RestartReason": .string(restartReason), "SetupError": .string(setupError), "Signal": .number(signal),
             "StartDelay": .int(startDelay), "TaskSignal": "", "TaskSignalReason": "", "Time": .int(NomadTime.nowNanos()),
@@ -255,12 +255,13 @@ struct AllocationRecord: Sendable {
         if states.contains(where: { $0.1.failed }) {
             clientStatus = "failed"
             clientDescription = "Failed tasks"
+        } else if states.contains(where: { $0.1.state == "running" }) {
+            // Nomad 1.1.2's getClientStatus: any running task (a prestart task too) makes it running.
+            clientStatus = "running"
+            clientDescription = "Tasks are running"
         } else if states.allSatisfy({ $0.1.state == "dead" }) {
             clientStatus = "complete"
             clientDescription = "All tasks have completed"
-        } else if states.contains(where: { $0.0.hook == nil && $0.1.state == "running" }) {
-            clientStatus = "running"
-            clientDescription = "Tasks are running"
         } else {
             clientStatus = "pending"
             clientDescription = "No tasks have started"

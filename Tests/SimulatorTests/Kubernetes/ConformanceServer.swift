@@ -116,15 +116,27 @@ struct RawKubernetesHTTP: Sendable {
         return Answer(code: Int(response.status.code), json: json)
     }
 
-    /// Runs a watch until the server ends it (pass `timeoutSeconds` in `path`); the HTTP status and every event line.
-    func watch(_ path: String, whileWatching: () async throws -> Void = {}) async throws -> (code: Int, events: [JSONValue]) {
+    /// Runs a watch until the server ends it (pass `timeoutSeconds` in `path`) or `done` holds for the
+    /// events so far; the HTTP status and every event line.
+    func watch(
+        _ path: String, until done: ([JSONValue]) -> Bool = { _ in false }, whileWatching: () async throws -> Void = {}
+    ) async throws -> (code: Int, events: [JSONValue]) {
         var request = HTTPClientRequest(url: configuration.server + path)
         request.tlsConfiguration = tls
         if case .token(let token) = configuration.bearerToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         try await whileWatching()
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        let lines = Data(buffer: bytes).split(separator: UInt8(ascii: "\n")).filter { !$0.isEmpty }
-        return (Int(response.status.code), try lines.map { try JSONValue(parsing: Data($0)) })
+        var events: [JSONValue] = []
+        var pending = Data()
+        for try await chunk in response.body {
+            pending.append(contentsOf: chunk.readableBytesView)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[pending.startIndex..<newline]
+                pending.removeSubrange(pending.startIndex...newline)
+                if !line.isEmpty { events.append(try JSONValue(parsing: Data(line))) }
+            }
+            if done(events) { break }
+        }
+        return (Int(response.status.code), events)
     }
 }

@@ -4,7 +4,8 @@ import KubernetesModels
 /// The StatefulSet controller, minimally: pods `<set>-0 … <set>-(n-1)` created in order (with
 /// `OrderedReady`, the next one only when the previous is Running and Ready; with `Parallel`, all at
 /// once), each after its PersistentVolumeClaims `<template>-<set>-<ordinal>` (which stay when the set
-/// scales down); scale-down from the highest ordinal; a deleted pod comes back with the same name.
+/// scales down); scale-down from the highest ordinal; a deleted pod comes back with the same name,
+/// and so does one that ended (Failed or Succeeded: deleted first, as the real controller does).
 struct StatefulSetController: SimulatedController {
     func reconcile(_ cluster: Cluster) async {
         let pods = await cluster.all(cluster.pods)
@@ -16,6 +17,10 @@ struct StatefulSetController: SimulatedController {
                 uniquingKeysWith: { first, _ in first })
             let replicas = set["spec"]?["replicas"]?.intValue ?? 1
             let parallel = set["spec"]?["podManagementPolicy"]?.stringValue == "Parallel"
+            // A pod that ended (Failed, e.g. evicted or its Nomad client lost) is deleted, then recreated.
+            for (_, pod) in owned where !pod.isTerminating && ["Failed", "Succeeded"].contains(pod["status"]?["phase"]?.stringValue) {
+                do { try await cluster.store.delete(cluster.pods, namespace: namespace, name: pod.name) } catch { cluster.note(error, "delete ended pod", pod.name) }
+            }
             let revision = "\(set.name)-\(PodTemplate.hash(set["spec"]?["template"]))"
             for index in 0..<replicas where owned[index] == nil {
                 if !parallel && !predecessorsReady(owned, below: index) { break }
