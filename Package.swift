@@ -12,6 +12,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nomad-kubelet", targets: ["nomad-kubelet"]),
+        // For Benchmarks/ (a separate package that depends on this one by path): the libraries the
+        // micro-benchmarks measure. Not a supported API for other packages.
+        // scripts/bench.sh builds the simulators in release through Benchmarks/; never packaged.
+        .executable(name: "nomad-kubelet-sandbox", targets: ["nomad-kubelet-sandbox"]),
+        .library(name: "NomadKubeletLibraries", targets: ["KubernetesModels", "NomadModels", "Translation", "SPDY", "KubernetesClient", "NomadClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -146,7 +151,7 @@ let package = Package(
         // Development sandbox: the simulators on loopback for scripts/sandbox.sh. Never packaged.
         .executableTarget(
             name: "nomad-kubelet-sandbox",
-            dependencies: ["TestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TestSupport", "KubernetesModels", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 

@@ -42,13 +42,17 @@ public struct NomadLogChunk: Sendable, Hashable {
 
 /// Turns the body of `/v1/client/fs/logs` into chunks: plain bodies pass through, framed bodies
 /// (concatenated JSON `StreamFrame`s with base64 `Data` and `{}` heartbeats) are decoded.
-struct LogFrameDecoder {
-    let plain: Bool
+/// Public for the micro-benchmarks (Benchmarks/); the client uses it through ``NomadClient/logs(allocationID:task:type:origin:offset:follow:plain:)``.
+public struct LogFrameDecoder {
+    /// True when the body is raw bytes (`plain=true`), false for base64 frames.
+    public let plain: Bool
     private var splitter = JSONObjectSplitter()
 
-    init(plain: Bool) { self.plain = plain }
+    /// A decoder for a plain or a framed body.
+    public init(plain: Bool) { self.plain = plain }
 
-    mutating func feed(_ bytes: [UInt8]) throws -> [NomadLogChunk] {
+    /// Feeds the next bytes of the body; returns the chunks they complete.
+    public mutating func feed(_ bytes: [UInt8]) throws -> [NomadLogChunk] {
         if plain { return bytes.isEmpty ? [] : [NomadLogChunk(data: Data(bytes))] }
         return try splitter.feed(bytes).compactMap { object in
             let frame = try JSONDecoder().decode(StreamFrame.self, from: Data(object))
@@ -62,7 +66,7 @@ struct LogFrameDecoder {
     }
 
     /// Checks the stream did not stop inside a frame.
-    func finish() throws {
+    public func finish() throws {
         if !plain, splitter.hasPartialObject {
             throw JSONObjectSplitter.FramingError(description: "the log stream ended inside a frame (truncated)")
         }
