@@ -20,9 +20,6 @@ public enum NomadVolumeKeys {
     public static let selectedNodeAnnotation = "volume.kubernetes.io/selected-node"
     /// PVC annotation the PV controller sets to name the provisioner that should act.
     public static let storageProvisionerAnnotation = "volume.kubernetes.io/storage-provisioner"
-    /// PVC annotation: the Unix user the new directory is given to (the service's own user, e.g.
-    /// `postgres`), instead of the node's default task user.
-    public static let volumeOwnerAnnotation = "nomad-kubelet.io/volume-owner"
     /// Nomad client meta key overriding the configured volume root on that client (a data disk
     /// mounted elsewhere, or distinct roots for clients sharing a host).
     public static let volumeRootMeta = "nomad_kubelet_volume_root"
@@ -296,23 +293,6 @@ public enum VolumeProvisioning {
         case create
         /// `rm -rf` (reclaim policy Delete).
         case remove
-    }
-
-    /// The user a claim's new directory is given to: the claim's `nomad-kubelet.io/volume-owner`
-    /// annotation, else `defaultOwner` (the node's default task user). A name that is not a Unix
-    /// user name is refused, naming the annotation.
-    public static func directoryOwner(of claim: PersistentVolumeClaim, default defaultOwner: String?) -> Result<String?, VolumeProvisioningFailure> {
-        guard let owner = claim.metadata.annotations?[NomadVolumeKeys.volumeOwnerAnnotation] else { return .success(defaultOwner) }
-        let valid =
-            (1...32).contains(owner.count) && owner.first.map { $0 == "_" || ($0.isASCII && $0.isLowercase) } == true
-            && owner.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || "_.-$".contains($0)) }
-        guard valid else {
-            return .failure(
-                .invalidClaim(
-                    "the claim's annotation \(NomadVolumeKeys.volumeOwnerAnnotation) is '\(owner.debugDescription)', which is not a Unix user name; "
-                        + "set it to the user the program runs as (e.g. postgres)"))
-        }
-        return .success(owner)
     }
 
     /// The PV name for a claim, as external provisioners name them: `pvc-<claim uid>`.

@@ -124,29 +124,6 @@ struct VolumeClaimTranslationTests {
         }
     }
 
-    @Test(
-        "the claim's volume-owner annotation names the directory's owner (a service's own user); without it the node's default user; a non-user name is refused",
-        arguments: [(nil, "nobody"), ("postgres", "postgres"), ("minio-user", "minio-user"), ("_kafka", "_kafka")] as [(String?, String?)])
-    func directoryOwner(annotation: String?, owner: String?) throws {
-        var claim = Self.claim()
-        claim.metadata.annotations = annotation.map { [NomadVolumeKeys.volumeOwnerAnnotation: $0] }
-        #expect(try VolumeProvisioning.directoryOwner(of: claim, default: "nobody").get() == owner)
-        let job = try VolumeProvisioning.directoryJob(
-            .create, volumeName: "pvc-1", placement: VolumePlacement(nodeID: "n1", path: "/data/pvc-1"), datacenter: "dc1", owner: owner, policy: Fixtures.policy
-        ).get()
-        #expect(job.taskGroups?.first?.tasks?.first?.config?.args?.last == owner)
-    }
-
-    @Test("a volume-owner annotation that is not a Unix user name is refused, naming the annotation", arguments: ["Root", "", "a b", "x;rm -rf /", "-flag", String(repeating: "u", count: 33)])
-    func badDirectoryOwner(annotation: String) {
-        var claim = Self.claim()
-        claim.metadata.annotations = [NomadVolumeKeys.volumeOwnerAnnotation: annotation]
-        #expect(throws: VolumeProvisioningFailure.self) { try VolumeProvisioning.directoryOwner(of: claim, default: nil).get() }
-        if case .failure(let failure) = VolumeProvisioning.directoryOwner(of: claim, default: nil) {
-            #expect(failure.description.contains(NomadVolumeKeys.volumeOwnerAnnotation))
-        }
-    }
-
     static func podWithClaim(subPath: String? = nil, runtimeClass: String? = nil) -> Pod {
         var container = Container(name: "db", image: ImageResolver.hostImage, command: ["/bin/sleep", "3600"])
         container.volumeMounts = [VolumeMount(name: "data", mountPath: "/var/lib/postgresql/data", subPath: subPath)]
