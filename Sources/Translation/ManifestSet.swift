@@ -50,6 +50,26 @@ public struct ManifestSet: Sendable {
         TranslationContext(namespace: namespace, configMaps: configMaps, secrets: secrets, pseudoImages: pseudoImages)
     }
 
+    /// One workload translated as `nomad-kubelet translate` does it.
+    public struct WorkloadTranslation: Sendable {
+        /// The pod and where it came from.
+        public var workload: Workload
+        /// The job (with warnings), or every problem that keeps the pod from running.
+        public var result: Result<PodTranslation, TranslationError>
+    }
+
+    /// Every workload translated with `translator`, in document order: the context from the
+    /// ConfigMaps, Secrets and PseudoImages found, the driver from the RuntimeClasses found. The one
+    /// code path of `nomad-kubelet translate` (and of tests that check shipped examples).
+    public func translations(with translator: PodTranslator) -> [WorkloadTranslation] {
+        workloads.map { workload in
+            let namespace = workload.pod.metadata.namespace ?? "default"
+            let options = TranslationOptions(runtimeHandler: runtimeHandler(of: workload.pod.spec?.runtimeClassName))
+            return WorkloadTranslation(
+                workload: workload, result: Result { () throws(TranslationError) in try translator.translate(workload.pod, context: context(namespace: namespace), options: options) })
+        }
+    }
+
     /// The RuntimeClass handler of `name` when the manifests define it.
     public func runtimeHandler(of name: String?) -> String? {
         guard let name else { return nil }

@@ -76,11 +76,10 @@ enum TranslateOutput {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        for workload in manifests.workloads {
-            let namespace = workload.pod.metadata.namespace ?? "default"
-            let options = TranslationOptions(runtimeHandler: manifests.runtimeHandler(of: workload.pod.spec?.runtimeClassName))
+        for translated in manifests.translations(with: translator) {
+            let workload = translated.workload
             do {
-                let translation = try translator.translate(workload.pod, context: manifests.context(namespace: namespace), options: options)
+                let translation = try translated.result.get()
                 for warning in translation.warnings {
                     diagnostics.append("warning: \(workload.source): \(workload.documentPath(warning.field)): \(warning.reason)")
                 }
