@@ -79,7 +79,7 @@ struct ExampleManifests: Sendable {
 
     /// Every workload's translation (job or refusal), as `nomad-kubelet translate` computes it.
     func translations(_ configuration: AgentConfiguration = ExampleManifests.translateDefaults) throws -> [ManifestSet.WorkloadTranslation] {
-        try manifestSet(configuration).translations(with: PodTranslator(policy: configuration.translationPolicy))
+        try manifestSet(configuration).translations(with: PodTranslator(policy: configuration.translationPolicy), volumeRoot: configuration.storage.rootDirectory)
     }
 
     /// The translation of the workload `kind` `name` (a StatefulSet's is its replica `<name>-0`).
