@@ -82,7 +82,7 @@ enum PseudoImageCatalogue {
                 let source = location.isEmpty ? "the vendor's release page" : location
                 return .missing(
                     reason: "PseudoImage \"\(reference.name)\" tag \"\(tag.name)\" has a checksum placeholder instead of the checksum of \(url): "
-                        + "nobody has verified the vendor's checksum yet, so it is not downloaded",
+                        + "nobody has verified the checksum the vendor publishes at \(source) yet, so it is not downloaded",
                     fix: "take the checksum the vendor publishes at \(source), check the download against it (sha256sum), and set the tag's "
                         + "checksum to sha256:<64 hex digits> (e.g. with a kustomize patch on the PseudoImage; the example's README shows one)")
             }

@@ -89,12 +89,13 @@ public struct PodReferences: Sendable, Hashable {
 
 extension Secret {
     /// The values as the kubelet sees them: `data` base64-decoded (an undecodable value is left
-    /// out), with `stringData` laid over it as the API server does on write (a Secret read from a
+    /// out; line breaks inside are skipped), with `stringData` laid over it as the API server does on write (a Secret read from a
     /// manifest file may carry only `stringData`).
     var effectiveValues: [String: Data] {
         var values: [String: Data] = [:]
         for (key, encoded) in data ?? [:] {
-            if let bytes = Data(base64Encoded: encoded) { values[key] = bytes }
+            // Line breaks are skipped, as Go's base64 (the API server's) does: kustomize wraps long values.
+            if let bytes = Data(base64Encoded: encoded.filter { $0 != "\n" && $0 != "\r" }) { values[key] = bytes }
         }
         for (key, text) in stringData ?? [:] { values[key] = Data(text.utf8) }
         return values

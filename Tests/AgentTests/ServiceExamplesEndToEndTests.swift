@@ -1,6 +1,8 @@
 import Foundation
 import KubernetesClient
 import KubernetesModels
+import NomadClient
+import NomadModels
 import Testing
 import TestSupport
 import Translation
@@ -93,6 +95,8 @@ struct ServiceExamplesEndToEndTests {
             let templates = (set["spec"]?["volumeClaimTemplates"]?.arrayValue ?? []).map { template in
                 var template = template
                 template["spec"]?["storageClassName"] = .string(setup.deleteClass)
+                // The simulated clients have 10 GiB each.
+                template["spec"]?["resources"]?["requests"]?["storage"] = "1Gi"
                 // The directory's owner: the test's user (root may not be named there; it is the node's default then).
                 template["metadata"]?["annotations"]?[NomadVolumeKeys.directoryOwnerAnnotation] = uid == 0 ? nil : .string(user)
                 return template
@@ -130,7 +134,14 @@ struct ServiceExamplesEndToEndTests {
             let name = image["metadata"]?["name"]?.stringValue ?? ""
             _ = try await harness.admin.patch(Self.pseudoImages, name: name, patch: .merge(["spec": ["tags": image["spec"]?["tags"] ?? .null]]))
         }
-        let first = try await harness.waitForPod(pod, "Ready through the example's readiness probe", timeout: .seconds(120)) { $0.isReady }
+        let first: Pod
+        do {
+            first = try await harness.waitForPod(pod, "Ready through the example's readiness probe", timeout: .seconds(120)) { $0.isReady }
+        } catch {
+            // Say what the processes said, so a failure explains itself.
+            Issue.record("standard error of pod \(pod)'s tasks:\n\(await Self.taskErrors(pod, harness: harness))")
+            throw error
+        }
         let placement = try await setup.placement(ofClaim: "data-\(pod)")
         #expect(try await setup.clientRunning(pod) == placement.nodeID)
         let written = "written through \(example.name) by \(first.metadata.uid ?? "?")"
@@ -216,6 +227,24 @@ struct ServiceExamplesEndToEndTests {
         var object = document
         object["metadata"]?["namespace"] = .string(namespace)
         _ = try await admin.create(type, object: object, namespace: namespace)
+    }
+
+    /// The standard error of every task of the pod's current allocation (tail), for failure messages.
+    static func taskErrors(_ pod: String, harness: AgentHarness) async -> String {
+        guard let found = try? await harness.readPod(pod) else { return "(no pod)" }
+        let jobID = PodJobIdentity.jobID(namespace: harness.namespace, name: pod, uid: found.metadata.uid ?? "")
+        guard let allocation = (try? await harness.nomad.allocations(ofJob: jobID).value)?.first, let allocationID = allocation.id else { return "(no allocation)" }
+        var text = ""
+        for task in (allocation.taskStates ?? [:]).keys.sorted() {
+            var bytes = Data()
+            do {
+                for try await chunk in harness.nomad.logs(allocationID: allocationID, task: task, type: .stderr, plain: true) { bytes.append(chunk.data) }
+            } catch {
+                bytes.append(Data("(logs unreadable: \(error))".utf8))
+            }
+            text += "--- \(task):\n\(String(decoding: bytes.suffix(2000), as: UTF8.self))\n"
+        }
+        return text
     }
 
     static func url(_ port: Int, _ path: String) -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }

@@ -152,6 +152,7 @@ struct ServiceExampleTranslationTests {
             #expect(problem.kind == .missing)
             #expect(problem.reason.contains("PseudoImage \"\(image.name)\" tag \"\(image.tag)\" has a checksum placeholder"))
             #expect(problem.reason.contains(image.url))
+            #expect(problem.reason.contains("publishes at \(image.checksumLocation)"), "the waiting message alone says where to look")
             #expect(problem.fix.contains("publishes at \(image.checksumLocation)"))
         }
     }

@@ -269,6 +269,7 @@ struct PseudoImageTranslationTests {
             #expect(problem.kind == .missing, "waits (ErrImagePull) until the PseudoImage gets its checksum, instead of failing the pod")
             #expect(problem.reason.contains("PseudoImage \"tool\" tag \"placeholder\" has a checksum placeholder"))
             #expect(problem.reason.contains("https://example.test/tool-2.0.tar.gz"))
+            #expect(problem.reason.contains("publishes at https://example.test/tool-2.0.tar.gz.sha256"))
             #expect(problem.fix.contains("publishes at https://example.test/tool-2.0.tar.gz.sha256"))
             #expect(problem.fix.contains("sha256:<64 hex digits>"))
         }
