@@ -2,6 +2,7 @@ import Foundation
 import KubeletServer
 import NIOCore
 import NIOPosix
+import Synchronization
 import TestSupport
 import Testing
 
@@ -68,7 +69,8 @@ struct HostilePeerTests {
 
     /// Upgrades a connection to SPDY as kube-apiserver does, sends `bytes` (half-closing after them
     /// when asked) and reads until the server closes the connection; returns all it received.
-    static func sendAfterUpgrade(_ bytes: [UInt8], halfClose: Bool, port: Int) async throws -> ByteBuffer {
+    /// Throws `ServerKeptTheConnection` when the server has not closed it within `deadline`.
+    static func sendAfterUpgrade(_ bytes: [UInt8], halfClose: Bool, port: Int, deadline: Duration = .seconds(30)) async throws -> ByteBuffer {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .connect(host: "127.0.0.1", port: port) { channel in
@@ -76,7 +78,13 @@ struct HostilePeerTests {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                 }
             }
-        return try await channel.executeThenClose { inbound, outbound in
+        let expired = Mutex(false)
+        let timer = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(deadline / .nanoseconds(1)))) { [underlying = channel.channel] in
+            expired.withLock { $0 = true }
+            underlying.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        let received = try await channel.executeThenClose { inbound, outbound in
             let target = StreamingHarness.execTarget(["/bin/true"])
             try await outbound.write(ByteBuffer(string:
                 "POST \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer admin\r\nContent-Length: 0\r\n"
@@ -96,7 +104,16 @@ struct HostilePeerTests {
             } catch let error as IOError where error.errnoCode == ECONNRESET {}
             return received
         }
+        if expired.withLock({ $0 }) { throw ServerKeptTheConnection(deadline: deadline, received: received.readableBytes) }
+        return received
     }
+}
+
+/// The server left a hostile peer's connection open past the test's deadline.
+struct ServerKeptTheConnection: Error, CustomStringConvertible {
+    var deadline: Duration
+    var received: Int
+    var description: String { "the server did not close the connection within \(deadline) (it sent \(received) bytes, the 101 included)" }
 }
 
 /// SplitMix64: a small deterministic generator, so failures reproduce.
