@@ -49,35 +49,24 @@ struct KubernetesKubeletProxyTests {
         }
     }
 
-    /// A kubelet answer that is not 2xx, and the Status kube-apiserver's `GenericHttpResponseChecker`
-    /// makes of it for pods/log: (kubelet code, kubelet body, chunked?, code, reason, message, details).
-    static let failedLogAnswers: [(Int, String, Bool, Int, String, String, JSONValue?)] = [
-        (400, #"previous terminated container "main" in pod "web" not found"#, false, 400, "BadRequest",
-         #"previous terminated container "main" in pod "web" not found"#, nil),
-        (404, #"pod "web" does not exist"#, false, 404, "NotFound", "the server could not find the requested resource ( pods/log web)",
-         ["kind": "pods/log", "name": "web"]),
-        (500, "boom", true, 500, "InternalError", "Internal error occurred: boom", ["causes": [["message": "boom"]]]),
-        (422, #"{"message": "Invalid request."}"#, true, 422, "Invalid",
-         "the server rejected our request due to an error in our request ( pods/log web)", ["kind": "pods/log", "name": "web"]),
-        (503, "Nomad is down", false, 503, "ServiceUnavailable", "the server is currently unable to handle the request ( pods/log web)",
-         ["kind": "pods/log", "name": "web"]),
-    ]
+    /// What a real kube-apiserver made of a kubelet's failed pods/log answers (`kubelet CODE
+    /// FRAMING: TEXT` in each title).
+    static let failedLogAnswers = (try? RecordedTraffic.exchanges("kubernetes/09-pods-log-kubelet-errors.txt")) ?? []
 
-    @Test("a kubelet's failed pods/log answer (plain text, as go-restful writes it) becomes the Status the real API server makes of it",
+    @Test("a kubelet's failed pods/log answer (plain text, as go-restful writes it) becomes the Status the real API server made of it",
         arguments: failedLogAnswers.indices)
     func failedLogAnswer(index: Int) async throws {
-        let (kubeletCode, text, chunked, code, reason, message, details) = Self.failedLogAnswers[index]
+        let recorded = Self.failedLogAnswers[index]
+        let match = try #require(recorded.title.wholeMatch(of: /kubelet (\d+) (chunked|Content-Length): (.*)/), "\(recorded.title)")
+        let text = String(match.output.3)
+        let chunked = match.output.2 == "chunked"
         let body = chunked ? "\(String(text.utf8.count, radix: 16))\r\n\(text)\r\n0\r\n\r\n" : text
         let framing = chunked ? "Transfer-Encoding: chunked" : "Content-Length: \(text.utf8.count)"
-        let response = "HTTP/1.1 \(kubeletCode) Whatever\r\nContent-Type: text/plain; charset=utf-8\r\n\(framing)\r\n\r\n\(body)"
+        let response = "HTTP/1.1 \(match.output.1) Whatever\r\nContent-Type: text/plain; charset=utf-8\r\n\(framing)\r\n\r\n\(body)"
         try await withKubelet(.respond(response)) { _, admin, _ in
-            let answer = try await admin.get("/api/v1/namespaces/default/pods/web/log?previous=true")
-            #expect(answer.status == code)
-            #expect(answer.json["kind"] == "Status")
-            #expect(answer.json["code"]?.intValue == code)
-            #expect(answer.json["reason"]?.stringValue == reason)
-            #expect(answer.json["message"]?.stringValue == message)
-            #expect(answer.json["details"] == details)
+            let answer = try await admin.get(recorded.target)
+            #expect(answer.status == recorded.status)
+            #expect(answer.json == (try JSONValue(parsing: Data(recorded.responseBody.utf8))), "\(recorded.title)")
         }
     }
 
