@@ -54,15 +54,28 @@ public struct LogFrameDecoder {
     /// Feeds the next bytes of the body; returns the chunks they complete.
     public mutating func feed(_ bytes: [UInt8]) throws -> [NomadLogChunk] {
         if plain { return bytes.isEmpty ? [] : [NomadLogChunk(data: Data(bytes))] }
-        return try splitter.feed(bytes).compactMap { object in
+        return try splitter.feed(bytes).compactMap(Self.chunk(from:))
+    }
+
+    /// One frame's chunk, or nil for a heartbeat or a frame without bytes or event.
+    private static func chunk(from object: [UInt8]) throws -> NomadLogChunk? {
+        let notBase64 = JSONObjectSplitter.FramingError(description: "a log frame's Data is not base64")
+        guard let fields = LogFrameFields.parse(object) else {
+            // Not the flat shape Nomad writes (escapes, nesting): the general decoder reads it.
             let frame = try JSONDecoder().decode(StreamFrame.self, from: Data(object))
             if frame.isHeartbeat { return nil }
-            if frame.data != nil, Data(base64Encoded: frame.data ?? "") == nil {
-                throw JSONObjectSplitter.FramingError(description: "a log frame's Data is not base64")
-            }
-            if frame.fileEvent == nil, frame.bytes.isEmpty { return nil }
-            return NomadLogChunk(data: frame.bytes, file: frame.file, offset: frame.offset, fileEvent: frame.fileEvent)
+            guard let data = frame.data.map({ Array($0.utf8).withUnsafeBufferPointer { Base64.decode($0) } }) ?? Data() else { throw notBase64 }
+            if frame.fileEvent == nil, data.isEmpty { return nil }
+            return NomadLogChunk(data: data, file: frame.file, offset: frame.offset, fileEvent: frame.fileEvent)
         }
+        if fields.isHeartbeat { return nil }
+        var data = Data()
+        if let range = fields.data {
+            guard let decoded = object.withUnsafeBufferPointer({ Base64.decode(UnsafeBufferPointer(rebasing: $0[range])) }) else { throw notBase64 }
+            data = decoded
+        }
+        if fields.fileEvent == nil, data.isEmpty { return nil }
+        return NomadLogChunk(data: data, file: fields.file, offset: fields.offset, fileEvent: fields.fileEvent)
     }
 
     /// Checks the stream did not stop inside a frame.
