@@ -98,6 +98,9 @@ start=$(date +%s)
 system_args=(--agent "$agent" --sandbox "$sandbox" --out "$work/system.json")
 if [ "$quick" = 1 ]; then system_args+=(--quick --small 10 --large 50 --serial 10 --idle-seconds 2); fi
 if [ "$fio" = 0 ]; then system_args+=(--no-fio); fi
+# A real Nomad client (its exec driver needs root and cgroups, which the simulator does not model):
+# NOMAD_KUBELET_BENCH_REAL_NOMAD=http://127.0.0.1:4646 adds fio and pgbench under exec and raw_exec.
+if [ -n "${NOMAD_KUBELET_BENCH_REAL_NOMAD:-}" ] && [ "$fio" = 1 ]; then system_args+=(--real-nomad "$NOMAD_KUBELET_BENCH_REAL_NOMAD"); fi
 python3 scripts/bench/system.py "${system_args[@]}"
 echo "bench: system benchmarks took $(( $(date +%s) - start ))s"
 

@@ -117,6 +117,15 @@ def table(document):
         overlay = pgbench["overlayfs"].get("tps")
         ratio = lambda other: f"{other / host:.2f}" if host and other is not None else "n/a"  # noqa: E731
         goal_rows.append((f"pgbench TPS (scale {pgbench['scale']}): host / b/a / c/a", f"{host} / {ratio(agent)} / {ratio(overlay)}", "b/a >= 0.98", ""))
+    real = system.get("real_nomad_drivers")
+    if real:
+        for job, metric in [("randrw_4k", "read_iops"), ("randrw_4k", "write_iops"), ("seqwrite_1m", "write_mb_s"), ("fsync_4k", "fsync_p99_us")]:
+            host = real["fio"]["host"][job][metric]
+            ratio = lambda driver: f'{real["fio"][driver][job][metric] / host:.2f}' if host else "n/a"  # noqa: E731
+            goal_rows.append((f"real Nomad fio {job} {metric}: host / raw_exec / exec", f"{host} / {ratio('raw_exec')} / {ratio('exec')}", "", ""))
+        host = real["pgbench"]["host"]["tps"]
+        goal_rows.append(("real Nomad pgbench TPS: host / raw_exec / exec",
+                          f'{host} / {real["pgbench"]["raw_exec"]["tps"] / host:.2f} / {real["pgbench"]["exec"]["tps"] / host:.2f}', "", ""))
     lines.append("\n".join(f"{a:<62} {b:>22} {c:>20} {d:>7}" for a, b, c, d in goal_rows))
     return "\n".join(lines)
 

@@ -400,21 +400,23 @@ def run_pgbench(directory, scale, seconds, clients):
     data = os.path.join(directory, "pgdata")
     os.makedirs(data, exist_ok=True)
     socket_dir = tempfile.mkdtemp(prefix="pgsock.", dir="/tmp")
-    for path in (data, socket_dir):
-        shutil.chown(path, "postgres", "postgres")
+    root = os.geteuid() == 0  # else already the server's user (a Nomad exec task runs as postgres)
+    if root:
+        for path in (data, socket_dir):
+            shutil.chown(path, "postgres", "postgres")
+        # The postgres user has to reach the data directory: let it traverse the (root-owned) parents.
+        parent = os.path.dirname(os.path.realpath(data))
+        while parent != "/":
+            mode = os.stat(parent).st_mode
+            if not mode & 0o001:
+                os.chmod(parent, (mode & 0o7777) | 0o001)
+            parent = os.path.dirname(parent)
     os.chmod(data, 0o700)
-    # The postgres user has to reach the data directory: let it traverse the (root-owned) parents.
-    parent = os.path.dirname(os.path.realpath(data))
-    while parent != "/":
-        mode = os.stat(parent).st_mode
-        if not mode & 0o001:
-            os.chmod(parent, (mode & 0o7777) | 0o001)
-        parent = os.path.dirname(parent)
 
     log = os.path.join(socket_dir, "postgres.log")
 
     def as_postgres(*command, check=True):
-        done = subprocess.run(["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True)
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *command] if root else list(command), capture_output=True, text=True)
         if check and done.returncode != 0:
             server_log = open(log).read()[-1000:] if os.path.exists(log) else ""
             fail(f"{os.path.basename(command[0])} failed ({done.returncode}): {done.stderr[-1000:]} {server_log}")
@@ -485,6 +487,73 @@ def pgbench_benchmarks(kube, timeline, scratch, quick):
         shutil.rmtree(base, ignore_errors=True)
 
 
+def real_nomad_driver_benchmarks(address, quick):
+    """fio and pgbench as batch jobs submitted straight to a real Nomad client, under the exec driver
+    (chroot + cgroups) and raw_exec, beside the same runs on the host: what Nomad's isolation costs
+    (the agent is not in the data path; b/a above shows it adds nothing). The script goes into the
+    task by a template (its own delimiters, control characters the sources do not contain, so their braces are left alone); results come back
+    through Nomad's file API."""
+    size, runtime = ("16M", 2) if quick else ("256M", 10)
+    scale, seconds, clients = (1, 3, 4) if quick else (10, 20, 4)
+    here = os.path.dirname(os.path.abspath(__file__))
+    sources = {name: open(os.path.join(here, name)).read() for name in ("system.py", "streams.py")}
+
+    def request(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        with urllib.request.urlopen(urllib.request.Request(address + path, data=data, method=method), timeout=30) as response:
+            return response.read()
+
+    def run_job(driver, kind):
+        job_id = f"nomad-kubelet-bench-{kind}-{driver}-{os.getpid()}"
+        if kind == "fio":
+            arguments = ["--fio-only", "local/fio", "--fio-size", size, "--fio-runtime", str(runtime), "--fio-out", "local/result.json"]
+        else:
+            arguments = ["--pgbench-only", "local/pg", "--pgbench-scale", str(scale), "--pgbench-seconds", str(seconds),
+                         "--pgbench-clients", str(clients), "--pgbench-out", "local/result.json"]
+        task = {
+            # The exec driver refuses root (its default user denylist); pgbench's server needs postgres anyway.
+            "Name": "bench", "Driver": driver, "User": "root" if driver == "raw_exec" else "postgres",
+            "Config": {"command": "/usr/bin/python3", "args": ["local/system.py", *arguments]},
+            "Templates": [{"EmbeddedTmpl": text, "DestPath": f"local/{name}", "LeftDelim": "\u0001[", "RightDelim": "]\u0001",
+                           "ChangeMode": "noop"} for name, text in sources.items()],
+            "Resources": {"CPU": 1000, "MemoryMB": 2048},
+        }
+        job = {"ID": job_id, "Name": job_id, "Type": "batch", "Datacenters": ["dc1"], "TaskGroups": [{
+            "Name": "bench", "Count": 1, "Tasks": [task], "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+            "ReschedulePolicy": {"Attempts": 0, "Unlimited": False}, "EphemeralDisk": {"SizeMB": 2048}}]}
+        request("PUT", "/v1/jobs", {"Job": job})
+        deadline = time.time() + 3 * runtime + seconds + 180
+        try:
+            while time.time() < deadline:
+                allocations = json.loads(request("GET", f"/v1/job/{job_id}/allocations"))
+                states = [a["ClientStatus"] for a in allocations]
+                if any(state in ("complete", "failed", "lost") for state in states):
+                    allocation = allocations[0]["ID"]
+                    if states[0] != "complete":
+                        events = [e.get("DisplayMessage") for e in ((allocations[0].get("TaskStates") or {}).get("bench") or {}).get("Events") or []]
+                        try:
+                            stderr = request("GET", f"/v1/client/fs/logs/{allocation}?task=bench&type=stderr&plain=true&origin=end&offset=2000")
+                        except urllib.error.HTTPError as error:
+                            stderr = error.read()
+                        fail(f"the {driver} {kind} job on the real Nomad ended {states[0]}: {events[-3:]} {stderr.decode(errors='replace')}")
+                    return json.loads(request("GET", f"/v1/client/fs/cat/{allocation}?path=bench/local/result.json"))
+                time.sleep(0.5)
+            fail(f"the {driver} {kind} job on the real Nomad did not finish in time")
+        finally:
+            request("DELETE", f"/v1/job/{job_id}?purge=true")
+
+    base = tempfile.mkdtemp(prefix="real-nomad-host-", dir="/var/tmp")
+    try:
+        result = {"address": address, "fio": {"host": run_fio(shutil.which("fio"), os.path.join(base, "fio"), size, runtime, "host")},
+                  "pgbench": {"host": run_pgbench(os.path.join(base, "pg"), scale, seconds, clients)}}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    for driver in ("raw_exec", "exec"):
+        result["fio"][driver] = run_job(driver, "fio")
+        result["pgbench"][driver] = run_job(driver, "pgbench")
+    return result
+
+
 def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -512,6 +581,7 @@ def main():
     parser.add_argument("--pgbench-clients", type=int)
     parser.add_argument("--pgbench-out")
     parser.add_argument("--no-streams", action="store_true")
+    parser.add_argument("--real-nomad", help="a real Nomad agent's address: also run fio and pgbench under its exec and raw_exec drivers")
     args = parser.parse_args()
     if args.pgbench_only:  # inside the pgbench pod: run it on the volume, write the JSON
         json.dump(run_pgbench(args.pgbench_only, args.pgbench_scale, args.pgbench_seconds, args.pgbench_clients), open(args.pgbench_out, "w"))
@@ -608,6 +678,8 @@ def main():
         if not args.no_fio:
             result["fio"] = fio_benchmarks(kube, timeline, state, args.quick)
             result["pgbench"] = pgbench_benchmarks(kube, timeline, state, args.quick)
+            if args.real_nomad:
+                result["real_nomad_drivers"] = real_nomad_driver_benchmarks(args.real_nomad.rstrip("/"), args.quick)
         if agent.poll() is not None:
             fail(f"the agent exited ({agent.returncode}); log: {state}/agent.log")
     except SystemExit:
