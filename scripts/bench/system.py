@@ -243,50 +243,74 @@ def run_fio(binary, directory, size, runtime, label):
     return results
 
 
-def fio_through_agent(kube, timeline, directory, size, runtime, timeout):
+def fio_through_agent(kube, timeline, directory, size, runtime, timeout, name="fio"):
     """Runs the same fio jobs as a pseudo-container (Nomad raw_exec via the agent) and reads its JSON."""
     script = os.path.join(directory, "system.py")
     os.makedirs(directory, exist_ok=True)
-    for name in ("system.py", "streams.py"):
-        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), os.path.join(directory, name))
+    for source in ("system.py", "streams.py"):
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), source), os.path.join(directory, source))
     out = os.path.join(directory, "result.json")
     command = [sys.executable, script, "--fio-only", directory, "--fio-size", size, "--fio-runtime", str(runtime), "--fio-out", out]
-    manifest = pod_manifest("fio")
+    manifest = pod_manifest(name)
     manifest["spec"]["restartPolicy"] = "Never"
     manifest["spec"]["containers"][0]["command"] = command
     kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
-    timeline.wait("the fio pod to finish (Succeeded)", lambda events: any(
-        e["kind"] == "pods" and e["name"] == "fio" and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
-    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == "fio"][-1]
+    timeline.wait(f"the {name} pod to finish (Succeeded)", lambda events: any(
+        e["kind"] == "pods" and e["name"] == name and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
+    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == name][-1]
     if phase != "Succeeded" or not os.path.exists(out):
-        fail(f"the fio pod ended {phase} without {out}")
-    kube.request("DELETE", "/api/v1/namespaces/default/pods/fio")
-    return json.load(open(out))
+        fail(f"the {name} pod ended {phase} without {out}")
+    result = json.load(open(out))
+    os.remove(out)
+    kube.request("DELETE", f"/api/v1/namespaces/default/pods/{name}")
+    return result
+
+
+def median_of(results):
+    """The per-field median of same-shaped JSON results (numbers at the leaves)."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {key: median_of([result[key] for result in results]) for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool):
+        ordered = sorted(results)
+        middle = len(ordered) // 2
+        return ordered[middle] if len(ordered) % 2 else round((ordered[middle - 1] + ordered[middle]) / 2, 3)
+    return first
+
+
+def with_overlay(base, label, run):
+    """Runs run(directory) in a directory on a fresh overlayfs mount (lower/upper/work under base)."""
+    lower, upper, work, merged = (os.path.join(base, f"{label}-{d}") for d in ["lower", "upper", "work", "merged"])
+    for directory in (lower, upper, work, merged):
+        os.makedirs(directory)
+        os.chmod(directory, 0o755)
+    mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", merged],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        return {"skipped": f"mount -t overlay failed: {mounted.stderr.strip()}"}
+    try:
+        return run(os.path.join(merged, "data"))
+    finally:
+        subprocess.run(["umount", merged], check=False)
 
 
 def fio_benchmarks(kube, timeline, scratch, quick):
+    """Rounds of (a) host, (b) through the agent, (c) overlayfs, interleaved so that a change of the
+    shared machine's load does not fall on one side only; each figure is the median over rounds."""
     binary = shutil.which("fio")
     if binary is None:
         fail("fio is not installed (scripts/bench.sh installs it with apt-get)")
-    size, runtime = ("16M", 2) if quick else ("256M", 10)
+    size, runtime, rounds = ("16M", 2, 1) if quick else ("256M", 5, 3)
     base = tempfile.mkdtemp(prefix="fio-", dir="/var/tmp")
     try:
-        host = run_fio(binary, os.path.join(base, "host"), size, runtime, "host")
-        agent = fio_through_agent(kube, timeline, os.path.join(base, "agent"), size, runtime, timeout=runtime * 3 * 4 + 60)
-        lower, upper, work, merged = (os.path.join(base, d) for d in ["lower", "upper", "work", "merged"])
-        for directory in (lower, upper, work, merged):
-            os.makedirs(directory)
-        overlay = None
-        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", merged],
-                                 capture_output=True, text=True)
-        if mounted.returncode == 0:
-            try:
-                overlay = run_fio(binary, os.path.join(merged, "data"), size, runtime, "overlay")
-            finally:
-                subprocess.run(["umount", merged], check=False)
-        else:
-            overlay = {"skipped": f"mount -t overlay failed: {mounted.stderr.strip()}"}
-        return {"size": size, "runtime_s": runtime, "host": host, "agent_raw_exec": agent, "overlayfs": overlay}
+        results = {"host": [], "agent_raw_exec": [], "overlayfs": []}
+        for index in range(rounds):
+            results["host"].append(run_fio(binary, os.path.join(base, "host"), size, runtime, "host"))
+            results["agent_raw_exec"].append(fio_through_agent(kube, timeline, os.path.join(base, "agent"), size, runtime,
+                                                               timeout=runtime * 3 * 4 + 60, name=f"fio-{index}"))
+            results["overlayfs"].append(with_overlay(base, f"overlay-{index}", lambda d: run_fio(binary, d, size, runtime, "overlay")))
+        summary = {key: median_of(values) for key, values in results.items()}
+        return {"size": size, "runtime_s": runtime, "rounds": rounds, **summary, "per_round": results}
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -439,14 +463,14 @@ def run_pgbench(directory, scale, seconds, clients):
     return {"tps": round(float(tps.group(1)), 1), "latency_avg_ms": float(latency.group(1)) if latency else None}
 
 
-def pgbench_through_agent(kube, timeline, script_directory, scale, seconds, clients, timeout):
+def pgbench_through_agent(kube, timeline, script_directory, scale, seconds, clients, timeout, name="pgbench"):
     """pgbench as a pseudo-container through the agent, its data directory on the pod's emptyDir
     volume (mounted at /data, i.e. $NOMAD_KUBELET_ROOT/data under raw_exec)."""
     os.makedirs(script_directory, exist_ok=True)
     for name in ("system.py", "streams.py"):
         shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), os.path.join(script_directory, name))
     out = os.path.join(script_directory, "pgbench.json")
-    manifest = pod_manifest("pgbench")
+    manifest = pod_manifest(name)
     manifest["spec"]["restartPolicy"] = "Never"
     manifest["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
     container = manifest["spec"]["containers"][0]
@@ -454,35 +478,31 @@ def pgbench_through_agent(kube, timeline, script_directory, scale, seconds, clie
     container["command"] = ["/bin/sh", "-c", f'exec {sys.executable} {script_directory}/system.py --pgbench-only "$NOMAD_KUBELET_ROOT/data" '
                             f"--pgbench-scale {scale} --pgbench-seconds {seconds} --pgbench-clients {clients} --pgbench-out {out}"]
     kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
-    timeline.wait("the pgbench pod to finish (Succeeded)", lambda events: any(
-        e["kind"] == "pods" and e["name"] == "pgbench" and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
-    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == "pgbench"][-1]
+    timeline.wait(f"the {name} pod to finish (Succeeded)", lambda events: any(
+        e["kind"] == "pods" and e["name"] == name and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
+    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == name][-1]
     if phase != "Succeeded" or not os.path.exists(out):
-        fail(f"the pgbench pod ended {phase} without {out}")
-    kube.request("DELETE", "/api/v1/namespaces/default/pods/pgbench")
-    return json.load(open(out))
+        fail(f"the {name} pod ended {phase} without {out}")
+    result = json.load(open(out))
+    os.remove(out)
+    kube.request("DELETE", f"/api/v1/namespaces/default/pods/{name}")
+    return result
 
 
 def pgbench_benchmarks(kube, timeline, scratch, quick):
-    scale, seconds, clients = (1, 3, 4) if quick else (10, 20, 4)
+    """Rounds of (a) host, (b) through the agent on its emptyDir, (c) overlayfs, interleaved as fio's;
+    each figure is the median over rounds, every round on a fresh cluster."""
+    scale, seconds, clients, rounds = (1, 3, 4, 1) if quick else (10, 10, 4, 3)
     base = tempfile.mkdtemp(prefix="pgbench-", dir=scratch)  # the same file system as the agent's volumes
     try:
-        host = run_pgbench(os.path.join(base, "host"), scale, seconds, clients)
-        agent = pgbench_through_agent(kube, timeline, os.path.join(base, "agent"), scale, seconds, clients, timeout=seconds + 120)
-        lower, upper, work, merged = (os.path.join(base, d) for d in ["lower", "upper", "work", "merged"])
-        for directory in (lower, upper, work, merged):
-            os.makedirs(directory)
-            os.chmod(directory, 0o755)
-        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", merged],
-                                 capture_output=True, text=True)
-        if mounted.returncode == 0:
-            try:
-                overlay = run_pgbench(os.path.join(merged, "data"), scale, seconds, clients)
-            finally:
-                subprocess.run(["umount", merged], check=False)
-        else:
-            overlay = {"skipped": f"mount -t overlay failed: {mounted.stderr.strip()}"}
-        return {"scale": scale, "seconds": seconds, "clients": clients, "host": host, "agent_raw_exec_emptydir": agent, "overlayfs": overlay}
+        results = {"host": [], "agent_raw_exec_emptydir": [], "overlayfs": []}
+        for index in range(rounds):
+            results["host"].append(run_pgbench(os.path.join(base, f"host-{index}"), scale, seconds, clients))
+            results["agent_raw_exec_emptydir"].append(pgbench_through_agent(
+                kube, timeline, os.path.join(base, "agent"), scale, seconds, clients, timeout=seconds + 120, name=f"pgbench-{index}"))
+            results["overlayfs"].append(with_overlay(base, f"overlay-{index}", lambda d: run_pgbench(d, scale, seconds, clients)))
+        summary = {key: median_of(values) for key, values in results.items()}
+        return {"scale": scale, "seconds": seconds, "clients": clients, "rounds": rounds, **summary, "per_round": results}
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -493,8 +513,8 @@ def real_nomad_driver_benchmarks(address, quick):
     (the agent is not in the data path; b/a above shows it adds nothing). The script goes into the
     task by a template (its own delimiters, control characters the sources do not contain, so their braces are left alone); results come back
     through Nomad's file API."""
-    size, runtime = ("16M", 2) if quick else ("256M", 10)
-    scale, seconds, clients = (1, 3, 4) if quick else (10, 20, 4)
+    size, runtime = ("16M", 2) if quick else ("256M", 5)
+    scale, seconds, clients = (1, 3, 4) if quick else (10, 10, 4)
     here = os.path.dirname(os.path.abspath(__file__))
     sources = {name: open(os.path.join(here, name)).read() for name in ("system.py", "streams.py")}
 
@@ -504,7 +524,7 @@ def real_nomad_driver_benchmarks(address, quick):
             return response.read()
 
     def run_job(driver, kind):
-        job_id = f"nomad-kubelet-bench-{kind}-{driver}-{os.getpid()}"
+        job_id = f"nomad-kubelet-bench-{kind}-{driver}-{time.time_ns()}"
         if kind == "fio":
             arguments = ["--fio-only", "local/fio", "--fio-size", size, "--fio-runtime", str(runtime), "--fio-out", "local/result.json"]
         else:
@@ -542,16 +562,20 @@ def real_nomad_driver_benchmarks(address, quick):
         finally:
             request("DELETE", f"/v1/job/{job_id}?purge=true")
 
+    rounds = 1 if quick else 3
+    runs = {"fio": {"host": [], "raw_exec": [], "exec": []}, "pgbench": {"host": [], "raw_exec": [], "exec": []}}
     base = tempfile.mkdtemp(prefix="real-nomad-host-", dir="/var/tmp")
     try:
-        result = {"address": address, "fio": {"host": run_fio(shutil.which("fio"), os.path.join(base, "fio"), size, runtime, "host")},
-                  "pgbench": {"host": run_pgbench(os.path.join(base, "pg"), scale, seconds, clients)}}
+        for index in range(rounds):  # interleaved as above; medians over rounds
+            runs["fio"]["host"].append(run_fio(shutil.which("fio"), os.path.join(base, "fio"), size, runtime, "host"))
+            runs["pgbench"]["host"].append(run_pgbench(os.path.join(base, f"pg-{index}"), scale, seconds, clients))
+            for driver in ("raw_exec", "exec"):
+                runs["fio"][driver].append(run_job(driver, "fio"))
+                runs["pgbench"][driver].append(run_job(driver, "pgbench"))
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    for driver in ("raw_exec", "exec"):
-        result["fio"][driver] = run_job(driver, "fio")
-        result["pgbench"][driver] = run_job(driver, "pgbench")
-    return result
+    return {"address": address, "rounds": rounds, **{kind: {key: median_of(values) for key, values in by_place.items()} for kind, by_place in runs.items()},
+            "per_round": runs}
 
 
 def free_port():
