@@ -150,6 +150,13 @@ public final class VolumeController: Service, Sendable {
             await events.record(on: claim, reason: "ProvisioningFailed", type: "Warning", message: failure.description)
             return
         }
+        let owner: String?
+        switch VolumeProvisioning.directoryOwner(of: claim, defaultOwner: settings.directoryOwner, policy: policy) {
+        case .success(let value): owner = value
+        case .failure(let failure):
+            await events.record(on: claim, reason: "ProvisioningFailed", type: "Warning", message: failure.description)
+            return
+        }
         let requirements = VolumeClientRequirements(
             requestBytes: bytes, datacenters: configuration.nomad.datacenters, nodePool: configuration.nomad.nodePool, nodeClass: configuration.nomad.nodeClass,
             driver: "raw_exec", requiredNodeID: await clientOfSiblingClaims(of: claim))
@@ -174,7 +181,7 @@ public final class VolumeController: Service, Sendable {
         await events.record(
             on: claim, reason: "Provisioning", type: "Normal",
             message: "External provisioner is provisioning volume for claim \"\(namespace)/\(name)\" on Nomad client \(placement.clientDescription)")
-        try await runDirectoryJob(.create, volumeName: volumeName, placement: placement, datacenter: client.datacenter)
+        try await runDirectoryJob(.create, volumeName: volumeName, placement: placement, datacenter: client.datacenter, owner: owner)
         let volume = VolumeProvisioning.persistentVolume(
             claim: claim, storageClass: storageClass, placement: placement, capacityBytes: bytes, virtualNode: configuration.node.name,
             hostnameLabel: configuration.node.addresses.hostname ?? configuration.node.name)
@@ -249,7 +256,7 @@ public final class VolumeController: Service, Sendable {
             queue.add("volume/\(name)", after: settings.retryInterval)
             return
         }
-        try await runDirectoryJob(.remove, volumeName: name, placement: placement, datacenter: client.datacenter ?? "dc1")
+        try await runDirectoryJob(.remove, volumeName: name, placement: placement, datacenter: client.datacenter ?? "dc1", owner: nil)
         do {
             try await kubernetes.delete(PersistentVolume.self, name: name, options: DeleteOptions(preconditions: .init(uid: volume.metadata.uid)))
         } catch let error as KubernetesClientError where error.kind == .notFound {
@@ -268,9 +275,12 @@ public final class VolumeController: Service, Sendable {
     // MARK: Directory jobs
 
     /// Runs a directory job on the volume's client and waits for it to end; purges it afterwards.
-    private func runDirectoryJob(_ action: VolumeProvisioning.DirectoryAction, volumeName: String, placement: VolumePlacement, datacenter: String) async throws {
+    /// `owner` gets a created directory (when the client runs tasks as root).
+    private func runDirectoryJob(
+        _ action: VolumeProvisioning.DirectoryAction, volumeName: String, placement: VolumePlacement, datacenter: String, owner: String?
+    ) async throws {
         let job: Job
-        switch VolumeProvisioning.directoryJob(action, volumeName: volumeName, placement: placement, datacenter: datacenter, owner: settings.directoryOwner, policy: policy) {
+        switch VolumeProvisioning.directoryJob(action, volumeName: volumeName, placement: placement, datacenter: datacenter, owner: owner, policy: policy) {
         case .success(let built): job = built
         case .failure(let failure):
             throw AgentError.volumeOperationFailed(volume: volumeName, action: action.rawValue, client: placement.clientDescription, detail: failure.description)

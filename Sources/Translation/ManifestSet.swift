@@ -32,6 +32,9 @@ public struct ManifestSet: Sendable {
     public var pseudoImages: [PseudoImage] = []
     /// RuntimeClasses found (their handlers pick the driver).
     public var runtimeClasses: [RuntimeClass] = []
+    /// PersistentVolumeClaims found, and those a StatefulSet's `volumeClaimTemplates` make for its
+    /// replica `<name>-0` (`<template>-<name>-0`, as the StatefulSet controller names them).
+    public var claims: [PersistentVolumeClaim] = []
     /// Documents that could not be read, as `source: what is wrong`.
     public var errors: [String] = []
     /// Documents of kinds that translate ignores (Services...), as `Kind name (source)`.
@@ -48,6 +51,50 @@ public struct ManifestSet: Sendable {
     /// The context a pod of `namespace` is translated with.
     public func context(namespace: String) -> TranslationContext {
         TranslationContext(namespace: namespace, configMaps: configMaps, secrets: secrets, pseudoImages: pseudoImages)
+    }
+
+    /// One workload translated as `nomad-kubelet translate` does it.
+    public struct WorkloadTranslation: Sendable {
+        /// The pod and where it came from.
+        public var workload: Workload
+        /// The job (with warnings), or every problem that keeps the pod from running.
+        public var result: Result<PodTranslation, TranslationError>
+        /// Pod volume → where translate assumes its claim's directory (see ``assumedPlacement(of:volumeRoot:)``).
+        public var assumedClaims: [String: ClaimVolume] = [:]
+    }
+
+    /// The Nomad client ID `translate` writes where the provisioner's choice would be.
+    public static let provisionedClientPlaceholder = "nomad-client-chosen-by-the-provisioner"
+
+    /// Where a claim of the files would live once the nomad-local provisioner made it: a directory
+    /// `<volumeRoot>/pvc-<uid>` on the client it picks (``provisionedClientPlaceholder``).
+    public static func assumedPlacement(of claim: PersistentVolumeClaim, volumeRoot: String) -> ClaimVolume {
+        let volumeName = VolumeProvisioning.volumeName(claimUID: claim.metadata.uid ?? "")
+        return ClaimVolume(
+            placement: VolumePlacement(nodeID: provisionedClientPlaceholder, path: VolumeProvisioning.hostPath(root: volumeRoot, volumeName: volumeName)),
+            volumeName: volumeName)
+    }
+
+    /// Every workload translated with `translator`, in document order: the context from the
+    /// ConfigMaps, Secrets and PseudoImages found, the driver from the RuntimeClasses found, and
+    /// claims found in the files as the provisioner would make them under `volumeRoot`
+    /// (``assumedPlacement(of:volumeRoot:)``). The one code path of `nomad-kubelet translate` (and of
+    /// tests that check shipped examples).
+    public func translations(with translator: PodTranslator, volumeRoot: String) -> [WorkloadTranslation] {
+        workloads.map { workload in
+            let namespace = workload.pod.metadata.namespace ?? "default"
+            var assumed: [String: ClaimVolume] = [:]
+            for volume in workload.pod.spec?.volumes ?? [] {
+                guard let claimName = volume.persistentVolumeClaim?.claimName,
+                    let claim = claims.first(where: { $0.metadata.name == claimName && ($0.metadata.namespace ?? "default") == namespace })
+                else { continue }
+                assumed[volume.name] = Self.assumedPlacement(of: claim, volumeRoot: volumeRoot)
+            }
+            let options = TranslationOptions(runtimeHandler: runtimeHandler(of: workload.pod.spec?.runtimeClassName), claimVolumes: assumed)
+            return WorkloadTranslation(
+                workload: workload, result: Result { () throws(TranslationError) in try translator.translate(workload.pod, context: context(namespace: namespace), options: options) },
+                assumedClaims: assumed)
+        }
     }
 
     /// The RuntimeClass handler of `name` when the manifests define it.
@@ -86,6 +133,7 @@ public struct ManifestSet: Sendable {
                 prefix: "spec.jobTemplate.spec.template.", nodeName: nodeName)
         case _ where Self.templateKinds.contains(kind):
             addTemplate(document["spec"]?["template"], kind: kind, name: name, namespace: namespace, source: source, prefix: "spec.template.", nodeName: nodeName)
+            if kind == "StatefulSet" { addClaimTemplates(document["spec"]?["volumeClaimTemplates"], set: name, namespace: namespace, source: source) }
         case "ConfigMap":
             if var configMap = decode(ConfigMap.self, document) {
                 configMap.metadata.namespace = namespace
@@ -98,6 +146,12 @@ public struct ManifestSet: Sendable {
             }
         case "PseudoImage":
             if let image = decode(PseudoImage.self, document) { pseudoImages.append(image) }
+        case "PersistentVolumeClaim":
+            if var claim = decode(PersistentVolumeClaim.self, document) {
+                claim.metadata.namespace = namespace
+                if claim.metadata.uid == nil { claim.metadata.uid = Self.uid(kind: kind, namespace: namespace, name: name) }
+                claims.append(claim)
+            }
         case "RuntimeClass":
             if let runtimeClass = decode(RuntimeClass.self, document) { runtimeClasses.append(runtimeClass) }
         case "":
@@ -128,6 +182,36 @@ public struct ManifestSet: Sendable {
         pod.metadata.uid = Self.uid(kind: kind, namespace: namespace, name: name)
         pod.spec?.nodeName = nodeName
         workloads.append(Workload(source: "\(kind) \(namespace)/\(name) (\(source))", pod: pod, fieldPrefix: prefix))
+    }
+
+    /// The claims a StatefulSet's controller makes for replica `<set>-0` (`<template>-<set>-0`) and
+    /// the pod volumes it puts in place of volumes of the templates' names.
+    private mutating func addClaimTemplates(_ templates: JSONValue?, set: String, namespace: String, source: String) {
+        guard let templates = templates?.arrayValue, !templates.isEmpty, !workloads.isEmpty else { return }
+        for (index, template) in templates.enumerated() {
+            let claim: PersistentVolumeClaim
+            do {
+                claim = try template.decode(as: PersistentVolumeClaim.self)
+            } catch {
+                errors.append("\(source): StatefulSet \(set) spec.volumeClaimTemplates[\(index)] cannot be read: \(Self.describe(error))")
+                continue
+            }
+            guard let templateName = claim.metadata.name, !templateName.isEmpty else {
+                errors.append("\(source): StatefulSet \(set) spec.volumeClaimTemplates[\(index)] has no metadata.name")
+                continue
+            }
+            var made = claim
+            let claimName = "\(templateName)-\(set)-0"
+            made.metadata.name = claimName
+            made.metadata.namespace = namespace
+            made.metadata.uid = Self.uid(kind: "PersistentVolumeClaim", namespace: namespace, name: claimName)
+            claims.append(made)
+            var spec = workloads[workloads.count - 1].pod.spec
+            var volumes = (spec?.volumes ?? []).filter { $0.name != templateName }
+            volumes.append(Volume(name: templateName, persistentVolumeClaim: PersistentVolumeClaimVolumeSource(claimName: claimName)))
+            spec?.volumes = volumes
+            workloads[workloads.count - 1].pod.spec = spec
+        }
     }
 
     /// A stable UUID-shaped uid for an object read from a file (the API server would assign one).

@@ -38,7 +38,7 @@ extension PodTranslation {
                 set.files.map { ("\(set.task)/secrets/\(VolumeSetup.dataDirectory)/\(set.volume)/\($0.path)", $0.data) }
             }, uniquingKeysWith: { first, _ in first })
         func lookup(_ item: String, json: Bool) -> String {
-            "{{ (index . \(Self.goString(item))).Value | base64Decode\(json ? " | toJSON" : "") }}"
+            "{{ (index . \(VolumeTranslator.goQuoted(item))).Value | base64Decode\(json ? " | toJSON" : "") }}"
         }
         for groupIndex in (job.taskGroups ?? []).indices {
             for taskIndex in (job.taskGroups?[groupIndex].tasks ?? []).indices {
@@ -60,11 +60,11 @@ extension PodTranslation {
                     fileCount += 1
                     items[item] = data.base64EncodedString()
                     var template = template
-                    template.embeddedTmpl = "{{ with nomadVar \(Self.goString(path)) }}\(lookup(item, json: false)){{ end }}"
+                    template.embeddedTmpl = "{{ with nomadVar \(VolumeTranslator.goQuoted(path)) }}\(lookup(item, json: false)){{ end }}"
                     return template
                 }
                 if !environmentLines.isEmpty {
-                    let text = "{{ with nomadVar \(Self.goString(path)) }}\n" + environmentLines.joined(separator: "\n") + "\n{{ end }}\n"
+                    let text = "{{ with nomadVar \(VolumeTranslator.goQuoted(path)) }}\n" + environmentLines.joined(separator: "\n") + "\n{{ end }}\n"
                     task.templates = (task.templates ?? []) + [
                         Template(destPath: SecretVariable.environmentTemplatePath, embeddedTmpl: text, changeMode: "noop", perms: "0600", envvars: true)
                     ]
@@ -75,20 +75,6 @@ extension PodTranslation {
         guard !items.isEmpty else { return (self.job, nil) }
         items[SecretVariable.nodeItem] = Data(nodeName.utf8).base64EncodedString()
         return (job, SecretVariable(path: path, items: items))
-    }
-
-    /// A Go template string literal.
-    private static func goString(_ text: String) -> String {
-        var literal = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": literal += "\\\""
-            case "\\": literal += "\\\\"
-            case "\n": literal += "\\n"
-            default: literal.unicodeScalars.append(scalar)
-            }
-        }
-        return literal + "\""
     }
 }
 

@@ -23,6 +23,10 @@ public enum NomadVolumeKeys {
     /// Nomad client meta key overriding the configured volume root on that client (a data disk
     /// mounted elsewhere, or distinct roots for clients sharing a host).
     public static let volumeRootMeta = "nomad_kubelet_volume_root"
+    /// PVC annotation (usually on a StatefulSet's `volumeClaimTemplates`): the Unix user a new
+    /// directory is given to, for services that run as their own user (`postgres`); without it the
+    /// pods' default user (`policy.defaultUser`) gets it.
+    public static let directoryOwnerAnnotation = "nomad-kubelet.io/directory-owner"
     /// Job Meta key of the short directory jobs: the PV they work for.
     public static let volumeJobMeta = "nomad-kubelet.io/volume"
 }
@@ -301,6 +305,24 @@ public enum VolumeProvisioning {
     /// The directory of a new volume: `<root>/<pv name>`.
     public static func hostPath(root: String, volumeName: String) -> String {
         (root.hasSuffix("/") ? String(root.dropLast()) : root) + "/" + volumeName
+    }
+
+    /// Who a new directory for `claim` belongs to: the claim's ``NomadVolumeKeys/directoryOwnerAnnotation``,
+    /// else `defaultOwner`. A malformed user name, or root without `policy.allowPrivileged`, is a failure.
+    public static func directoryOwner(of claim: PersistentVolumeClaim, defaultOwner: String?, policy: TranslationPolicy) -> Result<String?, VolumeProvisioningFailure> {
+        guard let owner = claim.metadata.annotations?[NomadVolumeKeys.directoryOwnerAnnotation] else { return .success(defaultOwner) }
+        let first = owner.unicodeScalars.first
+        let valid = !owner.isEmpty && owner.count <= 32 && first.map { ("a"..."z").contains($0) || $0 == "_" } == true
+            && owner.unicodeScalars.enumerated().allSatisfy { index, scalar in
+                ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || "_.-".unicodeScalars.contains(scalar) || (scalar == "$" && index == owner.unicodeScalars.count - 1)
+            }
+        guard valid else {
+            return .failure(.invalidClaim("annotation \(NomadVolumeKeys.directoryOwnerAnnotation) '\(owner.debugDescription)' is not a Unix user name; set it to the user the pods run as (e.g. postgres)"))
+        }
+        if owner == "root", !policy.allowPrivileged {
+            return .failure(.invalidClaim("annotation \(NomadVolumeKeys.directoryOwnerAnnotation) asks for a root-owned directory, which this node allows only with policy.allowPrivileged"))
+        }
+        return .success(owner)
     }
 
     /// The claim's requested bytes, or a failure naming the field.

@@ -30,16 +30,17 @@ struct TranslateCommand: ParsableCommand {
     var config: String?
 
     func run() throws {
-        let policy: TranslationPolicy
+        let configuration: AgentConfiguration
         if let config {
             do {
-                policy = try AgentConfiguration.load(path: config).translationPolicy
+                configuration = try AgentConfiguration.load(path: config)
             } catch {
                 throw ValidationError(error.description)
             }
         } else {
-            policy = AgentConfiguration(node: .init(name: "nomad-kubelet")).translationPolicy
+            configuration = AgentConfiguration(node: .init(name: "nomad-kubelet"))
         }
+        let policy = configuration.translationPolicy
         var documents: [(source: String, document: JSONValue)] = []
         for file in files {
             let text: String
@@ -56,7 +57,7 @@ struct TranslateCommand: ParsableCommand {
             }
         }
         let manifests = ManifestSet(documents: documents, nodeName: policy.nodeName)
-        let output = TranslateOutput.render(manifests, translator: PodTranslator(policy: policy))
+        let output = TranslateOutput.render(manifests, translator: PodTranslator(policy: policy), volumeRoot: configuration.storage.rootDirectory)
         for line in output.diagnostics { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
         FileHandle.standardOutput.write(Data(output.jobs.utf8))
         if output.failed { throw ExitCode(Self.untranslatableExitCode) }
@@ -65,7 +66,7 @@ struct TranslateCommand: ParsableCommand {
 
 /// What `translate` prints: the jobs (standard output) and the diagnostics (standard error).
 enum TranslateOutput {
-    static func render(_ manifests: ManifestSet, translator: PodTranslator) -> (jobs: String, diagnostics: [String], failed: Bool) {
+    static func render(_ manifests: ManifestSet, translator: PodTranslator, volumeRoot: String) -> (jobs: String, diagnostics: [String], failed: Bool) {
         var jobs = ""
         var diagnostics: [String] = manifests.errors.map { "error: \($0)" }
         var failed = !manifests.errors.isEmpty
@@ -76,11 +77,14 @@ enum TranslateOutput {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        for workload in manifests.workloads {
-            let namespace = workload.pod.metadata.namespace ?? "default"
-            let options = TranslationOptions(runtimeHandler: manifests.runtimeHandler(of: workload.pod.spec?.runtimeClassName))
+        for translated in manifests.translations(with: translator, volumeRoot: volumeRoot) {
+            let workload = translated.workload
+            for (volume, claim) in translated.assumedClaims.sorted(by: { $0.key < $1.key }) {
+                diagnostics.append(
+                    "note: \(workload.source): volume \(volume) is assumed provisioned by nomad-kubelet as \(claim.placement.path) on the Nomad client it picks (\(ManifestSet.provisionedClientPlaceholder) in the job)")
+            }
             do {
-                let translation = try translator.translate(workload.pod, context: manifests.context(namespace: namespace), options: options)
+                let translation = try translated.result.get()
                 for warning in translation.warnings {
                     diagnostics.append("warning: \(workload.source): \(workload.documentPath(warning.field)): \(warning.reason)")
                 }

@@ -1,5 +1,6 @@
 import Agent
 import Foundation
+import KubeletServer
 import KubernetesClient
 import KubernetesModels
 import Logging
@@ -27,6 +28,8 @@ final class AgentHarness: Sendable {
     private let running = Mutex<Task<Void, any Error>?>(nil)
     /// Cluster-scoped objects this harness created, deleted at shutdown (a real cluster keeps them).
     private let createdPseudoImages = Mutex<[String]>([])
+    /// The kubelet server (logs, exec) when started with `kubeletServer`; stopped at shutdown.
+    private let kubeletServerTask: Task<Void, any Error>?
 
     var nodeName: String { configuration.node.name }
     /// `default` on the simulator; on a real cluster a namespace of this harness's own.
@@ -41,10 +44,13 @@ final class AgentHarness: Sendable {
     /// `grants` are what the simulated cluster grants beyond the node identity, given the node name;
     /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise, `nomadVersion` the
     /// version the Nomad simulator reports (a real Nomad reports its own).
+    /// With `kubeletServer` the agent's kubelet API (with exec/port-forward streaming) runs too and the
+    /// Node advertises it, so `kubectl logs` and `kubectl exec` work; on a real cluster that needs
+    /// ``kubeletServerAvailable``.
     static func start(
         nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false,
         nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil, grants: @Sendable (String) -> [AccessGrant] = { _ in [] },
-        kubernetesConfiguration: KubernetesSimulator.Configuration = .init(), nomadVersion: String? = nil
+        kubernetesConfiguration: KubernetesSimulator.Configuration = .init(), nomadVersion: String? = nil, kubeletServer: Bool = false
     ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
@@ -92,10 +98,34 @@ final class AgentHarness: Sendable {
             nomadProxy = proxy
             agentNomadAddress = "http://\(proxy.hostAndPort)"
         }
+        var kubeletServerTask: Task<Void, any Error>?
+        var kubeletServerSection = AgentConfiguration.KubeletServer()
+        var addresses = AgentConfiguration.Addresses()
+        if kubeletServer {
+            let clientCAPath: String
+            if let simulator = kubernetesSimulator {
+                clientCAPath = work.appendingPathComponent("client-ca.crt").path
+                try simulator.caCertificatePEM.write(toFile: clientCAPath, atomically: true, encoding: .utf8)
+            } else {
+                clientCAPath = ProcessInfo.processInfo.environment["NOMAD_KUBELET_E2E_CLIENT_CA"] ?? ""
+            }
+            var logger = Logger(label: "kubelet-server-under-test")
+            logger.logLevel = .warning
+            let server = try KubeletServer(
+                configuration: KubeletServerConfiguration(address: "127.0.0.1", port: 0, tlsSource: .selfSigned, clientCAFile: clientCAPath),
+                node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]),
+                kubernetes: try KubernetesClient(configuration: try KubeconfigLoader.load(path: kubeconfigPath), logger: logger),
+                nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress), logger: logger), logger: logger)
+            kubeletServerTask = Task { try await server.run() }
+            kubeletServerSection.port = await server.listeningPort()
+            // A real API server dials the Hostname address first (its default --kubelet-preferred-address-types).
+            addresses = .init(internalIP: "127.0.0.1", hostname: "localhost")
+        }
         let configuration = AgentConfiguration(
             kubernetes: .init(kubeconfig: kubeconfigPath),
-            node: .init(name: nodeName),
+            node: .init(name: nodeName, addresses: addresses),
             nomad: .init(address: agentNomadAddress),
+            kubeletServer: kubeletServerSection,
             // Tasks run as the test's own user, so they can write into the test's directories.
             policy: .init(defaultUser: ProcessInfo.processInfo.userName),
             timings: .init(
@@ -105,13 +135,20 @@ final class AgentHarness: Sendable {
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, nomadProxy: nomadProxy, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
             storage: VolumeControllerSettings(rootDirectory: work.appendingPathComponent("volumes").path, retryInterval: .seconds(1)),
-            namespace: namespace, workDirectory: work)
+            namespace: namespace, workDirectory: work, kubeletServerTask: kubeletServerTask)
+    }
+
+    /// Whether a harness with `kubeletServer` can run here: always on the simulator; on a real
+    /// cluster only with the client CA the API server's kubelet-client certificate is signed by.
+    static var kubeletServerAvailable: Bool {
+        E2EEnvironment.realKubeconfig == nil || ProcessInfo.processInfo.environment["NOMAD_KUBELET_E2E_CLIENT_CA"] != nil
     }
 
     private init(
         kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, nomadProxy: TCPProxy?, admin: KubernetesClient, nomad: NomadClient,
-        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL
+        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL, kubeletServerTask: Task<Void, any Error>?
     ) {
+        self.kubeletServerTask = kubeletServerTask
         self.storage = storage
         self.nomadProxy = nomadProxy
         self.namespace = namespace
@@ -164,6 +201,8 @@ final class AgentHarness: Sendable {
     func shutdown() async {
         await stopAgent()
         for name in createdPseudoImages.withLock({ $0 }) { _ = try? await admin.delete(PseudoImage.self, name: name) }
+        kubeletServerTask?.cancel()
+        _ = await kubeletServerTask?.result
         if kubernetesSimulator == nil {
             // A real cluster outlives the test: remove the pods (no kubelet will), the namespace and the node.
             for pod in (try? await admin.list(Pod.self, namespace: namespace).items) ?? [] {

@@ -5,7 +5,6 @@ import KubernetesModels
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 import TestSupport
 import Testing
 
@@ -15,7 +14,7 @@ import Testing
 @Suite(
     "Kubelet API: kubectl exec and port-forward", .timeLimit(.minutes(3)),
     .enabled(if: KubeletHarness.available, KubeletHarness.unavailableReason),
-    .enabled(if: KubectlRunner.path != nil, "kubectl is not installed: run scripts/install-test-deps.sh"))
+    .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)))
 struct KubectlStreamingTests {
     private static var python: String? { ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) } }
 
@@ -23,7 +22,7 @@ struct KubectlStreamingTests {
           .enabled(if: python != nil, "needs python3 for the pod's HTTP server"))
     func execAndPortForward() async throws {
         try await KubeletHarness.with(childChannel: KubeletServer.streaming) { harness in
-            let port = try Self.freePort()
+            let port = try freeLoopbackPort()
             try await harness.run("web", script: "echo 'hello from pseudo-pod' > index.html; exec \(Self.python!) -m http.server \(port) --bind 127.0.0.1")
             let kubectl = try KubectlRunner(harness)
             defer { kubectl.cleanUp() }
@@ -41,7 +40,7 @@ struct KubectlStreamingTests {
             #expect(piped.status == 0, "\(piped.stderr)")
             #expect(piped.stdout == "typed line\n")
 
-            let local = try Self.freePort()
+            let local = try freeLoopbackPort()
             let forward = try kubectl.start(["port-forward", "pod/web", "\(local):\(port)"])
             defer { forward.stop() }
             _ = try await eventually("kubectl port-forward to listen on \(local)") { forward.stdout.contains("Forwarding from 127.0.0.1:\(local)") ? true : nil }
@@ -54,106 +53,16 @@ struct KubectlStreamingTests {
             try await client.shutdown()
         }
     }
-
-    private static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
-    }
 }
 
-/// Runs the real kubectl against the harness's cluster (admin credentials, the harness's namespace),
-/// feeding stdin and collecting output; long-running ones (port-forward) are stopped on demand.
-struct KubectlRunner {
-    static let path: String? = {
-        var directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
-        directories.append(NSHomeDirectory() + "/.local/bin")
-        return directories.map { $0 + "/kubectl" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
-    let directory: URL
-    let kubeconfig: String
-    let namespace: String
-
+extension KubectlRunner {
+    /// kubectl as the harness's admin, in the harness's namespace.
     init(_ harness: KubeletHarness) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kubectl-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if let simulator = harness.kubernetesSimulator {
-            let path = directory.appendingPathComponent("admin.kubeconfig").path
-            try simulator.kubeconfig(for: .admin).write(toFile: path, atomically: true, encoding: .utf8)
-            kubeconfig = path
+            try self.init(kubeconfigContents: try simulator.kubeconfig(for: .admin), namespace: harness.namespace)
         } else {
-            kubeconfig = E2EEnvironment.realKubeconfig ?? ""
+            // The real cluster's admin (the harness's own kubeconfig is the node's identity).
+            try self.init(kubeconfig: E2EEnvironment.realKubeconfig ?? harness.kubeconfigPath, namespace: harness.namespace)
         }
-        namespace = harness.namespace
-    }
-
-    func cleanUp() { try? FileManager.default.removeItem(at: directory) }
-
-    /// A started kubectl and what it printed so far.
-    final class Running: Sendable {
-        let process: Process
-        private let out = Mutex(Data())
-        private let err = Mutex(Data())
-        private let readers = DispatchGroup()
-
-        init(_ process: Process) { self.process = process }
-
-        func collect(_ pipe: Pipe, standardOutput: Bool) {
-            readers.enter()
-            Thread.detachNewThread { [self] in
-                while true {
-                    let data = pipe.fileHandleForReading.availableData
-                    if data.isEmpty { break }
-                    if standardOutput { out.withLock { $0.append(data) } } else { err.withLock { $0.append(data) } }
-                }
-                readers.leave()
-            }
-        }
-
-        var stdout: String { out.withLock { String(decoding: $0, as: UTF8.self) } }
-        var stderr: String { err.withLock { String(decoding: $0, as: UTF8.self) } }
-
-        /// Stops kubectl and waits for its output to end.
-        func stop() {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
-            _ = readers.wait(timeout: .now() + 10)
-        }
-    }
-
-    /// Starts kubectl with `arguments`, writing `stdin` (then closing it) when given.
-    func start(_ arguments: [String], stdin: Data? = nil) throws -> Running {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.path ?? "/usr/bin/false")
-        process.arguments = ["--kubeconfig", kubeconfig, "--cache-dir", directory.appendingPathComponent("cache").path, "-n", namespace] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = directory.path
-        environment.removeValue(forKey: "KUBECONFIG")
-        process.environment = environment
-        let running = Running(process)
-        let stdout = Pipe()
-        let stderr = Pipe()
-        let input = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = input
-        running.collect(stdout, standardOutput: true)
-        running.collect(stderr, standardOutput: false)
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try? input.fileHandleForWriting.close()
-        return running
-    }
-
-    /// Runs kubectl to completion (killed after `timeout`).
-    func run(_ arguments: [String], stdin: Data? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let running = try start(arguments, stdin: stdin)
-        let deadline = ContinuousClock.now + timeout
-        while running.process.isRunning, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        running.stop()
-        return (running.process.terminationStatus, running.stdout, running.stderr)
     }
 }

@@ -37,7 +37,9 @@ struct HostilePeerTests {
     @Test("garbage after the upgrade closes the connection and the server keeps serving", arguments: inputs.indices)
     func garbageClosesTheConnection(index: Int) async throws {
         let input = Self.inputs[index]
-        try await StreamingHarness.with(configuration: StreamingConfiguration(streamCreationTimeout: .seconds(5))) { harness in
+        // The timeout also bounds the follow-up exec's stream creation: 15 s leaves room for a loaded
+        // machine running these cases side by side against a real Nomad (5 s was seen to be too short).
+        try await StreamingHarness.with(configuration: StreamingConfiguration(streamCreationTimeout: .seconds(15))) { harness in
             let received = try await Self.sendAfterUpgrade(input.bytes, halfClose: input.halfClose, port: harness.server.port)
             #expect(received.readableBytes > 0)
             // Still serving: a normal exec works afterwards.

@@ -109,6 +109,25 @@ struct VolumeClaimTranslationTests {
         #expect(throws: VolumeProvisioningFailure.self) { try VolumeProvisioning.requestedBytes(of: claim).get() }
     }
 
+    @Test(
+        "a claim's directory-owner annotation names who gets the new directory; without it the default owner; malformed names and root (unless privileged) are refused",
+        arguments: [
+            (nil, "nobody", false, "nobody"), ("postgres", "nobody", false, "postgres"), ("prometheus", nil, false, "prometheus"),
+            ("root", "nobody", true, "root"), ("root", "nobody", false, nil), ("Postgres", "nobody", false, nil), ("a b", "nobody", false, nil),
+            ("x;rm -rf /", "nobody", false, nil), ("", "nobody", false, nil),
+        ] as [(String?, String?, Bool, String?)])
+    func directoryOwner(annotation: String?, defaultOwner: String?, privileged: Bool, expected: String?) {
+        var claim = Self.claim()
+        if let annotation { claim.metadata.annotations = [NomadVolumeKeys.directoryOwnerAnnotation: annotation] }
+        let result = VolumeProvisioning.directoryOwner(of: claim, defaultOwner: defaultOwner, policy: TranslationPolicy(nodeName: "vk", allowPrivileged: privileged))
+        switch result {
+        case .success(let owner): #expect(owner == expected)
+        case .failure(let failure):
+            #expect(expected == nil, "refused: \(failure)")
+            #expect(failure.description.contains(NomadVolumeKeys.directoryOwnerAnnotation))
+        }
+    }
+
     @Test("directory jobs are batch jobs pinned to the client; unsafe paths are refused", arguments: ["/", "relative/dir", "/data/../etc", "/data/x\ny"])
     func directoryJobs(unsafe: String) throws {
         let placement = VolumePlacement(nodeID: "n1", path: "/data/pvc-1")
