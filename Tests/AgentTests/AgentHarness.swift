@@ -111,12 +111,26 @@ final class AgentHarness: Sendable {
             }
             var logger = Logger(label: "kubelet-server-under-test")
             logger.logLevel = .warning
+            let kubeletKubernetes = try KubernetesClient(configuration: try KubeconfigLoader.load(path: kubeconfigPath), logger: logger)
+            let kubeletNomad = try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress), logger: logger)
             let server = try KubeletServer(
                 configuration: KubeletServerConfiguration(address: "127.0.0.1", port: 0, tlsSource: .selfSigned, clientCAFile: clientCAPath),
-                node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]),
-                kubernetes: try KubernetesClient(configuration: try KubeconfigLoader.load(path: kubeconfigPath), logger: logger),
-                nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress), logger: logger), logger: logger)
-            kubeletServerTask = Task { try await server.run() }
+                node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]), kubernetes: kubeletKubernetes, nomad: kubeletNomad, logger: logger)
+            // The server does not own its clients: they are shut down once it stops (an HTTP client
+            // dropped without shutdown traps).
+            kubeletServerTask = Task {
+                func stopClients() async {
+                    try? await kubeletKubernetes.shutdown()
+                    try? await kubeletNomad.shutdown()
+                }
+                do {
+                    try await server.run()
+                } catch {
+                    await stopClients()
+                    throw error
+                }
+                await stopClients()
+            }
             kubeletServerSection.port = await server.listeningPort()
             // A real API server dials the Hostname address first (its default --kubelet-preferred-address-types).
             addresses = .init(internalIP: "127.0.0.1", hostname: "localhost")
