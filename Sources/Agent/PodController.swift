@@ -211,7 +211,7 @@ public final class PodController: Service, Sendable {
             }
             guard now - since >= configuration.timings.orphanGrace else { continue }
             do {
-                _ = try await nomad.deregister(jobID: id)
+                try await stopJob(id, logger: logger)
                 logger.notice("stopped orphan job", metadata: ["job": "\(id)", "pod": "\(job.meta?[PodJobIdentity.namespaceMetaKey] ?? "")/\(job.meta?[PodJobIdentity.podMetaKey] ?? "")"])
                 present.remove(id)
             } catch {
@@ -219,6 +219,20 @@ public final class PodController: Service, Sendable {
             }
         }
         state.withLock { state in state.orphanSince = state.orphanSince.filter { present.contains($0.key) } }
+        await deleteLeftoverSecretVariables(stoppedJobs: Set(jobs.filter { $0.stop == true }.compactMap(\.id)))
+    }
+
+    /// Deletes the secret Variables still held for this node's stopped jobs (a stop whose variable
+    /// deletion failed, or an agent killed in between).
+    private func deleteLeftoverSecretVariables(stoppedJobs: Set<String>) async {
+        guard !stoppedJobs.isEmpty, (try? await nomad.version().hasVariables) == true,
+            let variables = try? await nomad.variables(prefix: SecretVariable.path(jobID: ""))
+        else { return }
+        for variable in variables {
+            guard let path = variable.path, path.hasPrefix(SecretVariable.path(jobID: "")) else { continue }
+            let jobID = String(path.dropFirst(SecretVariable.path(jobID: "").count))
+            if stoppedJobs.contains(jobID) { await deleteSecretVariable(of: jobID, logger: logger) }
+        }
     }
 
     // MARK: Reconcile
@@ -260,7 +274,7 @@ public final class PodController: Service, Sendable {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
         volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
         guard let job = try await existingJob(jobID), job.stop != true else { return }
-        _ = try await nomad.deregister(jobID: jobID)
+        try await stopJob(jobID, logger: logger)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
         if pod.metadata.deletionGracePeriodSeconds == 0 {
             await killLiveAllocations(of: jobID, logger: logger)
@@ -364,7 +378,7 @@ public final class PodController: Service, Sendable {
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
             let translation = (try? translator.translate(pod, context: context, options: options)) ?? plain
-            var job = translation.job
+            var job = try await deliverSecrets(of: translation, pod: pod, logger: logger)
             Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
@@ -388,6 +402,41 @@ public final class PodController: Service, Sendable {
         if ended, existing == nil { return }
         let allocation = try await updateStatus(pod, jobID: jobID, logger: logger)
         if !ended { await volumeSync.sync(plain, allocation: allocation, logger: logger) }
+    }
+
+    /// The job to register: on Nomad 1.4+ its Secret values move into the job's Nomad Variable,
+    /// written here first (the templates wait for it); on older Nomad they stay inline in the job,
+    /// which a Warning Event on the pod says once.
+    private func deliverSecrets(of translation: PodTranslation, pod: Pod, logger: Logger) async throws -> Job {
+        let delivered = translation.deliveringSecretsThroughVariable(nodeName: configuration.node.name)
+        guard let variable = delivered.variable else { return translation.job }
+        let version = try await nomad.version()
+        if version.hasVariables {
+            try await nomad.putVariable(path: variable.path, items: variable.items)
+            return delivered.job
+        }
+        let message =
+            "Nomad \(version) has no Variables (1.4+): the pod's Secret values are inline in job \(translation.identity.jobID), readable by anyone who may read the job in Nomad"
+        logger.warning("Secret values inline in the job", metadata: ["job": "\(translation.identity.jobID)", "nomadVersion": "\(version)"])
+        await record("SecretsInline", type: "Warning", message: message, fieldPath: nil, key: "secrets-inline/\(pod.metadata.uid ?? "")", at: Date(), pod: pod)
+        return translation.job
+    }
+
+    /// Stops a job (deregisters it, without purging) and deletes its secret Variable, if any.
+    private func stopJob(_ jobID: String, logger: Logger) async throws {
+        _ = try await nomad.deregister(jobID: jobID)
+        await deleteSecretVariable(of: jobID, logger: logger)
+    }
+
+    /// Deletes a job's secret Variable on Nomad 1.4+ (best effort: a failure is logged, and the
+    /// orphan scan tries again while the stopped job is listed).
+    private func deleteSecretVariable(of jobID: String, logger: Logger) async {
+        guard (try? await nomad.version().hasVariables) == true else { return }
+        do {
+            try await nomad.deleteVariable(path: SecretVariable.path(jobID: jobID))
+        } catch {
+            logger.warning("could not delete the job's secret variable", metadata: ["job": "\(jobID)", "error": "\(error)"])
+        }
     }
 
     /// What the pod references, read with the node's own identity (the Node authorizer lets a node
@@ -544,7 +593,7 @@ public final class PodController: Service, Sendable {
             // Recorded whoever stops the job (another path may have, once the pod read Failed); the key makes it once.
             await record("DeadlineExceeded", type: "Normal", message: ActiveDeadline.message, fieldPath: nil, key: "deadline/\(uid)", at: Date(), pod: pod)
             guard let job = try await existingJob(jobID), job.stop != true else { return }
-            _ = try await nomad.deregister(jobID: jobID)
+            try await stopJob(jobID, logger: logger)
             logger.info("active deadline passed; stopped the pod's job", metadata: ["job": "\(jobID)"])
         } else if let remaining = ActiveDeadline.remaining(pod: pod, startTime: status.startTime?.date, now: Date()), remaining > 0,
             state.withLock({ $0.deadlineScheduled.insert(uid).inserted })
@@ -613,7 +662,7 @@ public final class PodController: Service, Sendable {
                     return extended
                 }
             }
-            _ = try await nomad.deregister(jobID: jobID)
+            try await stopJob(jobID, logger: logger)
             for container in pod.spec?.containers ?? [] {
                 await record(
                     "Killing", type: "Normal", message: "Stopping container \(container.name)", fieldPath: "spec.containers{\(container.name)}",

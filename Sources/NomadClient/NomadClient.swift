@@ -307,6 +307,45 @@ public final class NomadClient: Sendable {
         return try await decode(JobRegisterResponse.self, .delete, target("/v1/job/\(Self.pathSegment(jobID))", query), resource: jobResource(jobID)).value
     }
 
+    // MARK: - Variables (Nomad 1.4+)
+
+    /// `PUT /v1/var/:path`: creates or replaces a variable (in the configured namespace).
+    @discardableResult
+    public func putVariable(path: String, items: [String: String]) async throws -> Variable {
+        let body = try encode(Variable(namespace: configuration.namespace ?? "default", path: path, items: items))
+        return try await decode(Variable.self, .put, target("/v1/var/\(Self.variablePath(path))"), body: body, resource: variableResource(path)).value
+    }
+
+    /// `GET /v1/var/:path`; `nil` when there is none.
+    public func variable(path: String) async throws -> Variable? {
+        do {
+            return try await decode(Variable.self, .get, target("/v1/var/\(Self.variablePath(path))"), resource: variableResource(path)).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            return nil
+        }
+    }
+
+    /// `GET /v1/vars?prefix=`: the metadata (no items) of the variables under a path prefix.
+    public func variables(prefix: String) async throws -> [Variable] {
+        try await decode([Variable].self, .get, target("/v1/vars", [("prefix", prefix)])).value
+    }
+
+    /// `DELETE /v1/var/:path`; deleting an absent variable succeeds.
+    public func deleteVariable(path: String) async throws {
+        do {
+            _ = try await send(.delete, target("/v1/var/\(Self.variablePath(path))"), resource: variableResource(path))
+        } catch let error as NomadClientError where error.kind == .notFound {
+            return
+        }
+    }
+
+    /// A variable path as a URL path: each segment percent-encoded, the `/` between them kept.
+    static func variablePath(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { pathSegment(String($0)) }.joined(separator: "/")
+    }
+
+    func variableResource(_ path: String) -> String { "variable \"\(path)\"" }
+
     /// `GET /v1/job/:id/summary`.
     public func jobSummary(_ id: String) async throws -> JobSummary {
         try await decode(JobSummary.self, .get, target("/v1/job/\(Self.pathSegment(id))/summary"), resource: jobResource(id)).value

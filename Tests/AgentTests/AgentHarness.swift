@@ -28,6 +28,8 @@ final class AgentHarness: Sendable {
     private let running = Mutex<Task<Void, any Error>?>(nil)
     /// The kubelet server (logs, exec) when started with `kubeletServer`; stopped at shutdown.
     private let kubeletServerTask: Task<Void, any Error>?
+    /// Cluster-scoped objects this harness created, deleted at shutdown (a real cluster keeps them).
+    private let createdPseudoImages = Mutex<[String]>([])
 
     var nodeName: String { configuration.node.name }
     /// `default` on the simulator; on a real cluster a namespace of this harness's own.
@@ -40,14 +42,15 @@ final class AgentHarness: Sendable {
     /// a test can take down, simulator or real Nomad alike; the harness's own client goes direct.
     /// `nomadNodes` (simulator only) replaces the single dev client, given the work directory;
     /// `grants` are what the simulated cluster grants beyond the node identity, given the node name;
-    /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise.
+    /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise, `nomadVersion` the
+    /// version the Nomad simulator reports (a real Nomad reports its own).
     /// With `kubeletServer` the agent's kubelet API (with exec/port-forward streaming) runs too and the
     /// Node advertises it, so `kubectl logs` and `kubectl exec` work; on a real cluster that needs
     /// ``kubeletServerAvailable``.
     static func start(
         nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false,
         nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil, grants: @Sendable (String) -> [AccessGrant] = { _ in [] },
-        kubernetesConfiguration: KubernetesSimulator.Configuration = .init(), kubeletServer: Bool = false
+        kubernetesConfiguration: KubernetesSimulator.Configuration = .init(), nomadVersion: String? = nil, kubeletServer: Bool = false
     ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
@@ -83,6 +86,7 @@ final class AgentHarness: Sendable {
         } else {
             var simulatorConfiguration = NomadSimulator.Configuration()
             if let nomadNodes { simulatorConfiguration.nodes = nomadNodes(work) }
+            if let nomadVersion { simulatorConfiguration.version = nomadVersion }
             let simulator = try await NomadSimulator.start(simulatorConfiguration)
             nomadSimulator = simulator
             nomadAddress = simulator.address
@@ -156,6 +160,18 @@ final class AgentHarness: Sendable {
         self.workDirectory = workDirectory
     }
 
+    /// `base` plus this harness's unique suffix, for cluster-scoped objects (a reused real cluster
+    /// may hold an earlier run's under the plain name).
+    func uniqueName(_ base: String) -> String {
+        "\(base)-\(workDirectory.lastPathComponent.split(separator: "-").last ?? "")"
+    }
+
+    /// Creates a PseudoImage (name it with ``uniqueName(_:)``), deleted again at shutdown.
+    func createPseudoImage(_ name: String, spec: PseudoImageSpec) async throws {
+        _ = try await admin.create(PseudoImage(metadata: ObjectMeta(name: name), spec: spec))
+        createdPseudoImages.withLock { $0.append(name) }
+    }
+
     /// A second image the agent under test runs like the host image, so a test can change a
     /// container's image (the only container field Kubernetes lets change).
     static let secondImage = "nomad-kubelet.io/host-v2"
@@ -186,6 +202,7 @@ final class AgentHarness: Sendable {
         await stopAgent()
         kubeletServerTask?.cancel()
         _ = await kubeletServerTask?.result
+        for name in createdPseudoImages.withLock({ $0 }) { _ = try? await admin.delete(PseudoImage.self, name: name) }
         if kubernetesSimulator == nil {
             // A real cluster outlives the test: remove the pods (no kubelet will), the namespace and the node.
             for pod in (try? await admin.list(Pod.self, namespace: namespace).items) ?? [] {

@@ -61,7 +61,8 @@ extension KubectlRunner {
         if let simulator = harness.kubernetesSimulator {
             try self.init(kubeconfigContents: try simulator.kubeconfig(for: .admin), namespace: harness.namespace)
         } else {
-            try self.init(kubeconfig: harness.kubeconfigPath, namespace: harness.namespace)
+            // The real cluster's admin (the harness's own kubeconfig is the node's identity).
+            try self.init(kubeconfig: E2EEnvironment.realKubeconfig ?? harness.kubeconfigPath, namespace: harness.namespace)
         }
     }
 }
