@@ -62,6 +62,11 @@ public final class ArtifactServer: Sendable {
     public static func sha256Checksum(_ data: Data) -> String {
         "sha256:" + SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
+
+    /// `sha512:<hex>` of `data` (the digest Apache publishes for its releases).
+    public static func sha512Checksum(_ data: Data) -> String {
+        "sha512:" + SHA512.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
 /// The artifact server could not start.

@@ -23,6 +23,21 @@ public struct PseudoImageReference: Sendable, Hashable {
     }
 }
 
+/// The explicit stand-in for a checksum nobody has verified yet: `placeholder:<URL>`, where the URL
+/// is the page or file on which the vendor publishes the download's checksum. Shipped examples use
+/// it instead of inventing a digest; `translate` and the agent refuse the tag (the pod waits, as for
+/// a missing image) until a real `sha256:<hex>` replaces it.
+public enum ChecksumPlaceholder {
+    /// The prefix that marks a placeholder.
+    public static let prefix = "placeholder:"
+
+    /// Where the vendor publishes the checksum, when `checksum` is a placeholder; `nil` otherwise.
+    public static func checksumLocation(_ checksum: String) -> String? {
+        guard checksum.hasPrefix(prefix) else { return nil }
+        return String(checksum.dropFirst(prefix.count))
+    }
+}
+
 /// Resolves PseudoImage references against the catalogue in a ``TranslationContext``.
 enum PseudoImageCatalogue {
     /// Checksum types Nomad's go-getter verifies, with the hex length of their digests.
@@ -61,6 +76,16 @@ enum PseudoImageCatalogue {
                     fix: "set url to an https URL of an archive or a file")
             }
             var options: [String: String] = [:]
+            if let checksum = tag.checksum, let location = ChecksumPlaceholder.checksumLocation(checksum) {
+                // Not a problem of the pod: the catalogue is not finished. The pod waits (like a
+                // missing image) and runs once the PseudoImage gets the real checksum.
+                let source = location.isEmpty ? "the vendor's release page" : location
+                return .missing(
+                    reason: "PseudoImage \"\(reference.name)\" tag \"\(tag.name)\" has a checksum placeholder instead of the checksum of \(url): "
+                        + "nobody has verified the vendor's checksum yet, so it is not downloaded",
+                    fix: "take the checksum the vendor publishes at \(source), check the download against it (sha256sum), and set the tag's "
+                        + "checksum to sha256:<64 hex digits> (e.g. with a kustomize patch on the PseudoImage; the example's README shows one)")
+            }
             if let checksum = tag.checksum, !checksum.isEmpty {
                 let parts = checksum.split(separator: ":", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let length = checksumLengths[parts[0].lowercased()], parts[1].count == length,

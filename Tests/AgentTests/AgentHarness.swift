@@ -26,10 +26,12 @@ final class AgentHarness: Sendable {
     let storage: VolumeControllerSettings
     let workDirectory: URL
     private let running = Mutex<Task<Void, any Error>?>(nil)
+    /// The kubelet server (logs, exec) when started with `kubeletServer`, and the clients it uses;
+    /// stopped and shut down at shutdown.
+    private let kubeletServerTask: Task<Void, any Error>?
+    private let kubeletServerClients: (kubernetes: KubernetesClient, nomad: NomadClient)?
     /// Cluster-scoped objects this harness created, deleted at shutdown (a real cluster keeps them).
     private let createdPseudoImages = Mutex<[String]>([])
-    /// The kubelet server (logs, exec) when started with `kubeletServer`; stopped at shutdown.
-    private let kubeletServerTask: Task<Void, any Error>?
 
     var nodeName: String { configuration.node.name }
     /// `default` on the simulator; on a real cluster a namespace of this harness's own.
@@ -99,6 +101,7 @@ final class AgentHarness: Sendable {
             agentNomadAddress = "http://\(proxy.hostAndPort)"
         }
         var kubeletServerTask: Task<Void, any Error>?
+        var kubeletServerClients: (kubernetes: KubernetesClient, nomad: NomadClient)?
         var kubeletServerSection = AgentConfiguration.KubeletServer()
         var addresses = AgentConfiguration.Addresses()
         if kubeletServer {
@@ -111,26 +114,15 @@ final class AgentHarness: Sendable {
             }
             var logger = Logger(label: "kubelet-server-under-test")
             logger.logLevel = .warning
-            let kubeletKubernetes = try KubernetesClient(configuration: try KubeconfigLoader.load(path: kubeconfigPath), logger: logger)
-            let kubeletNomad = try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress), logger: logger)
+            let clients = (
+                kubernetes: try KubernetesClient(configuration: try KubeconfigLoader.load(path: kubeconfigPath), logger: logger),
+                nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress), logger: logger)
+            )
+            kubeletServerClients = clients
             let server = try KubeletServer(
                 configuration: KubeletServerConfiguration(address: "127.0.0.1", port: 0, tlsSource: .selfSigned, clientCAFile: clientCAPath),
-                node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]), kubernetes: kubeletKubernetes, nomad: kubeletNomad, logger: logger)
-            // The server does not own its clients: they are shut down once it stops (an HTTP client
-            // dropped without shutdown traps).
-            kubeletServerTask = Task {
-                func stopClients() async {
-                    try? await kubeletKubernetes.shutdown()
-                    try? await kubeletNomad.shutdown()
-                }
-                do {
-                    try await server.run()
-                } catch {
-                    await stopClients()
-                    throw error
-                }
-                await stopClients()
-            }
+                node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]), kubernetes: clients.kubernetes, nomad: clients.nomad, logger: logger)
+            kubeletServerTask = Task { try await server.run() }
             kubeletServerSection.port = await server.listeningPort()
             // A real API server dials the Hostname address first (its default --kubelet-preferred-address-types).
             addresses = .init(internalIP: "127.0.0.1", hostname: "localhost")
@@ -149,7 +141,8 @@ final class AgentHarness: Sendable {
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, nomadProxy: nomadProxy, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
             storage: VolumeControllerSettings(rootDirectory: work.appendingPathComponent("volumes").path, retryInterval: .seconds(1)),
-            namespace: namespace, workDirectory: work, kubeletServerTask: kubeletServerTask)
+            namespace: namespace, workDirectory: work, kubeletServerTask: kubeletServerTask,
+            kubeletServerClients: kubeletServerClients)
     }
 
     /// Whether a harness with `kubeletServer` can run here: always on the simulator; on a real
@@ -160,9 +153,11 @@ final class AgentHarness: Sendable {
 
     private init(
         kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, nomadProxy: TCPProxy?, admin: KubernetesClient, nomad: NomadClient,
-        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL, kubeletServerTask: Task<Void, any Error>?
+        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL, kubeletServerTask: Task<Void, any Error>?,
+        kubeletServerClients: (kubernetes: KubernetesClient, nomad: NomadClient)?
     ) {
         self.kubeletServerTask = kubeletServerTask
+        self.kubeletServerClients = kubeletServerClients
         self.storage = storage
         self.nomadProxy = nomadProxy
         self.namespace = namespace
@@ -214,9 +209,11 @@ final class AgentHarness: Sendable {
     /// Stops the agent, deletes what the test created and stops both servers.
     func shutdown() async {
         await stopAgent()
-        for name in createdPseudoImages.withLock({ $0 }) { _ = try? await admin.delete(PseudoImage.self, name: name) }
         kubeletServerTask?.cancel()
         _ = await kubeletServerTask?.result
+        try? await kubeletServerClients?.kubernetes.shutdown()
+        try? await kubeletServerClients?.nomad.shutdown()
+        for name in createdPseudoImages.withLock({ $0 }) { _ = try? await admin.delete(PseudoImage.self, name: name) }
         if kubernetesSimulator == nil {
             // A real cluster outlives the test: remove the pods (no kubelet will), the namespace and the node.
             for pod in (try? await admin.list(Pod.self, namespace: namespace).items) ?? [] {

@@ -226,3 +226,62 @@ struct ServiceEndToEndTests {
         #expect(FileManager.default.fileExists(atPath: try await setup.volumePath(ofClaim: "data-prometheus-0") + "/wal"))
     }
 }
+
+/// The shipped service examples as `nomad-kubelet translate` sees them (real `kubectl kustomize`
+/// output): the key facts of each job, so a change to an example or to the translation that breaks
+/// a service fails here, without any server.
+@Suite("Service examples from Debian packages (PostgreSQL, Prometheus): the translated jobs' key facts", .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)))
+struct PackagedServiceTranslationTests {
+    @Test("PostgreSQL: postgres from the PseudoImage as user postgres on the claim's directory, port 5432, SIGINT with 120 s, initdb first, pg_isready and tcp probes")
+    func postgresql() async throws {
+        let example = try await ExampleManifests.render("postgresql")
+        let job = try example.job(of: "StatefulSet", "postgresql")
+        let server = try #require(job.task("postgresql"))
+        let arguments = server.config?.args ?? []
+        let program = try #require(arguments.firstIndex(of: "--")).advanced(by: 1)
+        #expect(Array(arguments[program...]) == [
+            "/usr/lib/postgresql/15/bin/postgres", "-D", "${NOMAD_KUBELET_VOLUME_DATA}",
+            "-c", "config_file=${NOMAD_KUBELET_ROOT}/etc/postgresql/postgresql.conf", "-c", "hba_file=${NOMAD_KUBELET_ROOT}/etc/postgresql/pg_hba.conf",
+        ])
+        #expect(server.user == "postgres")
+        #expect(server.killSignal == "SIGINT")
+        #expect(server.killTimeout == NomadDuration(.seconds(120)))
+        #expect(server.env?["PGPORT"] == "5432")
+        let volume = try #require(server.env?["NOMAD_KUBELET_VOLUME_DATA"])
+        #expect(volume.hasPrefix(AgentConfiguration.Storage().rootDirectory + "/pvc-") && volume.hasSuffix("/pgdata"))
+        #expect(job.podGroup?.networks?.first?.reservedPorts?.map(\.value) == [5432])
+        #expect(job.constraints?.contains { $0.lTarget == "${node.unique.id}" } == true)
+        let initdb = try #require(job.task("initdb"))
+        #expect(initdb.lifecycle?.hook == "prestart" && initdb.lifecycle?.sidecar != true)
+        #expect(initdb.user == "postgres")
+        #expect(initdb.env?["INITDB"] == "/usr/lib/postgresql/15/bin/initdb")
+        #expect(initdb.env?["NOMAD_KUBELET_VOLUME_DATA"] == volume)
+        // The probes are the agent's (they are in the pod, not the job): pg_isready for readiness.
+        let pod = try #require(try example.translations().first?.workload.pod)
+        #expect(pod.spec?.containers.first?.readinessProbe?.exec?.command?.first == "pg_isready")
+        #expect(pod.spec?.containers.first?.livenessProbe?.tcpSocket != nil)
+        #expect(pod.spec?.securityContext?.runAsUser == 101 && example.object("PseudoImage", "postgresql")?["spec"]?["uid"] == 101)
+        #expect(example.object("Service", "postgresql-headless")?["spec"]?["clusterIP"] == "None")
+    }
+
+    @Test("Prometheus: /usr/bin/prometheus as user prometheus with its TSDB on the claim and a retention limit, port 9090, SIGTERM with 60 s, /-/ready and /-/healthy probes")
+    func prometheus() async throws {
+        let example = try await ExampleManifests.render("prometheus")
+        let job = try example.job(of: "StatefulSet", "prometheus")
+        let server = try #require(job.task("prometheus"))
+        let arguments = server.config?.args ?? []
+        let program = try #require(arguments.firstIndex(of: "--")).advanced(by: 1)
+        #expect(arguments[program] == "/usr/bin/prometheus")
+        #expect(arguments.contains("--storage.tsdb.path=${NOMAD_KUBELET_VOLUME_DATA}"))
+        #expect(arguments.contains("--config.file=${NOMAD_KUBELET_ROOT}/etc/prometheus/prometheus.yml"))
+        #expect(arguments.contains { $0.hasPrefix("--storage.tsdb.retention.time=") } && arguments.contains { $0.hasPrefix("--storage.tsdb.retention.size=") })
+        #expect(server.user == "prometheus")
+        #expect(server.killSignal == "SIGTERM")
+        #expect(server.killTimeout == NomadDuration(.seconds(60)))
+        #expect(server.env?["NOMAD_KUBELET_VOLUME_DATA"]?.hasPrefix(AgentConfiguration.Storage().rootDirectory + "/pvc-") == true)
+        #expect(job.podGroup?.networks?.first?.reservedPorts?.map(\.value) == [9090])
+        let container = try #require(try example.translations().first?.workload.pod.spec?.containers.first)
+        #expect(container.readinessProbe?.httpGet?.path == "/-/ready")
+        #expect(container.livenessProbe?.httpGet?.path == "/-/healthy")
+    }
+}

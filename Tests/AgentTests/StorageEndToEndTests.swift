@@ -180,14 +180,16 @@ final class StorageSetup: @unchecked Sendable {
         self.suffix = suffix
     }
 
-    static func start() async throws -> StorageSetup {
+    /// `extraGrants`: what the simulated cluster grants besides the provisioner's role (e.g. reading
+    /// PseudoImages); `prepare` runs before the agent starts (e.g. to apply CRDs it watches).
+    static func start(extraGrants: [AccessGrant] = [], prepare: (AgentHarness) async throws -> Void = { _ in }) async throws -> StorageSetup {
         let harness = try await AgentHarness.start(
             nomadNodes: { work in
                 ["client-a", "client-b"].map { name in
                     NomadSimulator.Node(name: name, diskMB: 10240, meta: [NomadVolumeKeys.volumeRootMeta: work.appendingPathComponent(name).path])
                 }
             },
-            grants: { node in (try? provisionerGrants(node: node)) ?? [] })
+            grants: { node in ((try? provisionerGrants(node: node)) ?? []) + extraGrants })
         let suffix = harness.namespace == "default" ? String(UUID().uuidString.prefix(8)).lowercased() : String(harness.namespace.suffix(8))
         let real = harness.kubernetesSimulator == nil
         if real {
@@ -210,6 +212,12 @@ final class StorageSetup: @unchecked Sendable {
             storageClass["metadata"]?["name"] = .string(renamed)
             names[name] = renamed
             _ = try await harness.admin.create(ResourceType(StorageClass.self), object: storageClass)
+        }
+        do {
+            try await prepare(harness)
+        } catch {
+            await harness.shutdown()
+            throw error
         }
         try harness.startAgent()
         return StorageSetup(harness: harness, deleteClass: names["nomad-local"] ?? "", retainClass: names["nomad-local-retain"] ?? "", suffix: suffix)

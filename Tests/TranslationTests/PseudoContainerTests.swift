@@ -22,6 +22,9 @@ enum PseudoFixtures {
             PseudoImageTag(name: "unverified", url: "https://example.test/tool.tar.gz", command: ["bin/tool"]),
             PseudoImageTag(name: "badsum", url: "https://example.test/tool.tar.gz", checksum: "sha256:xyz"),
             PseudoImageTag(name: "nosource"),
+            PseudoImageTag(
+                name: "placeholder", url: "https://example.test/tool-2.0.tar.gz", checksum: "placeholder:https://example.test/tool-2.0.tar.gz.sha256",
+                command: ["bin/tool"]),
         ]))
     static let context = TranslationContext(
         configMaps: ["cfg": configMap], secrets: ["db": secret], pseudoImages: ["postgres": postgres, "tool": tool],
@@ -289,6 +292,24 @@ struct PseudoImageTranslationTests {
         #expect(problems.map(\.field) == ["spec.containers[0].image"])
         #expect(problems.first?.kind == kind)
         #expect(problems.first?.reason.contains(reason) == true, "\(problems)")
+    }
+
+    @Test("a checksum placeholder keeps the pod waiting with a message naming the PseudoImage, the tag and where the vendor publishes the checksum, even on a node allowing unverified artifacts")
+    func checksumPlaceholder() throws {
+        var lenient = Fixtures.policy
+        lenient.allowUnverifiedArtifacts = true
+        for policy in [Fixtures.policy, lenient] {
+            let problems = PseudoFixtures.problems(Fixtures.pod { $0.image = "nomad-kubelet.io/tool:placeholder"; $0.command = nil }, policy: policy)
+            let problem = try #require(problems.first)
+            #expect(problems.map(\.field) == ["spec.containers[0].image"])
+            #expect(problem.kind == .missing, "waits (ErrImagePull) until the PseudoImage gets its checksum, instead of failing the pod")
+            #expect(problem.reason.contains("PseudoImage \"tool\" tag \"placeholder\" has a checksum placeholder"))
+            #expect(problem.reason.contains("https://example.test/tool-2.0.tar.gz"))
+            #expect(problem.fix.contains("publishes at https://example.test/tool-2.0.tar.gz.sha256"))
+            #expect(problem.fix.contains("sha256:<64 hex digits>"))
+        }
+        #expect(ChecksumPlaceholder.checksumLocation("placeholder:https://vendor.test/SHA256SUMS") == "https://vendor.test/SHA256SUMS")
+        #expect(ChecksumPlaceholder.checksumLocation("sha256:\(PseudoFixtures.sha)") == nil)
     }
 
     @Test("policy.allowUnverifiedArtifacts accepts a tag without checksum, with a warning to event")
