@@ -207,15 +207,17 @@ public final class PodController: Service, Sendable {
 
     /// Stops jobs of this node whose pod no longer exists, once they have been orphans for the grace.
     func scanOrphans() async {
+        let pods = await informer.cachedObjects()
+        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
         let jobs: [Job]
         do {
-            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name])
+            // The jobs of live pods are not orphans: not read at all (with Nomad before 1.6 the scan
+            // otherwise read every job of the node, each time).
+            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name], excluding: live)
         } catch {
             logger.debug("orphan scan skipped: Nomad unavailable", metadata: ["error": "\(error)"])
             return
         }
-        let pods = await informer.cachedObjects()
-        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
         let now = ContinuousClock.now
         var present: Set<String> = []
         for job in jobs where job.stop != true {
