@@ -112,7 +112,13 @@ struct ContainerLogs: Sendable {
                             let stream = nomad.logs(
                                 allocationID: source.allocationID, task: source.task, type: type, origin: .start, offset: offsets[type] ?? 0,
                                 follow: true, plain: true)
-                            for try await chunk in stream where !chunk.data.isEmpty { sink.yield(.data(chunk.data)) }
+                            // One chunk at a time: the next is read from Nomad once the writer took
+                            // this one, so a slow client slows the stream instead of filling memory.
+                            for try await chunk in stream where !chunk.data.isEmpty {
+                                await withCheckedContinuation { (taken: CheckedContinuation<Void, Never>) in
+                                    if case .terminated = sink.yield(.data(chunk.data, taken: taken)) { taken.resume() }
+                                }
+                            }
                         } catch {
                             if !(error is CancellationError) {
                                 logger.warning("following a Nomad log failed", metadata: ["task": "\(source.task)", "error": "\(error)"])
@@ -121,23 +127,37 @@ struct ContainerLogs: Sendable {
                         sink.yield(.streamEnded)
                     }
                 }
+                var iterator = events.makeAsyncIterator()
                 var endedStreams = 0
-                loop: for await event in events {
-                    switch event {
-                    case .data(let data):
-                        let out = writer.live(data)
-                        if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
-                        if writer.isDone { break loop }
-                    case .streamEnded:
-                        endedStreams += 1
-                        if endedStreams == 2 { break loop }
-                    case .clientClosed:
-                        clientClosed = true
-                        break loop
+                var failure: (any Error)?
+                do {
+                    loop: while let event = await iterator.next() {
+                        switch event {
+                        case .data(let data, let taken):
+                            taken.resume()
+                            let out = writer.live(data)
+                            if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
+                            if writer.isDone { break loop }
+                        case .streamEnded:
+                            endedStreams += 1
+                            if endedStreams == 2 { break loop }
+                        case .clientClosed:
+                            clientClosed = true
+                            break loop
+                        }
                     }
+                } catch {
+                    failure = error
                 }
+                // Stop: no more events, the Nomad streams cancelled, and every reader still waiting
+                // for its chunk to be taken released (after finish the stream hands out what it
+                // buffered, then ends), so the group can finish.
                 sink.finish()
                 group.cancelAll()
+                while let event = await iterator.next() {
+                    if case .data(_, let taken) = event { taken.resume() }
+                }
+                if let failure { throw failure }
             }
             logger.debug("log follow ended", metadata: ["allocation": "\(source.allocationID)", "task": "\(source.task)", "clientClosed": "\(clientClosed)"])
             if !clientClosed { try await bodyWriter.finish(nil) }
@@ -152,7 +172,8 @@ struct ContainerLogs: Sendable {
     }
 
     private enum FollowEvent: Sendable {
-        case data(Data)
+        /// Bytes from Nomad; `taken` resumes the reader once the writer has them.
+        case data(Data, taken: CheckedContinuation<Void, Never>)
         case streamEnded
         case clientClosed
     }

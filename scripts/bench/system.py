@@ -36,8 +36,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import streams  # noqa: E402  (scripts/bench/streams.py)
 
 NODE = "vk-bench"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -64,6 +69,7 @@ class Kubernetes:
             return match.group(1)
 
         self.server = field("server")
+        self.kubeconfig = kubeconfig
         paths = {}
         for name in ["certificate-authority-data", "client-certificate-data", "client-key-data"]:
             path = os.path.join(scratch, name)
@@ -72,6 +78,12 @@ class Kubernetes:
             paths[name] = path
         self.context = ssl.create_default_context(cafile=paths["certificate-authority-data"])
         self.context.load_cert_chain(paths["client-certificate-data"], paths["client-key-data"])
+        # For the agent's kubelet endpoint, as kube-apiserver reaches it: the same client
+        # certificate (signed by the cluster CA the agent trusts), the serving certificate unchecked.
+        self.kubelet_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self.kubelet_context.check_hostname = False
+        self.kubelet_context.verify_mode = ssl.CERT_NONE
+        self.kubelet_context.load_cert_chain(paths["client-certificate-data"], paths["client-key-data"])
 
     def request(self, method, path, body=None, content_type="application/json"):
         data = json.dumps(body).encode() if body is not None else None
@@ -237,9 +249,10 @@ def run_fio(binary, directory, size, runtime, label):
 
 def fio_through_agent(kube, timeline, directory, size, runtime, timeout):
     """Runs the same fio jobs as a pseudo-container (Nomad raw_exec via the agent) and reads its JSON."""
-    script = os.path.join(directory, "run.py")
+    script = os.path.join(directory, "system.py")
     os.makedirs(directory, exist_ok=True)
-    shutil.copy(__file__, script)
+    for name in ("system.py", "streams.py"):
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), os.path.join(directory, name))
     out = os.path.join(directory, "result.json")
     command = [sys.executable, script, "--fio-only", directory, "--fio-size", size, "--fio-runtime", str(runtime), "--fio-out", out]
     manifest = pod_manifest("fio")
@@ -282,11 +295,11 @@ def fio_benchmarks(kube, timeline, scratch, quick):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def start_sandbox(binary, state, timeline_path):
-    """Starts nomad-kubelet-sandbox in `state` and waits until it is ready; returns the process."""
+def start_sandbox(binary, state, timeline_path, kubelet_port):
+    """Starts nomad-kubelet-sandbox in `state` and waits until it is ready; returns the process.
+    `kubelet_port` goes to the agent's configuration: not 10250, other agents may share the machine."""
     log = open(os.path.join(state, "sandbox.log"), "w")
-    # Its own kubelet port, so two benchmark runs (or a sandbox.sh) on one machine do not collide.
-    environment = dict(os.environ, SANDBOX_KUBELET_PORT=str(free_port()))
+    environment = dict(os.environ, SANDBOX_KUBELET_PORT=str(kubelet_port))
     process = subprocess.Popen(
         [binary, "--state-dir", state, "--node-name", NODE, "--timeline", timeline_path,
          "--nomad-cpu-mhz", "1000000", "--nomad-memory-mb", "1000000"], stdout=log, stderr=subprocess.STDOUT, env=environment)
@@ -297,6 +310,269 @@ def start_sandbox(binary, state, timeline_path):
             fail(f"the simulators did not start (log: {state}/sandbox.log)")
         time.sleep(0.05)
     return process
+
+
+def wait_pods_running(timeline, names, timeout=60):
+    timeline.wait(f"pods {', '.join(sorted(names))} Running", lambda events: running(events, set(names)), timeout)
+
+
+def allocation_of(nomad, pod, container):
+    """The Nomad allocation ID and task name running `container` of `pod` (namespace default)."""
+    job_id = next((job["ID"] for job in nomad_get(nomad, "/v1/jobs") if job["ID"].startswith(f"default.{pod}.")), None)
+    if job_id is None:
+        fail(f"pod {pod} has no Nomad job")
+    allocations = nomad_get(nomad, f"/v1/job/{urllib.parse.quote(job_id, safe='')}/allocations")
+    if not allocations:
+        fail(f"job {job_id} has no allocation")
+    tasks = [task["Name"] for group in nomad_get(nomad, f"/v1/job/{urllib.parse.quote(job_id, safe='')}")["TaskGroups"] for task in group["Tasks"]]
+    return allocations[0]["ID"], container if container in tasks else tasks[0]
+
+
+def peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as handle:
+        return next(round(int(line.split()[1]) / 1024, 1) for line in handle if line.startswith("VmHWM:"))
+
+
+def stream_benchmarks(kube, timeline, nomad, kubelet_port, agent_pid, scratch, quick):
+    """`kubectl logs -f` throughput and exec round trips, each through kubectl + the Kubernetes
+    simulator, directly against the agent's kubelet endpoint, and directly against Nomad."""
+    size = (20 if quick else 200) * 1000 * 1000
+    iterations = 100 if quick else 1000
+    kubectl = shutil.which("kubectl")
+    paths = ["nomad", "agent"] + (["kubectl"] if kubectl else [])
+    line = "nomad-kubelet log throughput benchmark line, 64 bytes long....."
+    go_files = {path: os.path.join(scratch, f"go-{path}") for path in paths}
+    for path in paths:
+        manifest = pod_manifest(f"logs-{path}")
+        manifest["spec"]["restartPolicy"] = "Never"
+        # The marker first (the reader then knows its stream is open), then the burst on a signal.
+        manifest["spec"]["containers"][0]["command"] = [
+            "/bin/sh", "-c", f"echo ready; while [ ! -e {go_files[path]} ]; do sleep 0.01; done; yes '{line}' | head -c {size}"]
+        kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
+    exec_pod = pod_manifest("exec-target")
+    kube.request("POST", "/api/v1/namespaces/default/pods", exec_pod)
+    wait_pods_running(timeline, [f"logs-{path}" for path in paths] + ["exec-target"])
+
+    def go(path):
+        return lambda: open(go_files[path], "w").close()
+
+    logs = {}
+    peak_before = peak_rss_mb(agent_pid)
+    for path in paths:
+        pod = f"logs-{path}"
+        if path == "nomad":
+            allocation, task = allocation_of(nomad, pod, "sleep")
+            address = urllib.parse.urlparse(nomad)
+            query = urllib.parse.urlencode({"task": task, "type": "stdout", "origin": "start", "offset": 0, "follow": "true", "plain": "true"})
+            received, seconds = streams.follow_http(http.client.HTTPConnection(address.hostname, address.port, timeout=60),
+                                                    f"/v1/client/fs/logs/{allocation}?{query}", size, go(path))
+        elif path == "agent":
+            received, seconds = streams.follow_http(
+                http.client.HTTPSConnection("127.0.0.1", kubelet_port, context=kube.kubelet_context, timeout=60),
+                f"/containerLogs/default/{pod}/sleep?follow=true", size, go(path))
+        else:
+            received, seconds = streams.follow_kubectl(kubectl, kube.kubeconfig, pod, size, go(path))
+        if received < size:
+            fail(f"the {path} log stream of {pod} ended after {received} of {size} bytes")
+        logs[path] = {"bytes": received, "seconds": round(seconds, 3), "mb_s": round(received / seconds / 1e6, 1)}
+
+    peak_after = peak_rss_mb(agent_pid)
+    exec_rtt = {}
+    allocation, task = allocation_of(nomad, "exec-target", "sleep")
+    sessions = {
+        "nomad": lambda: streams.NomadExecWebSocket(nomad, allocation, task, ["cat"]),
+        "agent": lambda: streams.KubeletSPDYExec("127.0.0.1", kubelet_port, kube.kubelet_context,
+                                                 "/exec/default/exec-target/sleep?command=cat&input=1&output=1"),
+    }
+    if kubectl:
+        sessions["kubectl"] = lambda: streams.KubectlExec(kubectl, kube.kubeconfig, "exec-target")
+    for path, open_session in sessions.items():
+        session = open_session()
+        try:
+            samples = streams.round_trips(session, iterations)
+        except (streams.StreamError, OSError) as error:
+            fail(f"exec round trips through {path} failed: {error}")
+        finally:
+            session.close()
+        exec_rtt[path] = percentiles(samples)
+        exec_rtt[path]["p50"] = round(sorted(samples)[len(samples) // 2], 3)
+        exec_rtt[path]["p99"] = round(sorted(samples)[min(len(samples) - 1, int(0.99 * len(samples)))], 3)
+    names = [f"logs-{path}" for path in paths] + ["exec-target"]
+    for name in names:
+        kube.request("DELETE", f"/api/v1/namespaces/default/pods/{name}")
+    timeline.wait("the stream benchmark pods gone", lambda events: gone(events, set(names)), 60)
+    return {"log_bytes": size, "logs_follow": logs, "agent_peak_rss_mb_before_logs": peak_before, "agent_peak_rss_mb_after_logs": peak_after, "exec_iterations": iterations, "exec_round_trip_ms": exec_rtt,
+            "kubectl": kubectl or "not installed: kubectl rows skipped"}
+
+
+def postgres_bin():
+    """The newest Debian PostgreSQL's bin directory (initdb, pg_ctl and pgbench live there)."""
+    versions = sorted((d for d in os.listdir("/usr/lib/postgresql") if d.isdigit()), key=int) if os.path.isdir("/usr/lib/postgresql") else []
+    if not versions:
+        fail("PostgreSQL is not installed (scripts/bench.sh installs it with apt-get)")
+    return f"/usr/lib/postgresql/{versions[-1]}/bin"
+
+
+def run_pgbench(directory, scale, seconds, clients):
+    """TPS of pgbench's TPC-B-like default script against a fresh cluster in `directory` (fsync
+    and synchronous_commit on: every commit reaches the disk). The server runs as the `postgres`
+    user (it refuses root), started and stopped here; its socket is in a short private directory."""
+    binaries = postgres_bin()
+    data = os.path.join(directory, "pgdata")
+    os.makedirs(data, exist_ok=True)
+    socket_dir = tempfile.mkdtemp(prefix="pgsock.", dir="/tmp")
+    root = os.geteuid() == 0  # else already the server's user (a Nomad exec task runs as postgres)
+    if root:
+        for path in (data, socket_dir):
+            shutil.chown(path, "postgres", "postgres")
+        # The postgres user has to reach the data directory: let it traverse the (root-owned) parents.
+        parent = os.path.dirname(os.path.realpath(data))
+        while parent != "/":
+            mode = os.stat(parent).st_mode
+            if not mode & 0o001:
+                os.chmod(parent, (mode & 0o7777) | 0o001)
+            parent = os.path.dirname(parent)
+    os.chmod(data, 0o700)
+
+    log = os.path.join(socket_dir, "postgres.log")
+
+    def as_postgres(*command, check=True):
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *command] if root else list(command), capture_output=True, text=True)
+        if check and done.returncode != 0:
+            server_log = open(log).read()[-1000:] if os.path.exists(log) else ""
+            fail(f"{os.path.basename(command[0])} failed ({done.returncode}): {done.stderr[-1000:]} {server_log}")
+        return done
+
+    as_postgres(f"{binaries}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-instructions")
+    as_postgres(f"{binaries}/pg_ctl", "-D", data, "-w", "-l", log,
+                "-o", f"-k {socket_dir} -c listen_addresses='' -c shared_buffers=128MB", "start")
+    try:
+        as_postgres(f"{binaries}/pgbench", "-h", socket_dir, "-i", "-q", "-s", str(scale), "postgres")
+        output = as_postgres(f"{binaries}/pgbench", "-h", socket_dir, "-c", str(clients), "-j", str(min(clients, 2)), "-T", str(seconds),
+                             "postgres").stdout
+    finally:
+        as_postgres(f"{binaries}/pg_ctl", "-D", data, "-w", "-m", "fast", "stop", check=False)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    tps = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", output)
+    latency = re.search(r"latency average = ([0-9.]+) ms", output)
+    if not tps:
+        fail(f"pgbench printed no TPS: {output[-500:]}")
+    return {"tps": round(float(tps.group(1)), 1), "latency_avg_ms": float(latency.group(1)) if latency else None}
+
+
+def pgbench_through_agent(kube, timeline, script_directory, scale, seconds, clients, timeout):
+    """pgbench as a pseudo-container through the agent, its data directory on the pod's emptyDir
+    volume (mounted at /data, i.e. $NOMAD_KUBELET_ROOT/data under raw_exec)."""
+    os.makedirs(script_directory, exist_ok=True)
+    for name in ("system.py", "streams.py"):
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), os.path.join(script_directory, name))
+    out = os.path.join(script_directory, "pgbench.json")
+    manifest = pod_manifest("pgbench")
+    manifest["spec"]["restartPolicy"] = "Never"
+    manifest["spec"]["volumes"] = [{"name": "data", "emptyDir": {}}]
+    container = manifest["spec"]["containers"][0]
+    container["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+    container["command"] = ["/bin/sh", "-c", f'exec {sys.executable} {script_directory}/system.py --pgbench-only "$NOMAD_KUBELET_ROOT/data" '
+                            f"--pgbench-scale {scale} --pgbench-seconds {seconds} --pgbench-clients {clients} --pgbench-out {out}"]
+    kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
+    timeline.wait("the pgbench pod to finish (Succeeded)", lambda events: any(
+        e["kind"] == "pods" and e["name"] == "pgbench" and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
+    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == "pgbench"][-1]
+    if phase != "Succeeded" or not os.path.exists(out):
+        fail(f"the pgbench pod ended {phase} without {out}")
+    kube.request("DELETE", "/api/v1/namespaces/default/pods/pgbench")
+    return json.load(open(out))
+
+
+def pgbench_benchmarks(kube, timeline, scratch, quick):
+    scale, seconds, clients = (1, 3, 4) if quick else (10, 20, 4)
+    base = tempfile.mkdtemp(prefix="pgbench-", dir=scratch)  # the same file system as the agent's volumes
+    try:
+        host = run_pgbench(os.path.join(base, "host"), scale, seconds, clients)
+        agent = pgbench_through_agent(kube, timeline, os.path.join(base, "agent"), scale, seconds, clients, timeout=seconds + 120)
+        lower, upper, work, merged = (os.path.join(base, d) for d in ["lower", "upper", "work", "merged"])
+        for directory in (lower, upper, work, merged):
+            os.makedirs(directory)
+            os.chmod(directory, 0o755)
+        mounted = subprocess.run(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}", merged],
+                                 capture_output=True, text=True)
+        if mounted.returncode == 0:
+            try:
+                overlay = run_pgbench(os.path.join(merged, "data"), scale, seconds, clients)
+            finally:
+                subprocess.run(["umount", merged], check=False)
+        else:
+            overlay = {"skipped": f"mount -t overlay failed: {mounted.stderr.strip()}"}
+        return {"scale": scale, "seconds": seconds, "clients": clients, "host": host, "agent_raw_exec_emptydir": agent, "overlayfs": overlay}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def real_nomad_driver_benchmarks(address, quick):
+    """fio and pgbench as batch jobs submitted straight to a real Nomad client, under the exec driver
+    (chroot + cgroups) and raw_exec, beside the same runs on the host: what Nomad's isolation costs
+    (the agent is not in the data path; b/a above shows it adds nothing). The script goes into the
+    task by a template (its own delimiters, control characters the sources do not contain, so their braces are left alone); results come back
+    through Nomad's file API."""
+    size, runtime = ("16M", 2) if quick else ("256M", 10)
+    scale, seconds, clients = (1, 3, 4) if quick else (10, 20, 4)
+    here = os.path.dirname(os.path.abspath(__file__))
+    sources = {name: open(os.path.join(here, name)).read() for name in ("system.py", "streams.py")}
+
+    def request(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        with urllib.request.urlopen(urllib.request.Request(address + path, data=data, method=method), timeout=30) as response:
+            return response.read()
+
+    def run_job(driver, kind):
+        job_id = f"nomad-kubelet-bench-{kind}-{driver}-{os.getpid()}"
+        if kind == "fio":
+            arguments = ["--fio-only", "local/fio", "--fio-size", size, "--fio-runtime", str(runtime), "--fio-out", "local/result.json"]
+        else:
+            arguments = ["--pgbench-only", "local/pg", "--pgbench-scale", str(scale), "--pgbench-seconds", str(seconds),
+                         "--pgbench-clients", str(clients), "--pgbench-out", "local/result.json"]
+        task = {
+            # The exec driver refuses root (its default user denylist); pgbench's server needs postgres anyway.
+            "Name": "bench", "Driver": driver, "User": "root" if driver == "raw_exec" else "postgres",
+            "Config": {"command": "/usr/bin/python3", "args": ["local/system.py", *arguments]},
+            "Templates": [{"EmbeddedTmpl": text, "DestPath": f"local/{name}", "LeftDelim": "\u0001[", "RightDelim": "]\u0001",
+                           "ChangeMode": "noop"} for name, text in sources.items()],
+            "Resources": {"CPU": 1000, "MemoryMB": 2048},
+        }
+        job = {"ID": job_id, "Name": job_id, "Type": "batch", "Datacenters": ["dc1"], "TaskGroups": [{
+            "Name": "bench", "Count": 1, "Tasks": [task], "RestartPolicy": {"Attempts": 0, "Mode": "fail"},
+            "ReschedulePolicy": {"Attempts": 0, "Unlimited": False}, "EphemeralDisk": {"SizeMB": 2048}}]}
+        request("PUT", "/v1/jobs", {"Job": job})
+        deadline = time.time() + 3 * runtime + seconds + 180
+        try:
+            while time.time() < deadline:
+                allocations = json.loads(request("GET", f"/v1/job/{job_id}/allocations"))
+                states = [a["ClientStatus"] for a in allocations]
+                if any(state in ("complete", "failed", "lost") for state in states):
+                    allocation = allocations[0]["ID"]
+                    if states[0] != "complete":
+                        events = [e.get("DisplayMessage") for e in ((allocations[0].get("TaskStates") or {}).get("bench") or {}).get("Events") or []]
+                        try:
+                            stderr = request("GET", f"/v1/client/fs/logs/{allocation}?task=bench&type=stderr&plain=true&origin=end&offset=2000")
+                        except urllib.error.HTTPError as error:
+                            stderr = error.read()
+                        fail(f"the {driver} {kind} job on the real Nomad ended {states[0]}: {events[-3:]} {stderr.decode(errors='replace')}")
+                    return json.loads(request("GET", f"/v1/client/fs/cat/{allocation}?path=bench/local/result.json"))
+                time.sleep(0.5)
+            fail(f"the {driver} {kind} job on the real Nomad did not finish in time")
+        finally:
+            request("DELETE", f"/v1/job/{job_id}?purge=true")
+
+    base = tempfile.mkdtemp(prefix="real-nomad-host-", dir="/var/tmp")
+    try:
+        result = {"address": address, "fio": {"host": run_fio(shutil.which("fio"), os.path.join(base, "fio"), size, runtime, "host")},
+                  "pgbench": {"host": run_pgbench(os.path.join(base, "pg"), scale, seconds, clients)}}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    for driver in ("raw_exec", "exec"):
+        result["fio"][driver] = run_job(driver, "fio")
+        result["pgbench"][driver] = run_job(driver, "pgbench")
+    return result
 
 
 def free_port():
@@ -348,7 +624,7 @@ def simulators_alone(args, count, processes, workers=8):
     registered `count` times, to every allocation running (each a real /bin/sleep), then deregistered
     to every allocation complete. The same 8 concurrent clients as the agent benchmark."""
     state = tempfile.mkdtemp(prefix="nomad-kubelet-baseline.")
-    process = start_sandbox(args.sandbox, state, os.path.join(state, "timeline.jsonl"))
+    process = start_sandbox(args.sandbox, state, os.path.join(state, "timeline.jsonl"), free_port())
     processes.append(process)
     rates = {"pods": count}
     try:
@@ -417,7 +693,17 @@ def main():
     parser.add_argument("--fio-size")
     parser.add_argument("--fio-runtime", type=int)
     parser.add_argument("--fio-out")
+    parser.add_argument("--pgbench-only")
+    parser.add_argument("--pgbench-scale", type=int)
+    parser.add_argument("--pgbench-seconds", type=int)
+    parser.add_argument("--pgbench-clients", type=int)
+    parser.add_argument("--pgbench-out")
+    parser.add_argument("--no-streams", action="store_true")
+    parser.add_argument("--real-nomad", help="a real Nomad agent's address: also run fio and pgbench under its exec and raw_exec drivers")
     args = parser.parse_args()
+    if args.pgbench_only:  # inside the pgbench pod: run it on the volume, write the JSON
+        json.dump(run_pgbench(args.pgbench_only, args.pgbench_scale, args.pgbench_seconds, args.pgbench_clients), open(args.pgbench_out, "w"))
+        return
     if args.fio_only:  # inside the fio pod: run the jobs, write the JSON
         json.dump(run_fio(shutil.which("fio") or "/usr/bin/fio", os.path.join(args.fio_only, "data"), args.fio_size, args.fio_runtime, "agent"),
                   open(args.fio_out, "w"))
@@ -442,7 +728,8 @@ def main():
         if not args.no_baseline:
             result["simulators_alone"] = simulators_alone(args, args.large, processes)
         timeline_path = os.path.join(state, "timeline.jsonl")
-        processes.append(start_sandbox(args.sandbox, state, timeline_path))
+        kubelet_port = free_port()
+        processes.append(start_sandbox(args.sandbox, state, timeline_path, kubelet_port))
         kube = Kubernetes(os.path.join(state, "admin.kubeconfig"), state)
         nomad = open(os.path.join(state, "nomad-address")).read().strip()
         config = open(os.path.join(state, "agent.yaml")).read().replace("vk-sandbox", NODE)
@@ -497,8 +784,13 @@ def main():
         last = max(e["t"] for e in timeline.events if e["kind"] == "pods" and e["type"] == "DELETED" and e["name"] in all_names)
         throughput[f"delete_{len(all_names)}_pods_per_s"] = round(len(all_names) / ((last - begin) / 1000), 1)
         result["throughput"] = throughput
+        if not args.no_streams:
+            result["streams"] = stream_benchmarks(kube, timeline, nomad, kubelet_port, agent.pid, state, args.quick)
         if not args.no_fio:
             result["fio"] = fio_benchmarks(kube, timeline, state, args.quick)
+            result["pgbench"] = pgbench_benchmarks(kube, timeline, state, args.quick)
+            if args.real_nomad:
+                result["real_nomad_drivers"] = real_nomad_driver_benchmarks(args.real_nomad.rstrip("/"), args.quick)
         if agent.poll() is not None:
             fail(f"the agent exited ({agent.returncode}); log: {state}/agent.log")
     except SystemExit:
