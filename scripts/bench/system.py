@@ -729,7 +729,8 @@ def main():
             result["simulators_alone"] = simulators_alone(args, args.large, processes)
         timeline_path = os.path.join(state, "timeline.jsonl")
         kubelet_port = free_port()
-        processes.append(start_sandbox(args.sandbox, state, timeline_path, kubelet_port))
+        sandbox = start_sandbox(args.sandbox, state, timeline_path, kubelet_port)
+        processes.append(sandbox)
         kube = Kubernetes(os.path.join(state, "admin.kubeconfig"), state)
         nomad = open(os.path.join(state, "nomad-address")).read().strip()
         config = open(os.path.join(state, "agent.yaml")).read().replace("vk-sandbox", NODE)
@@ -749,11 +750,24 @@ def main():
 
         result["idle"] = {"0": idle_cost(agent.pid, args.idle_seconds)}
         all_names, throughput = set(), {}
+        # Where the CPU of each throughput window went: the agent and the simulators (one process)
+        # share the machine's cores with the benchmark's client.
+        result["throughput_cpu_seconds"] = cpu_seconds = {}
+
+        def cpu_now():
+            return {"agent": process_sample(agent.pid)[0], "simulators": process_sample(sandbox.pid)[0], "wall": time.time()}
+
+        def cpu_since(before):
+            after = cpu_now()
+            return {key: round(after[key] - before[key], 1) for key in before}
+
         for total in (args.small, args.large):
             names = {f"bench-{index}" for index in range(len(all_names), total)}
             begin = now_ms()
+            cpu_before = cpu_now()
             create_pods(kube, sorted(names))
             timeline.wait(f"{len(names)} pods Running", lambda events: running(events, names), 60 + total)
+            cpu_seconds[f"create_{len(names)}"] = cpu_since(cpu_before)
             last = max(t for t in (first_time(timeline.events, lambda e, n=n: e["kind"] == "pods" and e["name"] == n and e["phase"] == "Running") for n in names))
             throughput[f"create_{len(names)}_pods_per_s"] = round(len(names) / ((last - begin) / 1000), 1)
             all_names |= names
@@ -779,8 +793,10 @@ def main():
         result["latency_ms"]["allocation_running_to_pod_status_written_one_at_a_time"] = percentiles(status_written)
         all_names |= serial
         begin = now_ms()
+        cpu_before = cpu_now()
         delete_pods(kube, sorted(all_names))
         timeline.wait(f"{len(all_names)} pods gone", lambda events: gone(events, all_names), 60 + len(all_names))
+        cpu_seconds[f"delete_{len(all_names)}"] = cpu_since(cpu_before)
         last = max(e["t"] for e in timeline.events if e["kind"] == "pods" and e["type"] == "DELETED" and e["name"] in all_names)
         throughput[f"delete_{len(all_names)}_pods_per_s"] = round(len(all_names) / ((last - begin) / 1000), 1)
         result["throughput"] = throughput
