@@ -20,6 +20,9 @@ import Translation
 public final class PodController: Service, Sendable {
     /// Job Meta key holding a hash of the translated job, to re-register only on a real change.
     static let specHashMetaKey = "k8s.spec-hash"
+    /// How many pods are reconciled at once. A reconcile mostly waits on the Nomad and Kubernetes
+    /// APIs; one at a time made a burst of pods queue behind each other's round trips.
+    static let reconcileWorkers = 16
     /// Condition type set when a pod cannot be translated into a job.
     public static let translatedCondition = PodStatusMapper.translatedCondition
 
@@ -97,7 +100,7 @@ public final class PodController: Service, Sendable {
                 group.addTask { await self.consumeInformer() }
                 group.addTask { await self.consumePseudoImages() }
                 group.addTask { await self.consumeNomadChanges() }
-                group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
+                group.addTask { await self.queue.process(workers: Self.reconcileWorkers) { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
                 group.addTask { await self.syncVolumesPeriodically() }
                 await group.waitForAll()
@@ -111,6 +114,10 @@ public final class PodController: Service, Sendable {
     private func consumeInformer() async {
         for await event in await informer.events() {
             switch event {
+            case .updated(let old, let pod) where !Self.needsReconcile(from: old, to: pod):
+                // Only the status moved, mostly this agent's own write echoed by the watch: as the
+                // kubelet, nothing to do (Nomad's changes and the resync still queue the pod).
+                continue
             case .added(let pod), .updated(_, let pod), .resynced(let pod):
                 remember(pod)
                 queue.add(Self.key(pod))
@@ -135,6 +142,19 @@ public final class PodController: Service, Sendable {
             }
             if Task.isCancelled { return }
         }
+    }
+
+    /// Whether a pod changed in more than its status (and the bookkeeping every write moves):
+    /// spec, labels, annotations, deletion, finalizers, owners.
+    static func needsReconcile(from old: Pod, to new: Pod) -> Bool {
+        func relevant(_ pod: Pod) -> Pod {
+            var pod = pod
+            pod.status = nil
+            pod.metadata.resourceVersion = nil
+            pod.metadata.managedFields = nil
+            return pod
+        }
+        return relevant(old) != relevant(new)
     }
 
     private func remember(_ pod: Pod) {
@@ -187,15 +207,17 @@ public final class PodController: Service, Sendable {
 
     /// Stops jobs of this node whose pod no longer exists, once they have been orphans for the grace.
     func scanOrphans() async {
+        let pods = await informer.cachedObjects()
+        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
         let jobs: [Job]
         do {
-            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name])
+            // The jobs of live pods are not orphans: not read at all (with Nomad before 1.6 the scan
+            // otherwise read every job of the node, each time).
+            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name], excluding: live)
         } catch {
             logger.debug("orphan scan skipped: Nomad unavailable", metadata: ["error": "\(error)"])
             return
         }
-        let pods = await informer.cachedObjects()
-        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
         let now = ContinuousClock.now
         var present: Set<String> = []
         for job in jobs where job.stop != true {

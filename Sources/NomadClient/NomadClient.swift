@@ -275,11 +275,12 @@ public final class NomadClient: Sendable {
         try await decode([JobListStub].self, .get, target("/v1/jobs", blocking(options)), extraTimeout: wait(options))
     }
 
-    /// Jobs whose ID starts with `prefix` and whose `Meta` contains every pair of `meta`.
+    /// Jobs whose ID starts with `prefix` and whose `Meta` contains every pair of `meta`, leaving
+    /// out the IDs in `excluding` (jobs the caller already knows about, which are then not read).
     ///
     /// Nomad 1.6+ returns `Meta` in list stubs (`meta=true`), so the match happens on the list; older
     /// agents (1.1–1.5) lack it, so each candidate job is read. Version-dependent; see ``NomadVersion``.
-    public func jobs(prefix: String? = nil, meta: [String: String]) async throws -> [Job] {
+    public func jobs(prefix: String? = nil, meta: [String: String], excluding: Set<String> = []) async throws -> [Job] {
         let version = try await version()
         func matches(_ jobMeta: [String: String]?) -> Bool { meta.allSatisfy { jobMeta?[$0.key] == $0.value } }
         var query: [(String, String)] = []
@@ -288,7 +289,7 @@ public final class NomadClient: Sendable {
         let stubs = try await decode([JobListStub].self, .get, target("/v1/jobs", query)).value
         var result: [Job] = []
         for stub in stubs {
-            guard let id = stub.id else { continue }
+            guard let id = stub.id, !excluding.contains(id) else { continue }
             // A stub without Meta (older agent, or `meta` ignored) is decided on the full job.
             if let stubMeta = stub.meta, !matches(stubMeta) { continue }
             do {

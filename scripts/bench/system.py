@@ -13,7 +13,11 @@ agent (`nomad-kubelet run`), and measures:
   - throughput: pods/s from the first create to the last pod Running, and from the first delete to
     the last pod gone (DELETED);
   - disk I/O with fio (unless --no-fio): host directory vs a pseudo-container through the agent vs
-    a directory on an overlayfs mount.
+    a directory on an overlayfs mount;
+  - first, unless --no-baseline, the simulators' own rates with no agent (a fresh sandbox): pods
+    created, status-patched, given an Event and deleted directly in the Kubernetes simulator, and
+    the agent's job for the benchmark pod registered to Running and stopped directly in the Nomad
+    simulator, by the same 8 clients: the ceiling the agent's throughput is read against.
 Every timestamp of a latency comes from the simulators (same host clock); the script's own clock is
 used only for the start of the cold start and of the throughput windows.
 Writes a JSON document to --out. Exits non-zero (naming what broke) if a step fails or times out.
@@ -81,9 +85,9 @@ class Kubernetes:
         self.kubelet_context.verify_mode = ssl.CERT_NONE
         self.kubelet_context.load_cert_chain(paths["client-certificate-data"], paths["client-key-data"])
 
-    def request(self, method, path, body=None):
+    def request(self, method, path, body=None, content_type="application/json"):
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.server + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(self.server + path, data=data, method=method, headers={"Content-Type": content_type})
         try:
             with urllib.request.urlopen(request, context=self.context, timeout=30) as response:
                 return json.loads(response.read() or b"null")
@@ -313,6 +317,23 @@ def fio_benchmarks(kube, timeline, scratch, quick):
         return {"size": size, "runtime_s": runtime, "rounds": rounds, **summary, "per_round": results}
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def start_sandbox(binary, state, timeline_path, kubelet_port):
+    """Starts nomad-kubelet-sandbox in `state` and waits until it is ready; returns the process.
+    `kubelet_port` goes to the agent's configuration: not 10250, other agents may share the machine."""
+    log = open(os.path.join(state, "sandbox.log"), "w")
+    environment = dict(os.environ, SANDBOX_KUBELET_PORT=str(kubelet_port))
+    process = subprocess.Popen(
+        [binary, "--state-dir", state, "--node-name", NODE, "--timeline", timeline_path,
+         "--nomad-cpu-mhz", "1000000", "--nomad-memory-mb", "1000000"], stdout=log, stderr=subprocess.STDOUT, env=environment)
+    deadline = time.time() + 60
+    while not os.path.exists(os.path.join(state, "ready")):
+        if time.time() > deadline or process.poll() is not None:
+            process.kill()
+            fail(f"the simulators did not start (log: {state}/sandbox.log)")
+        time.sleep(0.05)
+    return process
 
 
 def wait_pods_running(timeline, names, timeout=60):
@@ -584,6 +605,102 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def bench_job(agent, state):
+    """The Nomad job the agent registers for the benchmark pod (`nomad-kubelet translate`), as a
+    function of an index giving each copy its own ID."""
+    manifest = os.path.join(state, "bench-pod.json")
+    with open(manifest, "w") as out:
+        json.dump(pod_manifest("bench-0"), out)
+    output = subprocess.run([agent, "translate", "-f", manifest, "--config", os.path.join(state, "agent.yaml")],
+                            capture_output=True, text=True, check=True).stdout
+    template = json.loads(output[output.index("{"):])["Job"]
+
+    def job(index):
+        copy = json.loads(json.dumps(template))
+        copy["ID"] = copy["Name"] = f"baseline-{index}"
+        return {"Job": copy}
+    return job
+
+
+def nomad_call(address, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(address + path, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+def wait_for_allocations(address, count, predicate, what, timeout):
+    """Polls the allocation list until `count` allocations satisfy `predicate`; returns when (script clock, ms)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        allocations = nomad_call(address, "GET", "/v1/allocations")
+        if sum(1 for allocation in allocations if predicate(allocation)) >= count:
+            return now_ms()
+        time.sleep(0.5)  # a poll interval: listing every allocation costs the simulator too
+    fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def simulators_alone(args, count, processes, workers=8):
+    """The simulators' own rates for the benchmark's work, with no agent, in a fresh sandbox: the
+    ceiling the agent's throughput is measured against. Kubernetes: `count` pods created on a node
+    no agent serves, each given one status write and one Event (what the agent writes per pod at
+    least), then deleted with grace 0. Nomad: the job the agent registers for the benchmark pod,
+    registered `count` times, to every allocation running (each a real /bin/sleep), then deregistered
+    to every allocation complete. The same 8 concurrent clients as the agent benchmark."""
+    state = tempfile.mkdtemp(prefix="nomad-kubelet-baseline.")
+    process = start_sandbox(args.sandbox, state, os.path.join(state, "timeline.jsonl"), free_port())
+    processes.append(process)
+    rates = {"pods": count}
+    try:
+        kube = Kubernetes(os.path.join(state, "admin.kubeconfig"), state)
+        nomad = open(os.path.join(state, "nomad-address")).read().strip()
+        names = [f"alone-{index}" for index in range(count)]
+
+        def manifest(name):
+            pod = pod_manifest(name)
+            pod["spec"]["nodeName"] = "no-agent"
+            return pod
+
+        def timed(label, call, items):
+            begin = time.time()
+            with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+                list(pool.map(call, items))
+            rates[label] = round(len(items) / (time.time() - begin), 1)
+
+        timed("kubernetes_pod_creates_per_s", lambda name: kube.request("POST", "/api/v1/namespaces/default/pods", manifest(name)), names)
+        status = {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+        timed("kubernetes_status_patches_per_s", lambda name: kube.request(
+            "PATCH", f"/api/v1/namespaces/default/pods/{name}/status", status, "application/strategic-merge-patch+json"), names)
+        timed("kubernetes_event_creates_per_s", lambda name: kube.request("POST", "/api/v1/namespaces/default/events", {
+            "apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{name}.started", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "namespace": "default", "name": name}, "reason": "Started", "message": "Started", "type": "Normal"}), names)
+        timed("kubernetes_pod_deletes_per_s", lambda name: kube.request(
+            "DELETE", f"/api/v1/namespaces/default/pods/{name}", {"gracePeriodSeconds": 0}), names)
+
+        job = bench_job(args.agent, state)
+        begin = now_ms()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda index: nomad_call(nomad, "POST", "/v1/jobs", job(index)), range(count)))
+        registered = now_ms()
+        rates["nomad_job_registers_per_s"] = round(count / ((registered - begin) / 1000), 1)
+        running_at = wait_for_allocations(nomad, count, lambda a: a.get("ClientStatus") == "running", f"{count} allocations running", 60 + count)
+        rates["nomad_jobs_to_running_per_s"] = round(count / ((running_at - begin) / 1000), 1)
+        begin = now_ms()
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda index: nomad_call(nomad, "DELETE", f"/v1/job/baseline-{index}"), range(count)))
+        stopped_at = wait_for_allocations(nomad, count, lambda a: a.get("ClientStatus") == "complete", f"{count} allocations complete", 60 + count)
+        rates["nomad_jobs_to_stopped_per_s"] = round(count / ((stopped_at - begin) / 1000), 1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(state, ignore_errors=True)
+    return rates
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--agent")
@@ -595,6 +712,7 @@ def main():
     parser.add_argument("--serial", type=int, default=100)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-fio", action="store_true")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the simulators' own rates (no agent)")
     parser.add_argument("--fio-only")
     parser.add_argument("--fio-size")
     parser.add_argument("--fio-runtime", type=int)
@@ -631,18 +749,12 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     result = {}
     try:
+        if not args.no_baseline:
+            result["simulators_alone"] = simulators_alone(args, args.large, processes)
         timeline_path = os.path.join(state, "timeline.jsonl")
-        sandbox_log = open(os.path.join(state, "sandbox.log"), "w")
-        kubelet_port = free_port()  # not 10250: other agents may share the machine
-        processes.append(subprocess.Popen(
-            [args.sandbox, "--state-dir", state, "--node-name", NODE, "--timeline", timeline_path,
-             "--nomad-cpu-mhz", "1000000", "--nomad-memory-mb", "1000000"], stdout=sandbox_log, stderr=subprocess.STDOUT,
-            env={**os.environ, "SANDBOX_KUBELET_PORT": str(kubelet_port)}))
-        deadline = time.time() + 60
-        while not os.path.exists(os.path.join(state, "ready")):
-            if time.time() > deadline or processes[0].poll() is not None:
-                fail(f"the simulators did not start (log: {state}/sandbox.log)")
-            time.sleep(0.05)
+        kubelet_port = free_port()
+        sandbox = start_sandbox(args.sandbox, state, timeline_path, kubelet_port)
+        processes.append(sandbox)
         kube = Kubernetes(os.path.join(state, "admin.kubeconfig"), state)
         nomad = open(os.path.join(state, "nomad-address")).read().strip()
         config = open(os.path.join(state, "agent.yaml")).read().replace("vk-sandbox", NODE)
@@ -662,11 +774,24 @@ def main():
 
         result["idle"] = {"0": idle_cost(agent.pid, args.idle_seconds)}
         all_names, throughput = set(), {}
+        # Where the CPU of each throughput window went: the agent and the simulators (one process)
+        # share the machine's cores with the benchmark's client.
+        result["throughput_cpu_seconds"] = cpu_seconds = {}
+
+        def cpu_now():
+            return {"agent": process_sample(agent.pid)[0], "simulators": process_sample(sandbox.pid)[0], "wall": time.time()}
+
+        def cpu_since(before):
+            after = cpu_now()
+            return {key: round(after[key] - before[key], 1) for key in before}
+
         for total in (args.small, args.large):
             names = {f"bench-{index}" for index in range(len(all_names), total)}
             begin = now_ms()
+            cpu_before = cpu_now()
             create_pods(kube, sorted(names))
             timeline.wait(f"{len(names)} pods Running", lambda events: running(events, names), 60 + total)
+            cpu_seconds[f"create_{len(names)}"] = cpu_since(cpu_before)
             last = max(t for t in (first_time(timeline.events, lambda e, n=n: e["kind"] == "pods" and e["name"] == n and e["phase"] == "Running") for n in names))
             throughput[f"create_{len(names)}_pods_per_s"] = round(len(names) / ((last - begin) / 1000), 1)
             all_names |= names
@@ -692,8 +817,10 @@ def main():
         result["latency_ms"]["allocation_running_to_pod_status_written_one_at_a_time"] = percentiles(status_written)
         all_names |= serial
         begin = now_ms()
+        cpu_before = cpu_now()
         delete_pods(kube, sorted(all_names))
         timeline.wait(f"{len(all_names)} pods gone", lambda events: gone(events, all_names), 60 + len(all_names))
+        cpu_seconds[f"delete_{len(all_names)}"] = cpu_since(cpu_before)
         last = max(e["t"] for e in timeline.events if e["kind"] == "pods" and e["type"] == "DELETED" and e["name"] in all_names)
         throughput[f"delete_{len(all_names)}_pods_per_s"] = round(len(all_names) / ((last - begin) / 1000), 1)
         result["throughput"] = throughput

@@ -16,6 +16,9 @@ actor NomadCluster {
     private var evaluations: [String: WireJSON] = [:]
     private(set) var allocations: [String: AllocationRecord] = [:]
     private var allocationOrder: [String] = []
+    /// Allocation IDs per job key (`namespace/job`), oldest first: a job's allocations without a
+    /// scan of every allocation (the agent asks for them on every reconcile).
+    private var allocationOrderByJob: [String: [String]] = [:]
     private var runners: [String: AllocationRunner] = [:]
     private var blockedEvaluations: [String: String] = [:]  // job key -> blocked eval id
     /// Every event batch ever emitted, oldest first.
@@ -137,9 +140,9 @@ actor NomadCluster {
     }
 
     func allocationList(jobNamespace: String? = nil, jobID: String? = nil, prefix: String = "") -> [AllocationRecord] {
-        allocationOrder.compactMap { allocations[$0] }.filter {
-            (jobID == nil || ($0.jobID == jobID && $0.namespace == jobNamespace)) && $0.id.hasPrefix(prefix)
-        }
+        guard let jobID else { return allocationOrder.compactMap { allocations[$0] }.filter { $0.id.hasPrefix(prefix) } }
+        guard let jobNamespace else { return [] }
+        return (allocationOrderByJob[Self.key(jobNamespace, jobID)] ?? []).compactMap { allocations[$0] }.filter { $0.id.hasPrefix(prefix) }
     }
 
     func evaluation(id: String) -> WireJSON? { evaluations[id] }
@@ -639,6 +642,7 @@ actor NomadCluster {
             group: group, metrics: metrics)
         allocations[alloc.id] = alloc
         allocationOrder.append(alloc.id)
+        allocationOrderByJob[Self.key(alloc.namespace, alloc.jobID), default: []].append(alloc.id)
         return alloc
     }
 
