@@ -488,8 +488,8 @@ def pgbench_through_agent(kube, timeline, script_directory, scale, seconds, clie
     """pgbench as a pseudo-container through the agent, its data directory on the pod's emptyDir
     volume (mounted at /data, i.e. $NOMAD_KUBELET_ROOT/data under raw_exec)."""
     os.makedirs(script_directory, exist_ok=True)
-    for name in ("system.py", "streams.py"):
-        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), name), os.path.join(script_directory, name))
+    for source in ("system.py", "streams.py"):
+        shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), source), os.path.join(script_directory, source))
     out = os.path.join(script_directory, "pgbench.json")
     manifest = pod_manifest(name)
     manifest["spec"]["restartPolicy"] = "Never"
