@@ -161,7 +161,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "KubernetesModels", "NomadModels", "CNomadSimShims", "SPDY",
+                "KubernetesModels", "KubernetesClient", "NomadModels", "CNomadSimShims", "SPDY",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -186,7 +186,8 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "TestSupport", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
+                // KubeletServer: the service examples' stories use kubectl logs and exec.
+                "Agent", "KubeletServer", "TestSupport", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),

@@ -20,6 +20,9 @@ import Translation
 public final class PodController: Service, Sendable {
     /// Job Meta key holding a hash of the translated job, to re-register only on a real change.
     static let specHashMetaKey = "k8s.spec-hash"
+    /// How many pods are reconciled at once. A reconcile mostly waits on the Nomad and Kubernetes
+    /// APIs; one at a time made a burst of pods queue behind each other's round trips.
+    static let reconcileWorkers = 16
     /// Condition type set when a pod cannot be translated into a job.
     public static let translatedCondition = PodStatusMapper.translatedCondition
 
@@ -97,7 +100,7 @@ public final class PodController: Service, Sendable {
                 group.addTask { await self.consumeInformer() }
                 group.addTask { await self.consumePseudoImages() }
                 group.addTask { await self.consumeNomadChanges() }
-                group.addTask { await self.queue.process { await self.reconcile(key: $0) } }
+                group.addTask { await self.queue.process(workers: Self.reconcileWorkers) { await self.reconcile(key: $0) } }
                 group.addTask { await self.scanOrphansPeriodically() }
                 group.addTask { await self.syncVolumesPeriodically() }
                 await group.waitForAll()
@@ -111,6 +114,10 @@ public final class PodController: Service, Sendable {
     private func consumeInformer() async {
         for await event in await informer.events() {
             switch event {
+            case .updated(let old, let pod) where !Self.needsReconcile(from: old, to: pod):
+                // Only the status moved, mostly this agent's own write echoed by the watch: as the
+                // kubelet, nothing to do (Nomad's changes and the resync still queue the pod).
+                continue
             case .added(let pod), .updated(_, let pod), .resynced(let pod):
                 remember(pod)
                 queue.add(Self.key(pod))
@@ -135,6 +142,19 @@ public final class PodController: Service, Sendable {
             }
             if Task.isCancelled { return }
         }
+    }
+
+    /// Whether a pod changed in more than its status (and the bookkeeping every write moves):
+    /// spec, labels, annotations, deletion, finalizers, owners.
+    static func needsReconcile(from old: Pod, to new: Pod) -> Bool {
+        func relevant(_ pod: Pod) -> Pod {
+            var pod = pod
+            pod.status = nil
+            pod.metadata.resourceVersion = nil
+            pod.metadata.managedFields = nil
+            return pod
+        }
+        return relevant(old) != relevant(new)
     }
 
     private func remember(_ pod: Pod) {
@@ -187,15 +207,17 @@ public final class PodController: Service, Sendable {
 
     /// Stops jobs of this node whose pod no longer exists, once they have been orphans for the grace.
     func scanOrphans() async {
+        let pods = await informer.cachedObjects()
+        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
         let jobs: [Job]
         do {
-            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name])
+            // The jobs of live pods are not orphans: not read at all (with Nomad before 1.6 the scan
+            // otherwise read every job of the node, each time).
+            jobs = try await nomad.jobs(meta: [PodJobIdentity.nodeMetaKey: configuration.node.name], excluding: live)
         } catch {
             logger.debug("orphan scan skipped: Nomad unavailable", metadata: ["error": "\(error)"])
             return
         }
-        let pods = await informer.cachedObjects()
-        let live = Set(pods.map { PodJobIdentity.jobID(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "", uid: $0.metadata.uid ?? "") })
         let now = ContinuousClock.now
         var present: Set<String> = []
         for job in jobs where job.stop != true {
@@ -211,7 +233,7 @@ public final class PodController: Service, Sendable {
             }
             guard now - since >= configuration.timings.orphanGrace else { continue }
             do {
-                _ = try await nomad.deregister(jobID: id)
+                try await stopJob(id, logger: logger)
                 logger.notice("stopped orphan job", metadata: ["job": "\(id)", "pod": "\(job.meta?[PodJobIdentity.namespaceMetaKey] ?? "")/\(job.meta?[PodJobIdentity.podMetaKey] ?? "")"])
                 present.remove(id)
             } catch {
@@ -219,6 +241,20 @@ public final class PodController: Service, Sendable {
             }
         }
         state.withLock { state in state.orphanSince = state.orphanSince.filter { present.contains($0.key) } }
+        await deleteLeftoverSecretVariables(stoppedJobs: Set(jobs.filter { $0.stop == true }.compactMap(\.id)))
+    }
+
+    /// Deletes the secret Variables still held for this node's stopped jobs (a stop whose variable
+    /// deletion failed, or an agent killed in between).
+    private func deleteLeftoverSecretVariables(stoppedJobs: Set<String>) async {
+        guard !stoppedJobs.isEmpty, (try? await nomad.version().hasVariables) == true,
+            let variables = try? await nomad.variables(prefix: SecretVariable.path(jobID: ""))
+        else { return }
+        for variable in variables {
+            guard let path = variable.path, path.hasPrefix(SecretVariable.path(jobID: "")) else { continue }
+            let jobID = String(path.dropFirst(SecretVariable.path(jobID: "").count))
+            if stoppedJobs.contains(jobID) { await deleteSecretVariable(of: jobID, logger: logger) }
+        }
     }
 
     // MARK: Reconcile
@@ -260,7 +296,7 @@ public final class PodController: Service, Sendable {
         let jobID = PodJobIdentity.jobID(namespace: pod.metadata.namespace ?? "", name: pod.metadata.name ?? "", uid: pod.metadata.uid ?? "")
         volumeSync.forget(podUID: pod.metadata.uid ?? "", jobID: jobID)
         guard let job = try await existingJob(jobID), job.stop != true else { return }
-        _ = try await nomad.deregister(jobID: jobID)
+        try await stopJob(jobID, logger: logger)
         logger.notice("pod removed from Kubernetes; stopped its job", metadata: ["job": "\(jobID)"])
         if pod.metadata.deletionGracePeriodSeconds == 0 {
             await killLiveAllocations(of: jobID, logger: logger)
@@ -364,7 +400,7 @@ public final class PodController: Service, Sendable {
                 for status in pod.status?.containerStatuses ?? [] { options.restartCountBase[status.name] = status.restartCount + 1 }
             }
             let translation = (try? translator.translate(pod, context: context, options: options)) ?? plain
-            var job = translation.job
+            var job = try await deliverSecrets(of: translation, pod: pod, logger: logger)
             Self.recordImages(of: pod, in: &job)
             job.meta = (job.meta ?? [:]).merging([Self.specHashMetaKey: hash]) { $1 }
             let enforceIndex = existing?.jobModifyIndex ?? 0
@@ -388,6 +424,41 @@ public final class PodController: Service, Sendable {
         if ended, existing == nil { return }
         let allocation = try await updateStatus(pod, jobID: jobID, logger: logger)
         if !ended { await volumeSync.sync(plain, allocation: allocation, logger: logger) }
+    }
+
+    /// The job to register: on Nomad 1.4+ its Secret values move into the job's Nomad Variable,
+    /// written here first (the templates wait for it); on older Nomad they stay inline in the job,
+    /// which a Warning Event on the pod says once.
+    private func deliverSecrets(of translation: PodTranslation, pod: Pod, logger: Logger) async throws -> Job {
+        let delivered = translation.deliveringSecretsThroughVariable(nodeName: configuration.node.name)
+        guard let variable = delivered.variable else { return translation.job }
+        let version = try await nomad.version()
+        if version.hasVariables {
+            try await nomad.putVariable(path: variable.path, items: variable.items)
+            return delivered.job
+        }
+        let message =
+            "Nomad \(version) has no Variables (1.4+): the pod's Secret values are inline in job \(translation.identity.jobID), readable by anyone who may read the job in Nomad"
+        logger.warning("Secret values inline in the job", metadata: ["job": "\(translation.identity.jobID)", "nomadVersion": "\(version)"])
+        await record("SecretsInline", type: "Warning", message: message, fieldPath: nil, key: "secrets-inline/\(pod.metadata.uid ?? "")", at: Date(), pod: pod)
+        return translation.job
+    }
+
+    /// Stops a job (deregisters it, without purging) and deletes its secret Variable, if any.
+    private func stopJob(_ jobID: String, logger: Logger) async throws {
+        _ = try await nomad.deregister(jobID: jobID)
+        await deleteSecretVariable(of: jobID, logger: logger)
+    }
+
+    /// Deletes a job's secret Variable on Nomad 1.4+ (best effort: a failure is logged, and the
+    /// orphan scan tries again while the stopped job is listed).
+    private func deleteSecretVariable(of jobID: String, logger: Logger) async {
+        guard (try? await nomad.version().hasVariables) == true else { return }
+        do {
+            try await nomad.deleteVariable(path: SecretVariable.path(jobID: jobID))
+        } catch {
+            logger.warning("could not delete the job's secret variable", metadata: ["job": "\(jobID)", "error": "\(error)"])
+        }
     }
 
     /// What the pod references, read with the node's own identity (the Node authorizer lets a node
@@ -544,7 +615,7 @@ public final class PodController: Service, Sendable {
             // Recorded whoever stops the job (another path may have, once the pod read Failed); the key makes it once.
             await record("DeadlineExceeded", type: "Normal", message: ActiveDeadline.message, fieldPath: nil, key: "deadline/\(uid)", at: Date(), pod: pod)
             guard let job = try await existingJob(jobID), job.stop != true else { return }
-            _ = try await nomad.deregister(jobID: jobID)
+            try await stopJob(jobID, logger: logger)
             logger.info("active deadline passed; stopped the pod's job", metadata: ["job": "\(jobID)"])
         } else if let remaining = ActiveDeadline.remaining(pod: pod, startTime: status.startTime?.date, now: Date()), remaining > 0,
             state.withLock({ $0.deadlineScheduled.insert(uid).inserted })
@@ -613,7 +684,7 @@ public final class PodController: Service, Sendable {
                     return extended
                 }
             }
-            _ = try await nomad.deregister(jobID: jobID)
+            try await stopJob(jobID, logger: logger)
             for container in pod.spec?.containers ?? [] {
                 await record(
                     "Killing", type: "Normal", message: "Stopping container \(container.name)", fieldPath: "spec.containers{\(container.name)}",

@@ -20,11 +20,57 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-static void child_fail(int report_fd) {
+__attribute__((noreturn)) static void child_fail(int report_fd) {
     int err = errno;
     ssize_t ignored = write(report_fd, &err, sizeof err);
     (void)ignored;
     _exit(127);
+}
+
+/// The child's side of `nsim_spawn`, run on the parent's memory and stack after vfork: plain
+/// system call wrappers only (no malloc, no locks; set*id as raw system calls, since glibc's
+/// wrappers would signal the parent's threads), then exec or `_exit`.
+__attribute__((noreturn)) static void spawn_child(const char *path, char *const argv[], char *const envp[], const char *cwd,
+                        const int fds_in[3], int slave, int uid, int gid, pid_t parent, int report_fd) {
+    // Signals stay blocked (as around vfork) until every handler is reset: no handler of the
+    // simulator may run in the child, on the simulator's memory.
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report_fd);
+    if (getppid() != parent) _exit(127);
+    if (setsid() < 0) child_fail(report_fd);
+    int fds[3] = { fds_in[0], fds_in[1], fds_in[2] };
+    if (slave >= 0) {
+        if (ioctl(slave, TIOCSCTTY, 0) != 0) child_fail(report_fd);
+        fds[0] = fds[1] = fds[2] = slave;
+    }
+    for (int target = 0; target < 3; target++) {
+        int source = fds[target];
+        if (source < 0) {
+            source = open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
+            if (source < 0) child_fail(report_fd);
+        }
+        if (source == target) {
+            fcntl(target, F_SETFD, 0);
+        } else if (dup2(source, target) < 0) {
+            child_fail(report_fd);
+        }
+    }
+    // Keep no other descriptor of the simulator open in the task.
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+        for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    if (cwd != NULL && chdir(cwd) != 0) child_fail(report_fd);
+    if (gid >= 0) {
+        if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setgid, (gid_t)gid) != 0) child_fail(report_fd);
+    }
+    if (uid >= 0 && syscall(SYS_setuid, (uid_t)uid) != 0) child_fail(report_fd);
+    execve(path, argv, envp);
+    child_fail(report_fd);
 }
 
 int nsim_spawn(const char *path, char *const argv[], char *const envp[], const char *cwd,
@@ -43,52 +89,22 @@ int nsim_spawn(const char *path, char *const argv[], char *const envp[], const c
         fcntl(master, F_SETFD, FD_CLOEXEC);
     }
     pid_t parent = getpid();
-    pid_t pid = fork();
+    const int fds[3] = { stdin_fd, stdout_fd, stderr_fd };
+    // vfork, as posix_spawn does: the child borrows the simulator's memory until it execs, so
+    // starting a task costs no copy of the simulator's page tables (fork's cost grew with the
+    // simulator's size and, on the one spawner thread, capped how fast tasks started).
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    pid_t pid = vfork();
+    if (pid == 0) spawn_child(path, argv, envp, cwd, fds, slave, uid, gid, parent, report[1]);
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (pid < 0) {
-        *spawn_errno = errno;
+        *spawn_errno = fork_errno;
         close(report[0]); close(report[1]);
         if (master >= 0) { close(master); close(slave); }
         return -1;
-    }
-    if (pid == 0) {
-        // Child: only async-signal-safe calls until exec.
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
-        for (int sig = 1; sig < NSIG; sig++) {
-            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-        }
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(report[1]);
-        if (getppid() != parent) _exit(127);
-        if (setsid() < 0) child_fail(report[1]);
-        int fds[3] = { stdin_fd, stdout_fd, stderr_fd };
-        if (slave >= 0) {
-            if (ioctl(slave, TIOCSCTTY, 0) != 0) child_fail(report[1]);
-            fds[0] = fds[1] = fds[2] = slave;
-        }
-        for (int target = 0; target < 3; target++) {
-            int source = fds[target];
-            if (source < 0) {
-                source = open("/dev/null", target == 0 ? O_RDONLY : O_WRONLY);
-                if (source < 0) child_fail(report[1]);
-            }
-            if (source == target) {
-                fcntl(target, F_SETFD, 0);
-            } else if (dup2(source, target) < 0) {
-                child_fail(report[1]);
-            }
-        }
-        // Keep no other descriptor of the simulator open in the task.
-        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-            for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
-        }
-        if (cwd != NULL && chdir(cwd) != 0) child_fail(report[1]);
-        if (gid >= 0) {
-            if (setgroups(0, NULL) != 0 || setgid((gid_t)gid) != 0) child_fail(report[1]);
-        }
-        if (uid >= 0 && setuid((uid_t)uid) != 0) child_fail(report[1]);
-        execve(path, argv, envp);
-        child_fail(report[1]);
     }
     close(report[1]);
     if (slave >= 0) close(slave);

@@ -15,7 +15,8 @@ struct ContainerLogOptions: Sendable, Hashable {
     var limitBytes: Int?
     var since: Date?
 
-    /// Parses the query; 400 for values the kubelet would refuse.
+    /// Parses the query as the kubelet does: 400 for a value that does not decode, 422 for one that
+    /// decodes but is out of range or conflicts with another.
     init(query: [(String, String)], now: Date = Date()) throws(KubeletServerError) {
         func flag(_ value: String, _ name: String) throws(KubeletServerError) -> Bool {
             switch value.lowercased() {
@@ -25,9 +26,8 @@ struct ContainerLogOptions: Sendable, Hashable {
             }
         }
         func integer(_ value: String, _ name: String, minimum: Int) throws(KubeletServerError) -> Int {
-            guard let number = Int(value), number >= minimum else {
-                throw .badRequest("unable to decode query: \(name)=\(value) must be an integer of at least \(minimum)")
-            }
+            guard let number = Int(value) else { throw .badRequest("unable to decode query: \(name)=\(value) is not an integer") }
+            guard number >= minimum else { throw .invalid("invalid request: \(name)=\(value) must be at least \(minimum)") }
             return number
         }
         var sinceSeconds: Int?
@@ -48,7 +48,7 @@ struct ContainerLogOptions: Sendable, Hashable {
             default: continue
             }
         }
-        if sinceSeconds != nil, sinceTime != nil { throw .badRequest("at most one of sinceTime or sinceSeconds may be specified") }
+        if sinceSeconds != nil, sinceTime != nil { throw .invalid("invalid request: at most one of sinceTime or sinceSeconds may be specified") }
         since = sinceTime ?? sinceSeconds.map { now.addingTimeInterval(-Double($0)) }
     }
 }
@@ -63,6 +63,10 @@ struct ContainerLogOptions: Sendable, Hashable {
 /// drops the history only when the task finished before the cut-off; `previous` is the previous
 /// allocation's log after a job update, or this allocation's log (which holds the earlier runs)
 /// after in-place restarts.
+///
+/// Failures are answered as the kubelet's `getContainerLogs` answers them (go-restful's
+/// `WriteError`): the status code and the error's text as a plain-text body, no Status object.
+/// kube-apiserver's pods/log proxy turns that text into the Status its client sees.
 struct ContainerLogs: Sendable {
     let locator: PodLocator
     let nomad: NomadClient
@@ -75,7 +79,26 @@ struct ContainerLogs: Sendable {
         var follow: Bool
     }
 
-    func respond(namespace: String, pod: String, container: String, query: [(String, String)], channel: any Channel) async throws -> Response {
+    func respond(namespace: String, pod: String, container: String, query: [(String, String)], channel: any Channel) async -> Response {
+        do {
+            return try await logs(namespace: namespace, pod: pod, container: container, query: query, channel: channel)
+        } catch let error as KubeletServerError {
+            return Self.plainTextError(error)
+        } catch {
+            logger.error("container logs request failed", metadata: ["pod": "\(namespace)/\(pod)", "container": "\(container)", "error": "\(error)"])
+            return Self.plainTextError(.internalError("\(error)"))
+        }
+    }
+
+    /// An error as go-restful's `WriteError` writes it: the code, the text, and the content type
+    /// Go's `http.ResponseWriter` sniffs for it.
+    static func plainTextError(_ error: KubeletServerError) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: error.httpStatus), headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: error.message)))
+    }
+
+    private func logs(namespace: String, pod: String, container: String, query: [(String, String)], channel: any Channel) async throws -> Response {
         let options = try ContainerLogOptions(query: query)
         let located = try await locator.locate(namespace: namespace, pod: pod, container: container)
         let source = try previousOrCurrent(located, options: options)
@@ -112,7 +135,13 @@ struct ContainerLogs: Sendable {
                             let stream = nomad.logs(
                                 allocationID: source.allocationID, task: source.task, type: type, origin: .start, offset: offsets[type] ?? 0,
                                 follow: true, plain: true)
-                            for try await chunk in stream where !chunk.data.isEmpty { sink.yield(.data(chunk.data)) }
+                            // One chunk at a time: the next is read from Nomad once the writer took
+                            // this one, so a slow client slows the stream instead of filling memory.
+                            for try await chunk in stream where !chunk.data.isEmpty {
+                                await withCheckedContinuation { (taken: CheckedContinuation<Void, Never>) in
+                                    if case .terminated = sink.yield(.data(chunk.data, taken: taken)) { taken.resume() }
+                                }
+                            }
                         } catch {
                             if !(error is CancellationError) {
                                 logger.warning("following a Nomad log failed", metadata: ["task": "\(source.task)", "error": "\(error)"])
@@ -121,23 +150,37 @@ struct ContainerLogs: Sendable {
                         sink.yield(.streamEnded)
                     }
                 }
+                var iterator = events.makeAsyncIterator()
                 var endedStreams = 0
-                loop: for await event in events {
-                    switch event {
-                    case .data(let data):
-                        let out = writer.live(data)
-                        if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
-                        if writer.isDone { break loop }
-                    case .streamEnded:
-                        endedStreams += 1
-                        if endedStreams == 2 { break loop }
-                    case .clientClosed:
-                        clientClosed = true
-                        break loop
+                var failure: (any Error)?
+                do {
+                    loop: while let event = await iterator.next() {
+                        switch event {
+                        case .data(let data, let taken):
+                            taken.resume()
+                            let out = writer.live(data)
+                            if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
+                            if writer.isDone { break loop }
+                        case .streamEnded:
+                            endedStreams += 1
+                            if endedStreams == 2 { break loop }
+                        case .clientClosed:
+                            clientClosed = true
+                            break loop
+                        }
                     }
+                } catch {
+                    failure = error
                 }
+                // Stop: no more events, the Nomad streams cancelled, and every reader still waiting
+                // for its chunk to be taken released (after finish the stream hands out what it
+                // buffered, then ends), so the group can finish.
                 sink.finish()
                 group.cancelAll()
+                while let event = await iterator.next() {
+                    if case .data(_, let taken) = event { taken.resume() }
+                }
+                if let failure { throw failure }
             }
             logger.debug("log follow ended", metadata: ["allocation": "\(source.allocationID)", "task": "\(source.task)", "clientClosed": "\(clientClosed)"])
             if !clientClosed { try await bodyWriter.finish(nil) }
@@ -152,7 +195,8 @@ struct ContainerLogs: Sendable {
     }
 
     private enum FollowEvent: Sendable {
-        case data(Data)
+        /// Bytes from Nomad; `taken` resumes the reader once the writer has them.
+        case data(Data, taken: CheckedContinuation<Void, Never>)
         case streamEnded
         case clientClosed
     }
@@ -181,12 +225,12 @@ struct ContainerLogs: Sendable {
                 data.append(chunk.data)
             }
         } catch let error as NomadClientError where error.kind == .notFound {
-            throw .notFound(
+            throw .badRequest(
                 "the logs of container \"\(container)\" in pod \"\(pod)\" are gone: Nomad no longer has allocation \(source.allocationID) "
                     + "(garbage-collected); \(error.message)")
         } catch {
             KubeletServerMetrics.recordBackendError(.nomad)
-            throw .serviceUnavailable("cannot read the \(type.rawValue) of Nomad task \(source.task) in allocation \(source.allocationID): \(error)")
+            throw .badRequest("cannot read the \(type.rawValue) of Nomad task \(source.task) in allocation \(source.allocationID): \(error)")
         }
         return data
     }

@@ -138,7 +138,7 @@ public final class KubeletServer: Service, Sendable {
         router.get("/pods") { [self] _, _ in try await pods() }
         let logs = ContainerLogs(locator: podLocator, nomad: nomad, logger: logger)
         router.get("/containerLogs/:namespace/:pod/:container") { request, context in
-            try await logs.respond(
+            await logs.respond(
                 namespace: context.parameters.get("namespace") ?? "", pod: context.parameters.get("pod") ?? "",
                 container: context.parameters.get("container") ?? "", query: request.uri.queryParameters.map { (String($0.key), String($0.value)) }, channel: context.channel)
         }

@@ -8,6 +8,7 @@ public struct KubeletServerError: Error, Sendable, CustomStringConvertible {
         case forbidden
         case notFound
         case badRequest
+        case invalid
         case serviceUnavailable
         case internalError
         case invalidConfiguration
@@ -25,6 +26,8 @@ public struct KubeletServerError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Kind(code: .notFound)
         /// The request cannot be served as asked (container not running, bad parameter): HTTP 400.
         public static let badRequest = Kind(code: .badRequest)
+        /// The request decodes but its values are not valid together or in range: HTTP 422.
+        public static let invalid = Kind(code: .invalid)
         /// A backend (Kubernetes, Nomad) could not answer: HTTP 503.
         public static let serviceUnavailable = Kind(code: .serviceUnavailable)
         /// Something failed inside the agent: HTTP 500.
@@ -78,6 +81,11 @@ public struct KubeletServerError: Error, Sendable, CustomStringConvertible {
     /// 400: the request cannot be served as asked.
     public static func badRequest(_ message: String) -> KubeletServerError {
         KubeletServerError(.badRequest, httpStatus: 400, reason: "BadRequest", message: message)
+    }
+
+    /// 422: the request's values decode but are not valid (a negative `tailLines`, both `sinceTime` and `sinceSeconds`).
+    public static func invalid(_ message: String) -> KubeletServerError {
+        KubeletServerError(.invalid, httpStatus: 422, reason: "Invalid", message: message)
     }
 
     /// 503: Kubernetes or Nomad did not answer.

@@ -275,11 +275,12 @@ public final class NomadClient: Sendable {
         try await decode([JobListStub].self, .get, target("/v1/jobs", blocking(options)), extraTimeout: wait(options))
     }
 
-    /// Jobs whose ID starts with `prefix` and whose `Meta` contains every pair of `meta`.
+    /// Jobs whose ID starts with `prefix` and whose `Meta` contains every pair of `meta`, leaving
+    /// out the IDs in `excluding` (jobs the caller already knows about, which are then not read).
     ///
     /// Nomad 1.6+ returns `Meta` in list stubs (`meta=true`), so the match happens on the list; older
     /// agents (1.1–1.5) lack it, so each candidate job is read. Version-dependent; see ``NomadVersion``.
-    public func jobs(prefix: String? = nil, meta: [String: String]) async throws -> [Job] {
+    public func jobs(prefix: String? = nil, meta: [String: String], excluding: Set<String> = []) async throws -> [Job] {
         let version = try await version()
         func matches(_ jobMeta: [String: String]?) -> Bool { meta.allSatisfy { jobMeta?[$0.key] == $0.value } }
         var query: [(String, String)] = []
@@ -288,7 +289,7 @@ public final class NomadClient: Sendable {
         let stubs = try await decode([JobListStub].self, .get, target("/v1/jobs", query)).value
         var result: [Job] = []
         for stub in stubs {
-            guard let id = stub.id else { continue }
+            guard let id = stub.id, !excluding.contains(id) else { continue }
             // A stub without Meta (older agent, or `meta` ignored) is decided on the full job.
             if let stubMeta = stub.meta, !matches(stubMeta) { continue }
             do {
@@ -306,6 +307,45 @@ public final class NomadClient: Sendable {
         let query: [(String, String)] = purge ? [("purge", "true")] : []
         return try await decode(JobRegisterResponse.self, .delete, target("/v1/job/\(Self.pathSegment(jobID))", query), resource: jobResource(jobID)).value
     }
+
+    // MARK: - Variables (Nomad 1.4+)
+
+    /// `PUT /v1/var/:path`: creates or replaces a variable (in the configured namespace).
+    @discardableResult
+    public func putVariable(path: String, items: [String: String]) async throws -> Variable {
+        let body = try encode(Variable(namespace: configuration.namespace ?? "default", path: path, items: items))
+        return try await decode(Variable.self, .put, target("/v1/var/\(Self.variablePath(path))"), body: body, resource: variableResource(path)).value
+    }
+
+    /// `GET /v1/var/:path`; `nil` when there is none.
+    public func variable(path: String) async throws -> Variable? {
+        do {
+            return try await decode(Variable.self, .get, target("/v1/var/\(Self.variablePath(path))"), resource: variableResource(path)).value
+        } catch let error as NomadClientError where error.kind == .notFound {
+            return nil
+        }
+    }
+
+    /// `GET /v1/vars?prefix=`: the metadata (no items) of the variables under a path prefix.
+    public func variables(prefix: String) async throws -> [Variable] {
+        try await decode([Variable].self, .get, target("/v1/vars", [("prefix", prefix)])).value
+    }
+
+    /// `DELETE /v1/var/:path`; deleting an absent variable succeeds.
+    public func deleteVariable(path: String) async throws {
+        do {
+            _ = try await send(.delete, target("/v1/var/\(Self.variablePath(path))"), resource: variableResource(path))
+        } catch let error as NomadClientError where error.kind == .notFound {
+            return
+        }
+    }
+
+    /// A variable path as a URL path: each segment percent-encoded, the `/` between them kept.
+    static func variablePath(_ path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false).map { pathSegment(String($0)) }.joined(separator: "/")
+    }
+
+    func variableResource(_ path: String) -> String { "variable \"\(path)\"" }
 
     /// `GET /v1/job/:id/summary`.
     public func jobSummary(_ id: String) async throws -> JobSummary {

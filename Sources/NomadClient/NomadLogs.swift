@@ -54,15 +54,28 @@ public struct LogFrameDecoder {
     /// Feeds the next bytes of the body; returns the chunks they complete.
     public mutating func feed(_ bytes: [UInt8]) throws -> [NomadLogChunk] {
         if plain { return bytes.isEmpty ? [] : [NomadLogChunk(data: Data(bytes))] }
-        return try splitter.feed(bytes).compactMap { object in
+        return try splitter.feed(bytes).compactMap(Self.chunk(from:))
+    }
+
+    /// One frame's chunk, or nil for a heartbeat or a frame without bytes or event.
+    private static func chunk(from object: [UInt8]) throws -> NomadLogChunk? {
+        let notBase64 = JSONObjectSplitter.FramingError(description: "a log frame's Data is not base64")
+        guard let fields = LogFrameFields.parse(object) else {
+            // Not the flat shape Nomad writes (escapes, nesting): the general decoder reads it.
             let frame = try JSONDecoder().decode(StreamFrame.self, from: Data(object))
             if frame.isHeartbeat { return nil }
-            if frame.data != nil, Data(base64Encoded: frame.data ?? "") == nil {
-                throw JSONObjectSplitter.FramingError(description: "a log frame's Data is not base64")
-            }
-            if frame.fileEvent == nil, frame.bytes.isEmpty { return nil }
-            return NomadLogChunk(data: frame.bytes, file: frame.file, offset: frame.offset, fileEvent: frame.fileEvent)
+            guard let data = frame.data.map({ Array($0.utf8).withUnsafeBufferPointer { Base64.decode($0) } }) ?? Data() else { throw notBase64 }
+            if frame.fileEvent == nil, data.isEmpty { return nil }
+            return NomadLogChunk(data: data, file: frame.file, offset: frame.offset, fileEvent: frame.fileEvent)
         }
+        if fields.isHeartbeat { return nil }
+        var data = Data()
+        if let range = fields.data {
+            guard let decoded = object.withUnsafeBufferPointer({ Base64.decode(UnsafeBufferPointer(rebasing: $0[range])) }) else { throw notBase64 }
+            data = decoded
+        }
+        if fields.fileEvent == nil, data.isEmpty { return nil }
+        return NomadLogChunk(data: data, file: fields.file, offset: fields.offset, fileEvent: fields.fileEvent)
     }
 
     /// Checks the stream did not stop inside a frame.
@@ -78,55 +91,18 @@ extension NomadClient {
     ///
     /// With `follow`, the stream stays open and yields new output as the task writes it, until the
     /// consumer stops iterating or cancels its task; that closes the connection. `plain` asks Nomad
-    /// for raw bytes instead of base64 frames (frames also report truncation and rotation).
+    /// for raw bytes instead of base64 frames (frames also report truncation and rotation). The body
+    /// is read only as fast as the consumer iterates, so a slow consumer slows Nomad down instead of
+    /// the log piling up in memory.
     public func logs(
         allocationID: String, task: String, type: NomadLogType = .stdout, origin: NomadLogOrigin = .start,
         offset: Int64 = 0, follow: Bool = false, plain: Bool = false
-    ) -> AsyncThrowingStream<NomadLogChunk, any Error> {
+    ) -> NomadLogStream {
         var query: [(String, String)] = [("task", task), ("type", type.rawValue), ("origin", origin.rawValue), ("offset", String(offset))]
         if follow { query.append(("follow", "true")) }
         if plain { query.append(("plain", "true")) }
         let target = target("/v1/client/fs/logs/\(Self.pathSegment(allocationID))", query)
-        let resource = "logs of task \"\(task)\" in allocation \(allocationID)"
-        return stream(
-            target, resource: resource,
-            decode: { decoder, bytes in try decoder.feed(bytes) },
-            makeDecoder: { LogFrameDecoder(plain: plain) },
-            finish: { decoder in
-                try decoder.finish()
-                return []
-            }
-        )
-    }
-
-    /// Opens a long-lived GET and turns its body into elements with a stateful decoder. Cancelling
-    /// the consumer cancels the request, which closes the connection.
-    func stream<Element: Sendable, Decoder>(
-        _ target: String, resource: String,
-        decode: @escaping @Sendable (inout Decoder, [UInt8]) throws -> [Element],
-        makeDecoder: @escaping @Sendable () -> Decoder,
-        finish: @escaping @Sendable (inout Decoder) throws -> [Element]
-    ) -> AsyncThrowingStream<Element, any Error> {
-        AsyncThrowingStream { continuation in
-            let task = Task {
-                do {
-                    let response = try await openStream(target, resource: resource)
-                    var decoder = makeDecoder()
-                    for try await buffer in response.body {
-                        for element in try decode(&decoder, Array(buffer.readableBytesView)) { continuation.yield(element) }
-                    }
-                    for element in try finish(&decoder) { continuation.yield(element) }
-                    continuation.finish()
-                } catch let error as JSONObjectSplitter.FramingError {
-                    continuation.finish(throwing: NomadClientError.malformedResponse(request: "GET \(target)", reason: error.description))
-                } catch let error as DecodingError {
-                    continuation.finish(throwing: NomadClientError.malformedResponse(request: "GET \(target)", reason: "a frame does not decode (\(error))"))
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
+        return NomadLogStream(client: self, target: target, resource: "logs of task \"\(task)\" in allocation \(allocationID)", plain: plain)
     }
 
     /// Sends a streaming GET: retried like other reads until the headers arrive; a non-2xx answer
@@ -153,6 +129,69 @@ extension NomadClient {
                 }
             }
             try await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
+        }
+    }
+}
+
+/// A task's log as chunks, from ``NomadClient/logs(allocationID:task:type:origin:offset:follow:plain:)``.
+///
+/// Iterating sends the request; each `next()` reads the body only as far as it needs to, so
+/// Nomad's output is pulled at the consumer's pace. Ending the iteration (or cancelling the
+/// iterating task) cancels the request, which closes the connection.
+public struct NomadLogStream: AsyncSequence, Sendable {
+    /// A chunk of the log.
+    public typealias Element = NomadLogChunk
+
+    let client: NomadClient
+    let target: String
+    let resource: String
+    let plain: Bool
+
+    /// An iterator that opens the stream on its first `next()`.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(stream: self, decoder: LogFrameDecoder(plain: plain))
+    }
+
+    /// Reads the body buffer by buffer and hands out the chunks each one completes.
+    public struct Iterator: AsyncIteratorProtocol {
+        let stream: NomadLogStream
+        var decoder: LogFrameDecoder
+        var body: HTTPClientResponse.Body.AsyncIterator?
+        var ready: [NomadLogChunk] = []
+        var readyIndex = 0
+        var finished = false
+
+        init(stream: NomadLogStream, decoder: LogFrameDecoder) {
+            self.stream = stream
+            self.decoder = decoder
+        }
+
+        /// The next chunk; nil at the end of the log (or of a followed log when Nomad closes it).
+        public mutating func next() async throws -> NomadLogChunk? {
+            do {
+                while true {
+                    if readyIndex < ready.count {
+                        defer { readyIndex += 1 }
+                        return ready[readyIndex]
+                    }
+                    if finished { return nil }
+                    if body == nil { body = try await stream.client.openStream(stream.target, resource: stream.resource).body.makeAsyncIterator() }
+                    guard let buffer = try await body?.next() else {
+                        finished = true
+                        body = nil
+                        try decoder.finish()
+                        return nil
+                    }
+                    ready = try decoder.feed(Array(buffer.readableBytesView))
+                    readyIndex = 0
+                }
+            } catch let error as JSONObjectSplitter.FramingError {
+                finished = true
+                throw NomadClientError.malformedResponse(request: "GET \(stream.target)", reason: error.description)
+            } catch let error as DecodingError {
+                finished = true
+                throw NomadClientError.malformedResponse(request: "GET \(stream.target)", reason: "a frame does not decode (\(error))")
+            }
         }
     }
 }

@@ -38,7 +38,8 @@ public struct NomadVersion: Comparable, Hashable, Sendable, CustomStringConverti
     /// Job list stubs carry `Meta` when asked with `meta=true`, so Meta can be filtered server-side
     /// (Nomad 1.6+ per the API docs; not run here). Older agents: read each job.
     public var hasJobListMeta: Bool { self >= NomadVersion(1, 6) }
-    /// Variables, `/v1/var/:path` (Nomad 1.4+; not used by this client yet).
+    /// Variables, `/v1/var/:path`, readable by a job's tasks through `nomadVar` templates (Nomad 1.4+;
+    /// read in the docs, run here only against the simulator).
     public var hasVariables: Bool { self >= NomadVersion(1, 4) }
     /// The submitted job source, `/v1/job/:id/submission` (Nomad 1.6+; not used by this client yet).
     public var hasJobSubmission: Bool { self >= NomadVersion(1, 6) }

@@ -64,6 +64,17 @@ public struct SPDYConnection: Sendable {
         try? await channel.close()
     }
 
+    /// Closes the connection after `delay` unless the returned task is cancelled first. The timer
+    /// runs on the connection's event loop, so it fires however long the caller's own tasks take
+    /// to be scheduled: for deadlines such as the kubelet's stream creation timeout, where a
+    /// silent peer must lose its connection.
+    public func scheduleClose(after delay: Duration) -> Scheduled<Void> {
+        let channel = self.channel
+        return channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(delay / .nanoseconds(1)))) {
+            channel.close(promise: nil)
+        }
+    }
+
     /// Completes when the connection is closed.
     public func closed() async {
         try? await channel.closeFuture.get()

@@ -120,3 +120,11 @@ public final class TCPProxy: Sendable {
         }
     }
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound, then released), for a test process
+/// that must be told its port (a pseudo-container's static host port).
+public func freeLoopbackPort() throws -> Int {
+    let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+    defer { try? channel.close().wait() }
+    return channel.localAddress?.port ?? 0
+}

@@ -112,7 +112,7 @@ struct ContainerEnvironment {
                     TranslationProblem(
                         field: sourceField, kind: .invalid,
                         reason: "Keys [\(keys)] from the EnvFrom \(described) were skipped since they are considered invalid environment variable names.",
-                        fix: "rename the keys (letters, digits, '_', '-', '.'; not starting with a digit) or set a prefix",
+                        fix: "rename the keys (printable ASCII without '=')",
                         eventReason: "InvalidEnvironmentVariableNames"))
             }
         }
@@ -282,12 +282,11 @@ struct ContainerEnvironment {
         return NSDecimalNumber(decimal: rounded).stringValue
     }
 
-    /// The kubelet's `IsEnvVarName`: `[-._a-zA-Z][-._a-zA-Z0-9]*`.
+    /// Whether a process environment can hold `name`, by the rule of Kubernetes v1.34 and later
+    /// (RelaxedEnvironmentVariableValidation, GA): printable ASCII other than `=`. A v1.34+ kubelet
+    /// passes every envFrom key on (ConfigMap and Secret keys always qualify); the check guards
+    /// against names from older servers or hand-made objects that an environment cannot carry.
     static func isEnvironmentVariableName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first else { return false }
-        func allowed(_ scalar: Unicode.Scalar, digits: Bool) -> Bool {
-            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || "-._".unicodeScalars.contains(scalar) || (digits && ("0"..."9").contains(scalar))
-        }
-        return allowed(first, digits: false) && name.unicodeScalars.allSatisfy { allowed($0, digits: true) }
+        !name.isEmpty && name.unicodeScalars.allSatisfy { (" "..."~").contains($0) && $0 != "=" }
     }
 }

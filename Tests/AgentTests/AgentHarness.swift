@@ -1,5 +1,6 @@
 import Agent
 import Foundation
+import KubeletServer
 import KubernetesClient
 import KubernetesModels
 import Logging
@@ -25,6 +26,12 @@ final class AgentHarness: Sendable {
     let storage: VolumeControllerSettings
     let workDirectory: URL
     private let running = Mutex<Task<Void, any Error>?>(nil)
+    /// The kubelet server (logs, exec) when started with `kubeletServer`, and the clients it uses;
+    /// stopped and shut down at shutdown.
+    private let kubeletServerTask: Task<Void, any Error>?
+    private let kubeletServerClients: (kubernetes: KubernetesClient, nomad: NomadClient)?
+    /// Cluster-scoped objects this harness created, deleted at shutdown (a real cluster keeps them).
+    private let createdPseudoImages = Mutex<[String]>([])
 
     var nodeName: String { configuration.node.name }
     /// `default` on the simulator; on a real cluster a namespace of this harness's own.
@@ -37,11 +44,15 @@ final class AgentHarness: Sendable {
     /// a test can take down, simulator or real Nomad alike; the harness's own client goes direct.
     /// `nomadNodes` (simulator only) replaces the single dev client, given the work directory;
     /// `grants` are what the simulated cluster grants beyond the node identity, given the node name;
-    /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise.
+    /// `kubernetesConfiguration` configures the Kubernetes simulator otherwise, `nomadVersion` the
+    /// version the Nomad simulator reports (a real Nomad reports its own).
+    /// With `kubeletServer` the agent's kubelet API (with exec/port-forward streaming) runs too and the
+    /// Node advertises it, so `kubectl logs` and `kubectl exec` work; on a real cluster that needs
+    /// ``kubeletServerAvailable``.
     static func start(
         nodeName requestedNodeName: String = "vk-test", leaseRenewInterval: Duration = .milliseconds(500), nomadThroughProxy: Bool = false,
         nomadNodes: (@Sendable (URL) -> [NomadSimulator.Node])? = nil, grants: @Sendable (String) -> [AccessGrant] = { _ in [] },
-        kubernetesConfiguration: KubernetesSimulator.Configuration = .init()
+        kubernetesConfiguration: KubernetesSimulator.Configuration = .init(), nomadVersion: String? = nil, kubeletServer: Bool = false
     ) async throws -> AgentHarness {
         let unique = UUID().uuidString.prefix(8).lowercased()
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("agent-test-\(unique)")
@@ -77,6 +88,7 @@ final class AgentHarness: Sendable {
         } else {
             var simulatorConfiguration = NomadSimulator.Configuration()
             if let nomadNodes { simulatorConfiguration.nodes = nomadNodes(work) }
+            if let nomadVersion { simulatorConfiguration.version = nomadVersion }
             let simulator = try await NomadSimulator.start(simulatorConfiguration)
             nomadSimulator = simulator
             nomadAddress = simulator.address
@@ -88,10 +100,38 @@ final class AgentHarness: Sendable {
             nomadProxy = proxy
             agentNomadAddress = "http://\(proxy.hostAndPort)"
         }
+        var kubeletServerTask: Task<Void, any Error>?
+        var kubeletServerClients: (kubernetes: KubernetesClient, nomad: NomadClient)?
+        var kubeletServerSection = AgentConfiguration.KubeletServer()
+        var addresses = AgentConfiguration.Addresses()
+        if kubeletServer {
+            let clientCAPath: String
+            if let simulator = kubernetesSimulator {
+                clientCAPath = work.appendingPathComponent("client-ca.crt").path
+                try simulator.caCertificatePEM.write(toFile: clientCAPath, atomically: true, encoding: .utf8)
+            } else {
+                clientCAPath = ProcessInfo.processInfo.environment["NOMAD_KUBELET_E2E_CLIENT_CA"] ?? ""
+            }
+            var logger = Logger(label: "kubelet-server-under-test")
+            logger.logLevel = .warning
+            let clients = (
+                kubernetes: try KubernetesClient(configuration: try KubeconfigLoader.load(path: kubeconfigPath), logger: logger),
+                nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress), logger: logger)
+            )
+            kubeletServerClients = clients
+            let server = try KubeletServer(
+                configuration: KubeletServerConfiguration(address: "127.0.0.1", port: 0, tlsSource: .selfSigned, clientCAFile: clientCAPath),
+                node: KubeletNodeIdentity(name: nodeName, ipAddresses: ["127.0.0.1"]), kubernetes: clients.kubernetes, nomad: clients.nomad, logger: logger)
+            kubeletServerTask = Task { try await server.run() }
+            kubeletServerSection.port = await server.listeningPort()
+            // A real API server dials the Hostname address first (its default --kubelet-preferred-address-types).
+            addresses = .init(internalIP: "127.0.0.1", hostname: "localhost")
+        }
         let configuration = AgentConfiguration(
             kubernetes: .init(kubeconfig: kubeconfigPath),
-            node: .init(name: nodeName),
+            node: .init(name: nodeName, addresses: addresses),
             nomad: .init(address: agentNomadAddress),
+            kubeletServer: kubeletServerSection,
             // Tasks run as the test's own user, so they can write into the test's directories.
             policy: .init(defaultUser: ProcessInfo.processInfo.userName),
             timings: .init(
@@ -101,13 +141,23 @@ final class AgentHarness: Sendable {
             kubernetesSimulator: kubernetesSimulator, nomadSimulator: nomadSimulator, nomadProxy: nomadProxy, admin: admin,
             nomad: try NomadClient(configuration: NomadClientConfiguration(address: nomadAddress)), configuration: configuration,
             storage: VolumeControllerSettings(rootDirectory: work.appendingPathComponent("volumes").path, retryInterval: .seconds(1)),
-            namespace: namespace, workDirectory: work)
+            namespace: namespace, workDirectory: work, kubeletServerTask: kubeletServerTask,
+            kubeletServerClients: kubeletServerClients)
+    }
+
+    /// Whether a harness with `kubeletServer` can run here: always on the simulator; on a real
+    /// cluster only with the client CA the API server's kubelet-client certificate is signed by.
+    static var kubeletServerAvailable: Bool {
+        E2EEnvironment.realKubeconfig == nil || ProcessInfo.processInfo.environment["NOMAD_KUBELET_E2E_CLIENT_CA"] != nil
     }
 
     private init(
         kubernetesSimulator: KubernetesSimulator?, nomadSimulator: NomadSimulator?, nomadProxy: TCPProxy?, admin: KubernetesClient, nomad: NomadClient,
-        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL
+        configuration: AgentConfiguration, storage: VolumeControllerSettings, namespace: String, workDirectory: URL, kubeletServerTask: Task<Void, any Error>?,
+        kubeletServerClients: (kubernetes: KubernetesClient, nomad: NomadClient)?
     ) {
+        self.kubeletServerTask = kubeletServerTask
+        self.kubeletServerClients = kubeletServerClients
         self.storage = storage
         self.nomadProxy = nomadProxy
         self.namespace = namespace
@@ -117,6 +167,18 @@ final class AgentHarness: Sendable {
         self.nomad = nomad
         self.configuration = configuration
         self.workDirectory = workDirectory
+    }
+
+    /// `base` plus this harness's unique suffix, for cluster-scoped objects (a reused real cluster
+    /// may hold an earlier run's under the plain name).
+    func uniqueName(_ base: String) -> String {
+        "\(base)-\(workDirectory.lastPathComponent.split(separator: "-").last ?? "")"
+    }
+
+    /// Creates a PseudoImage (name it with ``uniqueName(_:)``), deleted again at shutdown.
+    func createPseudoImage(_ name: String, spec: PseudoImageSpec) async throws {
+        _ = try await admin.create(PseudoImage(metadata: ObjectMeta(name: name), spec: spec))
+        createdPseudoImages.withLock { $0.append(name) }
     }
 
     /// A second image the agent under test runs like the host image, so a test can change a
@@ -147,6 +209,11 @@ final class AgentHarness: Sendable {
     /// Stops the agent, deletes what the test created and stops both servers.
     func shutdown() async {
         await stopAgent()
+        kubeletServerTask?.cancel()
+        _ = await kubeletServerTask?.result
+        try? await kubeletServerClients?.kubernetes.shutdown()
+        try? await kubeletServerClients?.nomad.shutdown()
+        for name in createdPseudoImages.withLock({ $0 }) { _ = try? await admin.delete(PseudoImage.self, name: name) }
         if kubernetesSimulator == nil {
             // A real cluster outlives the test: remove the pods (no kubelet will), the namespace and the node.
             for pod in (try? await admin.list(Pod.self, namespace: namespace).items) ?? [] {

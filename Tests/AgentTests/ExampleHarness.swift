@@ -34,10 +34,12 @@ struct ExampleManifests: Sendable {
     /// The rendered documents.
     let documents: [JSONValue]
 
-    /// `examples/<name>` rendered by the real `kubectl kustomize`, through `overlay` when given.
+    /// `examples/<name>` rendered by the real `kubectl kustomize`, through `overlay` when given;
+    /// `files` (name → content) are written beside the overlay's kustomization.yaml, for its
+    /// generators (`configMapGenerator: [{name: x, behavior: replace, files: [app.conf]}]`).
     /// Throws when kubectl is missing (guard the test with `.enabled(if: KubectlRunner.path != nil, …)`)
     /// or kustomize fails (its message included).
-    static func render(_ name: String, overlay: String? = nil) async throws -> ExampleManifests {
+    static func render(_ name: String, overlay: String? = nil, files: [String: String] = [:]) async throws -> ExampleManifests {
         let kubectl = try KubectlRunner(kubeconfig: nil)
         defer { kubectl.cleanUp() }
         let example = repositoryRoot.appendingPathComponent("examples").appendingPathComponent(name)
@@ -53,6 +55,7 @@ struct ExampleManifests: Sendable {
                 \(overlay)
                 """
             try kustomization.write(to: kubectl.directory.appendingPathComponent("kustomization.yaml"), atomically: true, encoding: .utf8)
+            for (file, content) in files { try content.write(to: kubectl.directory.appendingPathComponent(file), atomically: true, encoding: .utf8) }
             target = kubectl.directory.path
         }
         let result = try await kubectl.run(["kustomize", target], timeout: .seconds(30))

@@ -159,3 +159,49 @@ struct VolumeEndToEndTests {
         #expect(try await harness.jobsOfNode().isEmpty)
     }
 }
+
+/// Secret delivery: through the job's Nomad Variable where Nomad has Variables (1.4+; the simulator
+/// reports such a version), inline in the job with a `SecretsInline` Warning before that (the real
+/// Nomad 1.1.2 here). Either way the process sees the values.
+@Suite("Agent end to end: Secret delivery", .serialized, .timeLimit(.minutes(3)))
+struct SecretDeliveryEndToEndTests {
+    @Test("Secret env and files reach the process; on Nomad 1.4+ only through the job's Variable, which goes with the job", arguments: ["1.1.2", "1.8.0"])
+    func secretDelivery(simulatedVersion: String) async throws {
+        let harness = try await AgentHarness.start(nomadVersion: simulatedVersion)
+        defer { Task { await harness.shutdown() } }
+        try harness.startAgent()
+        let secretValue = "hunter2 \"quoted\" <&> $HOME"
+        _ = try await harness.admin.create(
+            Secret(metadata: ObjectMeta(name: "db-credentials"), values: ["password": Data(secretValue.utf8), "user": Data("app".utf8)]), namespace: harness.namespace)
+        let out = harness.workDirectory.appendingPathComponent("seen").path
+        var pod = harness.pod(
+            "secretive",
+            script: "{ printf '%s\\n' \"$PASSWORD\"; cat \"$NOMAD_KUBELET_ROOT/etc/creds/user\"; echo; } > \(out).tmp && mv \(out).tmp \(out); exec sleep 300")
+        pod.spec?.volumes = [Volume(name: "creds", secret: SecretVolumeSource(secretName: "db-credentials"))]
+        pod.spec?.containers[0].volumeMounts = [VolumeMount(name: "creds", mountPath: "/etc/creds")]
+        pod.spec?.containers[0].env = [EnvVar(name: "PASSWORD", valueFrom: EnvVarSource(secretKeyRef: SecretKeySelector(name: "db-credentials", key: "password")))]
+        let created = try await harness.admin.create(pod)
+
+        let seen = try await eventually("the process to write what it sees", timeout: .seconds(60)) { VolumeEndToEndTests.contents(harness, "seen") }
+        #expect(seen == "\(secretValue)\napp\n")
+        let jobID = PodJobIdentity.jobID(namespace: harness.namespace, name: "secretive", uid: created.metadata.uid ?? "")
+        let job = try await harness.nomad.job(jobID).value
+        let jobText = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
+        let variablePath = SecretVariable.path(jobID: jobID)
+        if try await harness.nomad.version().hasVariables {
+            #expect(!jobText.contains("hunter2"), "no Secret value in the registered job")
+            let variable = try #require(try await harness.nomad.variable(path: variablePath), "the job's variable exists")
+            #expect(variable.items?.values.contains(Data(secretValue.utf8).base64EncodedString()) == true)
+            try await harness.admin.delete(Pod.self, name: "secretive", namespace: harness.namespace, options: DeleteOptions(gracePeriodSeconds: 0))
+            try await eventually("the job's variable to be deleted with the job", timeout: .seconds(60)) {
+                try await harness.nomad.variable(path: variablePath) == nil ? true : nil
+            }
+        } else {
+            #expect(jobText.contains("hunter2"), "before Variables the value is inline in the job")
+            try await eventually("a SecretsInline warning on the pod") {
+                let events = try await harness.admin.list(Event.self, namespace: harness.namespace).items
+                return events.contains { $0.reason == "SecretsInline" && $0.involvedObject.name == "secretive" && !($0.message ?? "").contains("hunter2") } ? true : nil
+            }
+        }
+    }
+}

@@ -21,7 +21,7 @@ struct ContainerLogsTests {
         }
     }
 
-    @Test("logs: stdout then stderr; tailLines, limitBytes, timestamps, sinceSeconds; bad parameters 400; unknown pod/container 404")
+    @Test("logs: stdout then stderr; tailLines, limitBytes, timestamps, sinceSeconds; refusals as the kubelet words them: plain text, 400/422/404")
     func parameters() async throws {
         try await KubeletHarness.with { harness in
             try await harness.run("logs", script: Self.script)
@@ -40,22 +40,30 @@ struct ContainerLogsTests {
                 #expect(line.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z (.*)/)?.output.2 == Substring(text), "\(line)")
             }
 
-            for bad in ["tailLines=-1", "limitBytes=0", "sinceTime=yesterday", "sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z", "follow=maybe"] {
-                let answer = try await harness.get("\(base)?\(bad)")
-                #expect(answer.status == 400, "\(bad)")
-                #expect(try KubeletHarness.status(answer.body).code == 400)
+            // As the kubelet answers (go-restful's WriteError): the code and a plain-text message, no Status object.
+            let refused: [(query: String, code: Int, message: String)] = [
+                ("tailLines=-1", 422, "invalid request: tailLines=-1 must be at least 0"),
+                ("limitBytes=0", 422, "invalid request: limitBytes=0 must be at least 1"),
+                ("sinceTime=yesterday", 400, "unable to decode query: sinceTime=yesterday is not an RFC 3339 time"),
+                ("sinceSeconds=5&sinceTime=2026-01-01T00:00:00Z", 422, "invalid request: at most one of sinceTime or sinceSeconds may be specified"),
+                ("follow=maybe", 400, "unable to decode query: follow=maybe is not a boolean"),
+            ]
+            for (query, code, message) in refused {
+                let answer = try await harness.get("\(base)?\(query)")
+                #expect(answer.status == code, "\(query)")
+                #expect(answer.body == message, "\(query)")
             }
 
             let missingPod = try await harness.get("/containerLogs/\(harness.namespace)/nope/main")
             #expect(missingPod.status == 404)
-            #expect(try KubeletHarness.status(missingPod.body).message == "pod \"nope\" does not exist")
+            #expect(missingPod.body == "pod \"nope\" does not exist")
             let missingContainer = try await harness.get("/containerLogs/\(harness.namespace)/logs/other")
             #expect(missingContainer.status == 404)
-            #expect(try KubeletHarness.status(missingContainer.body).message == "container \"other\" not found in pod \"logs\"")
+            #expect(missingContainer.body == "container \"other\" not found in pod \"logs\"")
 
             let noPrevious = try await harness.get("\(base)?previous=true")
             #expect(noPrevious.status == 400)
-            #expect(try KubeletHarness.status(noPrevious.body).message == "previous terminated container \"main\" in pod \"logs\" not found")
+            #expect(noPrevious.body == "previous terminated container \"main\" in pod \"logs\" not found")
         }
     }
 

@@ -22,7 +22,7 @@ struct KubectlStreamingTests {
           .enabled(if: python != nil, "needs python3 for the pod's HTTP server"))
     func execAndPortForward() async throws {
         try await KubeletHarness.with(childChannel: KubeletServer.streaming) { harness in
-            let port = try Self.freePort()
+            let port = try freeLoopbackPort()
             try await harness.run("web", script: "echo 'hello from pseudo-pod' > index.html; exec \(Self.python!) -m http.server \(port) --bind 127.0.0.1")
             let kubectl = try KubectlRunner(harness)
             defer { kubectl.cleanUp() }
@@ -40,7 +40,7 @@ struct KubectlStreamingTests {
             #expect(piped.status == 0, "\(piped.stderr)")
             #expect(piped.stdout == "typed line\n")
 
-            let local = try Self.freePort()
+            let local = try freeLoopbackPort()
             let forward = try kubectl.start(["port-forward", "pod/web", "\(local):\(port)"])
             defer { forward.stop() }
             _ = try await eventually("kubectl port-forward to listen on \(local)") { forward.stdout.contains("Forwarding from 127.0.0.1:\(local)") ? true : nil }
@@ -53,12 +53,6 @@ struct KubectlStreamingTests {
             try await client.shutdown()
         }
     }
-
-    private static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
-    }
 }
 
 extension KubectlRunner {
@@ -67,7 +61,8 @@ extension KubectlRunner {
         if let simulator = harness.kubernetesSimulator {
             try self.init(kubeconfigContents: try simulator.kubeconfig(for: .admin), namespace: harness.namespace)
         } else {
-            try self.init(kubeconfig: harness.kubeconfigPath, namespace: harness.namespace)
+            // The real cluster's admin (the harness's own kubeconfig is the node's identity).
+            try self.init(kubeconfig: E2EEnvironment.realKubeconfig ?? harness.kubeconfigPath, namespace: harness.namespace)
         }
     }
 }

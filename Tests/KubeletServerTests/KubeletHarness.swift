@@ -47,6 +47,7 @@ final class KubeletHarness: Sendable {
     let nodeName: String
     let namespace: String
     let workDirectory: URL
+    /// The kubeconfig the server and the agent use: the node's identity (`system:node:<name>`).
     let kubeconfigPath: String
     private let apiServerCertificate: PEMKeyPair
     private let tasks: Mutex<[Task<Void, any Error>]>
@@ -96,11 +97,15 @@ final class KubeletHarness: Sendable {
         let apiServerCertificate: PEMKeyPair
         if let real = E2EEnvironment.realKubeconfig {
             kubernetesSimulator = nil
-            kubeconfigPath = real
-            admin = try KubernetesClient(configuration: try KubeconfigLoader.load(path: real))
+            let adminConfiguration = try KubeconfigLoader.load(path: real)
+            admin = try KubernetesClient(configuration: adminConfiguration)
             nodeName = "vk-kubelet-\(unique)"
             namespace = "kubelet-e2e-\(unique)"
             _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
+            // The server and the agent act as the node (system:node:<name>), as a kubelet does: the
+            // serving certificate's CSR must come from the node for the signer and the test to accept it.
+            kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
+            try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
             clientCAPath = ProcessInfo.processInfo.environment["NOMAD_KUBELET_E2E_CLIENT_CA"] ?? ""
             apiServerCertificate = try #require(realKubeletClient)
         } else {

@@ -57,6 +57,7 @@ struct ServingCertificateTests {
             try await eventually("the server to present the certificate the cluster issued") {
                 await verifies(harness, trusting: roots) ? true : nil
             }
+            _ = try? await harness.admin.delete(KubernetesModels.CertificateSigningRequest.self, name: csr.metadata.name ?? "")
         }
     }
 

@@ -59,6 +59,12 @@ final class KubeletTestServer: Sendable {
     }
 }
 
+/// The harness's pod failed to start every time it was registered.
+struct PodDidNotStart: Error, CustomStringConvertible {
+    var failures: [String]
+    var description: String { "the harness's pod job never ran: \(failures.joined(separator: "; "))" }
+}
+
 /// The kubelet test server could not bind.
 struct ServerDidNotStart: Error, CustomStringConvertible {
     var description: String { "the kubelet test server did not start listening on 127.0.0.1" }
@@ -127,16 +133,11 @@ struct StreamingHarness {
             simulator = started
             nomad = try NomadClient(configuration: NomadClientConfiguration(address: started.address))
         }
-        let jobID = "kubelet-streams-\(UUID().uuidString.prefix(8).lowercased())"
-        let podPort = try freePort()
+        var jobID = ""
         var server: KubeletTestServer?
         do {
-            let script = python.map { "echo 'hello from pseudo-pod' > index.html; exec \($0) -m http.server \(podPort) --bind 127.0.0.1" } ?? "exec sleep 3600"
-            _ = try await nomad.register(Self.job(id: jobID, script: script))
-            let allocationID = try await eventually("a running allocation of \(jobID)", timeout: .seconds(60)) { () -> String? in
-                let allocations = try await nomad.allocations(ofJob: jobID).value
-                return allocations.first { $0.clientStatus == .running }?.id
-            }
+            let pod = try await startPod(nomad: nomad) { jobID = $0 }
+            let (allocationID, podPort) = (pod.allocationID, pod.port)
             var logger = Logger(label: "kubelet-streaming-test")
             logger.logLevel = ProcessInfo.processInfo.environment["STREAMING_TEST_LOG"] == nil ? .critical : .trace
             let streaming = KubeletStreaming(
@@ -149,6 +150,37 @@ struct StreamingHarness {
             throw error
         }
         await Self.cleanUp(server: server, nomad: nomad, simulator: simulator, jobID: jobID)
+    }
+
+    /// Registers the pod's job with a free port and waits, on Nomad's blocking queries, until its
+    /// allocation runs. Between `freePort()` and the task's bind another process (a parallel test,
+    /// any outgoing connection) may take the port, and the task fails: then the job is purged and
+    /// registered again, under a new ID with another port, up to three times. `registered` learns
+    /// each job ID, so the caller cleans up the last one whatever happens.
+    private static func startPod(nomad: NomadClient, registered: (String) -> Void) async throws -> (allocationID: String, port: Int) {
+        var failures: [String] = []
+        for _ in 1...3 {
+            let jobID = "kubelet-streams-\(UUID().uuidString.prefix(8).lowercased())"
+            let port = try freePort()
+            let script = python.map { "echo 'hello from pseudo-pod' > index.html; exec \($0) -m http.server \(port) --bind 127.0.0.1" } ?? "exec sleep 3600"
+            registered(jobID)
+            _ = try await nomad.register(Self.job(id: jobID, script: script))
+            let deadline = ContinuousClock.now + .seconds(60)
+            var index: UInt64 = 0
+            var ended: String?
+            while ended == nil, ContinuousClock.now < deadline {
+                let answer = try await nomad.allocations(ofJob: jobID, options: NomadQueryOptions(waitIndex: index, waitTime: .seconds(5)))
+                if let id = answer.value.first(where: { $0.clientStatus == .running })?.id { return (id, port) }
+                if let failed = answer.value.first(where: { [.failed, .lost, .complete].contains($0.clientStatus) }) {
+                    ended = "\(jobID) on port \(port): allocation \(failed.clientStatus?.rawValue ?? "?") (\(failed.clientDescription ?? ""))"
+                }
+                index = max(answer.index, index)
+            }
+            guard let ended else { throw PodDidNotStart(failures: failures + ["\(jobID) on port \(port): no running allocation within 60 s"]) }
+            failures.append(ended)
+            _ = try? await nomad.deregister(jobID: jobID, purge: true)
+        }
+        throw PodDidNotStart(failures: failures)
     }
 
     private static func cleanUp(server: KubeletTestServer?, nomad: NomadClient, simulator: NomadSimulator?, jobID: String) async {

@@ -51,6 +51,39 @@ struct FramingTests {
         #expect(pieces.last?.data == Data("a".utf8))
     }
 
+    /// The table decoder agrees with Foundation on every length and padding, and refuses what it refuses.
+    @Test(arguments: [0, 1, 2, 3, 4, 5, 63, 64, 65, 1000])
+    func base64DecodesAsFoundationDoes(length: Int) throws {
+        let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let text = Array(Data(bytes).base64EncodedString().utf8)
+        #expect(text.withUnsafeBufferPointer { Base64.decode($0) } == Data(bytes))
+    }
+
+    /// Text Go's `base64.StdEncoding` refuses (Foundation on Linux lets padding in the middle pass).
+    @Test(arguments: ["YQ=", "Y===", "YQ=a", "AB=C", "Y Q==", "YQ==\n", "Y-_a", "é123"])
+    func invalidBase64IsRefused(text: String) {
+        #expect(Array(text.utf8).withUnsafeBufferPointer { Base64.decode($0) } == nil)
+    }
+
+    /// Frames outside the flat shape the fast reader handles (escapes, nesting, spacing, unknown
+    /// members) decode through JSONDecoder to the same chunks.
+    @Test(arguments: [
+        #"{"Data":"YQ==","File":"alloc\/logs\/web.stdout.0","Offset":1}"#,
+        #"{ "Data" : "YQ==" , "File" : "alloc/logs/web.stdout.0" , "Offset" : 1 }"#,
+        #"{"Data":"YQ==","File":"alloc/logs/web.stdout.0","Offset":1,"Extra":{"nested":[1,2]}}"#,
+        #"{"Data":"YQ==","File":"alloc/logs/web.stdout.0","Offset":1,"FileEvent":null,"Flag":true}"#,
+    ])
+    func unusualFramesDecodeLikeUsualOnes(frame: String) throws {
+        var decoder = LogFrameDecoder(plain: false)
+        let pieces = try decoder.feed(Array(frame.utf8))
+        #expect(pieces == [NomadLogChunk(data: Data("a".utf8), file: "alloc/logs/web.stdout.0", offset: 1)])
+    }
+
+    @Test func frameWithBadBase64IsAnError() {
+        var decoder = LogFrameDecoder(plain: false)
+        #expect(throws: JSONObjectSplitter.FramingError.self) { _ = try decoder.feed(Array(#"{"Data":"YQ=","Offset":1}"#.utf8)) }
+    }
+
     @Test func bracesInsideStringsDoNotSplit() throws {
         var splitter = JSONObjectSplitter()
         let objects = try splitter.feed(Array(#"{"a":"}{\"}"}  {"b":[{"c":"]"}]}"#.utf8))

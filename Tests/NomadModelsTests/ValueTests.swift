@@ -14,6 +14,33 @@ struct ValueTests {
         #expect(abs(date.timeIntervalSince1970 - seconds) < 0.000_01)
     }
 
+    @Test(arguments: [
+        ("2026-11-25T21:46:34+01:00", 1_795_639_594.0),
+        ("2024-02-29T23:59:59-05:30", 1_709_270_999.0),
+        ("1969-12-31T23:59:59.5Z", -0.5),
+        ("2000-03-01T00:00:00z", 951_868_800.0),
+    ])
+    func rfc3339TimesWithOffsetsLeapDaysAndEpoch(text: String, seconds: Double) throws {
+        let date = try #require(NomadTime(rawValue: text).date)
+        #expect(abs(date.timeIntervalSince1970 - seconds) < 0.000_01)
+    }
+
+    @Test(arguments: ["2026-11-25 20:46:34Z", "2026-11-25T20:46:34", "2026-11-25T20:46:34.Z", "2026-13-25T20:46:34Z", "2026-11-25T20:46:34+0100", "2026-11-25T20:46:34Zx", ""])
+    func textThatIsNotRFC3339HasNoDate(text: String) {
+        #expect(NomadTime(rawValue: text).date == nil)
+    }
+
+    @Test func parsingAgreesWithFoundationInEveryTimeZone() throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        for step in 0..<500 {
+            let date = Date(timeIntervalSince1970: Double(step) * 4_938_271 - 1_000_000_000)
+            formatter.timeZone = TimeZone(secondsFromGMT: (step % 29 - 14) * 1800)
+            let text = formatter.string(from: date)
+            #expect(NomadTime(rawValue: text).date == date, "\(text)")
+        }
+    }
+
     @Test func goZeroTimeHasNoDate() {
         #expect(NomadTime(rawValue: "0001-01-01T00:00:00Z").date == nil)
         #expect(NomadTime(rawValue: "not a time").date == nil)

@@ -29,6 +29,21 @@ import Testing
         return all.hexString
     }
 
+    @Test("scheduleClose closes the connection when its delay has passed (ending inboundStreams), not when cancelled first")
+    func scheduledClose() async throws {
+        let channel = try await Self.activeChannel()
+        let connection = try await Self.configure(channel, role: .server)
+        let cancelled = connection.scheduleClose(after: .seconds(5))
+        cancelled.cancel()
+        _ = connection.scheduleClose(after: .seconds(30))
+        await channel.testingEventLoop.advanceTime(by: .seconds(29))
+        #expect(channel.isActive, "closed before its deadline (or by the cancelled one)")
+        await channel.testingEventLoop.advanceTime(by: .seconds(1))
+        #expect(!channel.isActive)
+        var streams = connection.inboundStreams.makeAsyncIterator()
+        #expect(await streams.next() == nil)
+    }
+
     /// Replays kube-apiserver's side of each recorded connection into a server-mode connection and
     /// answers through the public API exactly as the recorded kubelet did; the bytes written must
     /// equal the recorded kubelet's, and every stream must see the recorded stdin/resize data.

@@ -7,7 +7,7 @@ import Translation
 /// Inputs shared by the pseudo-container tests: a ConfigMap, a Secret and two PseudoImages.
 enum PseudoFixtures {
     static let secretValue = "s3cr3t-Pa55"
-    static let configMap = ConfigMap(metadata: ObjectMeta(name: "cfg", namespace: "default"), data: ["MODE": "fast", "1bad": "x", "with space": "y", "LEVEL": "$(MODE)"])
+    static let configMap = ConfigMap(metadata: ObjectMeta(name: "cfg", namespace: "default"), data: ["MODE": "fast", "1st-key": "x", "tab\there": "y", "LEVEL": "$(MODE)"])
     static let secret = Secret(metadata: ObjectMeta(name: "db", namespace: "default"), data: ["password": Data(secretValue.utf8).base64EncodedString()])
     static let sha = String(repeating: "ab", count: 32)
     static let postgres = PseudoImage(
@@ -142,7 +142,7 @@ struct EnvironmentTranslationTests {
         #expect(error.problems.first?.reason == reason)
     }
 
-    @Test("envFrom: every valid key with the prefix, env overrides envFrom, invalid keys skipped with a kubelet-worded warning")
+    @Test("envFrom: every key with the prefix (v1.34+ rules: '1st-key' too), env overrides envFrom, a name an environment cannot hold skipped with a kubelet-worded warning")
     func envFrom() throws {
         let pod = Fixtures.pod { container in
             container.envFrom = [
@@ -153,9 +153,9 @@ struct EnvironmentTranslationTests {
         }
         let translation = try PseudoFixtures.translate(pod)
         let task = try #require(PseudoFixtures.task(translation))
-        #expect(task.env == ["MODE": "slow-fast", "LEVEL": "$(MODE)", "DB_password": PseudoFixtures.secretValue])
+        #expect(task.env == ["MODE": "slow-fast", "LEVEL": "$(MODE)", "1st-key": "x", "DB_password": PseudoFixtures.secretValue])
         let warning = try #require(translation.warnings.first { $0.eventReason == "InvalidEnvironmentVariableNames" })
-        #expect(warning.reason == "Keys [1bad, with space] from the EnvFrom configMap default/cfg were skipped since they are considered invalid environment variable names.")
+        #expect(warning.reason == "Keys [tab\there] from the EnvFrom configMap default/cfg were skipped since they are considered invalid environment variable names.")
         #expect(warning.field == "spec.containers[0].envFrom[0]")
     }
 
@@ -183,6 +183,42 @@ struct EnvironmentTranslationTests {
         context.secrets["db"] = Secret(metadata: ObjectMeta(name: "db"), stringData: ["password": "\(PseudoFixtures.secretValue)\0"])
         let error = try #require(throws: TranslationError.self) { try PseudoFixtures.translate(pod, context: context) }
         #expect(!error.description.contains(PseudoFixtures.secretValue))
+    }
+
+    @Test("on Nomad 1.4+ Secret env and files move into the job's Variable; the job keeps only nomadVar references")
+    func secretsThroughVariable() throws {
+        var container = Container(name: "web", image: ImageResolver.hostImage, command: ["/bin/sleep", "3600"])
+        container.env = [
+            EnvVar(name: "PW", valueFrom: EnvVarSource(secretKeyRef: SecretKeySelector(name: "db", key: "password"))), EnvVar(name: "URL", value: "x://u:$(PW)@h"),
+            EnvVar(name: "PLAIN", value: "visible"),
+        ]
+        container.volumeMounts = [VolumeMount(name: "creds", mountPath: "/etc/creds")]
+        let pod = Fixtures.pod(containers: [container]) { spec in
+            spec.volumes = [Volume(name: "creds", secret: SecretVolumeSource(secretName: "db"))]
+        }
+        let translation = try PseudoFixtures.translate(pod)
+        let (job, variable) = translation.deliveringSecretsThroughVariable(nodeName: "vk-1")
+        let secretVariable = try #require(variable)
+        #expect(secretVariable.path == "nomad/jobs/\(translation.identity.jobID)")
+        #expect(!String(decoding: try JSONEncoder().encode(job), as: UTF8.self).contains(PseudoFixtures.secretValue))
+        let decoded = Set(secretVariable.items.values.compactMap { Data(base64Encoded: $0).map { String(decoding: $0, as: UTF8.self) } })
+        #expect(decoded.isSuperset(of: [PseudoFixtures.secretValue, "x://u:\(PseudoFixtures.secretValue)@h", "vk-1"]))
+        let task = try #require(job.taskGroups?.first?.tasks?.first)
+        #expect(task.env?["PW"] == nil && task.env?["URL"] == nil)
+        #expect(task.env?["PLAIN"] == "visible", "values not from a Secret stay in the job")
+        let environment = try #require(task.templates?.first { $0.destPath == SecretVariable.environmentTemplatePath })
+        #expect(environment.envvars == true && environment.changeMode == "noop")
+        #expect(environment.embeddedTmpl?.contains("PW={{ (index . \"t0_env_0\").Value | base64Decode | toJSON }}") == true)
+        #expect(environment.embeddedTmpl?.hasPrefix("{{ with nomadVar \"\(secretVariable.path)\" }}") == true)
+        let file = try #require(task.templates?.first { ($0.destPath ?? "").hasSuffix("/creds/password") })
+        #expect(file.embeddedTmpl == "{{ with nomadVar \"\(secretVariable.path)\" }}{{ (index . \"t0_file_0\").Value | base64Decode }}{{ end }}")
+        #expect(secretVariable.items["t0_file_0"] == Data(PseudoFixtures.secretValue.utf8).base64EncodedString())
+
+        // A pod without Secrets: the job as it was, no variable.
+        let plain = try PseudoFixtures.translate(Fixtures.pod { $0.env = [EnvVar(name: "A", value: "b")] })
+        let unchanged = plain.deliveringSecretsThroughVariable(nodeName: "vk-1")
+        #expect(unchanged.variable == nil)
+        #expect(unchanged.job == plain.job)
     }
 
     @Test("the references a pod makes are what the agent fetches")

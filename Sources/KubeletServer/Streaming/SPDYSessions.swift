@@ -24,7 +24,13 @@ extension KubeletStreaming {
     private func serveExec(_ connection: SPDYConnection, plan: StreamingPlan, target: ExecTarget, logger: Logger) async {
         let version = RemoteCommandProtocol(rawValue: plan.subprotocol) ?? .v1
         let expected = plan.request.expectedStreamCount(version: version)
-        guard let streams = await collectExecStreams(connection, expected: expected, version: version) else {
+        // The deadline closes the connection itself (on its event loop): a peer that stops inside a
+        // frame, or never opens its streams, loses the connection, and the collection below ends
+        // with it, however busy this process's tasks are.
+        let creationDeadline = connection.scheduleClose(after: configuration.streamCreationTimeout)
+        let collected = await collectExecStreams(connection, expected: expected, version: version)
+        creationDeadline.cancel()
+        guard let streams = collected else {
             logger.info("exec client did not open its streams in time; closing", metadata: ["expected": "\(expected)"])
             return
         }
@@ -51,28 +57,18 @@ extension KubeletStreaming {
     }
 
     /// Replies to every stream the client opens and returns them by `streamtype` once `expected`
-    /// known ones arrived; nil when the client did not within the stream creation timeout.
+    /// known ones arrived; nil when the connection ended first (the client went away, or the
+    /// stream creation deadline closed it).
     private func collectExecStreams(_ connection: SPDYConnection, expected: Int, version: RemoteCommandProtocol) async -> [String: SPDYStream]? {
         let known: Set = version.supportsResize ? ["error", "stdin", "stdout", "stderr", "resize"] : ["error", "stdin", "stdout", "stderr"]
-        let timeout = configuration.streamCreationTimeout
-        return await withTaskGroup(of: [String: SPDYStream]?.self) { group in
-            group.addTask {
-                var streams: [String: SPDYStream] = [:]
-                for await stream in connection.inboundStreams {
-                    do { try await stream.reply() } catch { return nil }
-                    guard let type = stream.headers.first(name: "streamtype"), known.contains(type) else { continue }
-                    streams[type] = stream
-                    if streams.count >= expected { return streams }
-                }
-                return nil
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return await group.next() ?? nil
+        var streams: [String: SPDYStream] = [:]
+        for await stream in connection.inboundStreams {
+            do { try await stream.reply() } catch { return nil }
+            guard let type = stream.headers.first(name: "streamtype"), known.contains(type) else { continue }
+            streams[type] = stream
+            if streams.count >= expected { return streams }
         }
+        return nil
     }
 
     /// Sends GOAWAY and waits for the client to end its streams (kube-apiserver answers with

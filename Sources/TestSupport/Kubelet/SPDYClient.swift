@@ -36,6 +36,7 @@ public enum SPDYClient {
 
     /// Connects to `host:port` (TLS when `tls` is given) and sends the upgrade request for
     /// `target` with `headers` (the client adds Host, Content-Length, Connection and Upgrade).
+    /// Throws when the connection or the whole answer takes longer than `timeout`.
     public static func connect(
         host: String, port: Int, tls: TLSConfiguration?, method: String = "POST", target: String,
         headers: [(String, String)], timeout: Duration = .seconds(10)
@@ -53,7 +54,8 @@ public enum SPDYClient {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: nil))
                     }
                     let promise = channel.eventLoop.makePromise(of: Outcome.self)
-                    try channel.pipeline.syncOperations.addHandler(SPDYUpgradeRequestHandler(request: request, promise: promise))
+                    try channel.pipeline.syncOperations.addHandler(
+                        SPDYUpgradeRequestHandler(request: request, target: target, timeout: timeout, promise: promise))
                     return promise.futureResult
                 }
             }.get()
@@ -75,18 +77,36 @@ private final class SPDYUpgradeRequestHandler: ChannelInboundHandler, RemovableC
     typealias OutboundOut = ByteBuffer
 
     private let request: ByteBuffer
+    private let target: String
+    private let timeout: Duration
     private let promise: EventLoopPromise<SPDYClient.Outcome>
     private var received = ByteBuffer()
     private var refusal: (status: Int, headers: [(name: String, value: String)], bodyStart: Int, length: Int?)?
     private var done = false
+    private var deadline: Scheduled<Void>?
 
-    init(request: ByteBuffer, promise: EventLoopPromise<SPDYClient.Outcome>) {
+    init(request: ByteBuffer, target: String, timeout: Duration, promise: EventLoopPromise<SPDYClient.Outcome>) {
         self.request = request
+        self.target = target
+        self.timeout = timeout
         self.promise = promise
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { context.writeAndFlush(wrapOutboundOut(request), promise: nil) }
+        // A server that never finishes its answer fails the call instead of leaving the caller waiting.
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout / .nanoseconds(1)))) {
+            let (handler, context) = loopBound.value
+            guard !handler.done else { return }
+            handler.done = true
+            handler.promise.fail(SPDYClientError(description: "no complete answer to the upgrade request for \(handler.target) within \(handler.timeout)"))
+            context.close(promise: nil)
+        }
+        promise.futureResult.whenComplete { [weak self] _ in
+            guard let self else { return }
+            self.deadline?.cancel()
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {

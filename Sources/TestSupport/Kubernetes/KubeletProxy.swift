@@ -12,7 +12,9 @@ import Synchronization
 /// `status.daemonEndpoints.kubeletEndpoint.Port`) over TLS with the simulator's kubelet-client
 /// certificate, without verifying the kubelet's serving certificate, exactly as recorded in
 /// `apiserver-to-kubelet-requests.txt`. The answer, and for upgrades the whole stream after the
-/// kubelet's 101, passes through byte for byte.
+/// kubelet's 101, passes through byte for byte; except a pods/log answer that is not 2xx, which
+/// becomes a Status as kube-apiserver's `GenericHttpResponseChecker` makes it (see
+/// ``logFailureStatus(code:body:pod:)``).
 final class KubeletProxy: Sendable {
     private let clientCertificate = Mutex<PEMKeyPair?>(nil)
     private let logger: Logger
@@ -90,7 +92,49 @@ final class KubeletProxy: Sendable {
             let message = upgrade ? "error dialing backend: \(reason)" : "\(verb) \"\(url)\": \(reason)"
             return .status(KubernetesAPIStatus(code: 500, reason: "", message: message))
         }
+        if call.subresource == "log" {
+            response.tunnel?.failedAnswer = { code, body in .status(Self.logFailureStatus(code: code, body: body, pod: name)) }
+        }
         return response
+    }
+
+    /// What kube-apiserver answers for a pods/log call whose kubelet answered `code` (not 2xx) with
+    /// `body`: `GenericHttpResponseChecker` (k8s.io/apiserver registry/generic/rest) keeps the text
+    /// of a 400 as a BadRequest message and of a 500 as an InternalError's, and otherwise builds
+    /// `NewGenericServerResponse` for resource `pods/log`: the reason and stock message of the code,
+    /// with the text only for 403 and 415, then ` ( pods/log <pod>)` (the verb is empty).
+    static func logFailureStatus(code: Int, body: String, pod: String) -> KubernetesAPIStatus {
+        switch code {
+        case 400:
+            return KubernetesAPIStatus(code: 400, reason: "BadRequest", message: body)
+        case 500:
+            return KubernetesAPIStatus(code: 500, reason: "InternalError", message: "Internal error occurred: \(body)", details: ["causes": [["message": .string(body)]]])
+        default:
+            let (reason, message): (String, String) =
+                switch code {
+                case 404: ("NotFound", "the server could not find the requested resource")
+                case 401: ("Unauthorized", "the server has asked for the client to provide credentials")
+                case 403: ("Forbidden", body)
+                case 405: ("MethodNotAllowed", "the server does not allow this method on the requested resource")
+                case 406: ("NotAcceptable", body.isEmpty || body == "unknown" ? "the server was unable to respond with a content type that the client supports" : body)
+                case 409: ("Conflict", "the server reported a conflict")
+                case 415: ("UnsupportedMediaType", body)
+                case 422: ("Invalid", "the server rejected our request due to an error in our request")
+                case 429: ("TooManyRequests", "the server has received too many requests and has asked us to try again later")
+                case 503: ("ServiceUnavailable", "the server is currently unable to handle the request")
+                case 504: ("Timeout", "the server was unable to return a response in the time allotted, but may still be processing the request")
+                case 500...: ("InternalError", "an error on the server (\(Self.goQuoted(body))) has prevented the request from succeeding")
+                default: ("", "the server responded with the status code \(code) but did not return more information")
+                }
+            return KubernetesAPIStatus(
+                code: code, reason: reason, message: "\(message) ( pods/log \(pod))", details: ["kind": "pods/log", "name": .string(pod)])
+        }
+    }
+
+    /// Go's `%q` of a string, for the texts that quote a body.
+    private static func goQuoted(_ text: String) -> String {
+        let data = (try? JSONEncoder().encode(text)) ?? Data()
+        return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")
     }
 
     /// The container a call names, or the only one of the pod.
@@ -192,6 +236,9 @@ struct KubeletTunnel: Sendable {
     /// TLS towards the kubelet; nil for the simulator's own loopback stream translator.
     var tls: TLSConfiguration?
     var failure: @Sendable (any Error) -> SimulatorResponse
+    /// When set, a kubelet answer that is not 2xx is not passed through: the kubelet's status code
+    /// and body (read to its end) go here, and the client gets what this returns.
+    var failedAnswer: (@Sendable (_ code: Int, _ body: String) -> SimulatorResponse)?
 
     /// Connects to the kubelet on the client's event loop and splices the two connections: bytes
     /// from the client (after this request) go to the kubelet, the kubelet's bytes go back
@@ -199,6 +246,7 @@ struct KubeletTunnel: Sendable {
     /// accept the connection (nothing has been sent to the client then).
     func splice(client: any Channel) async throws {
         let context = try tls.map { try NIOSSLContext(configuration: $0) }
+        let failedAnswer = self.failedAnswer
         let address = try SocketAddress(ipAddress: host, port: port)
         let kubelet = try await ClientBootstrap(group: client.eventLoop)
             .connectTimeout(.seconds(5))
@@ -208,7 +256,7 @@ struct KubeletTunnel: Sendable {
                     if let context {
                         try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
                     }
-                    try channel.pipeline.syncOperations.addHandler(KubeletRelayHandler(client: tunnel))
+                    try channel.pipeline.syncOperations.addHandler(KubeletRelayHandler(client: tunnel, failedAnswer: failedAnswer))
                 }
             }
             .connect(to: address).get()
@@ -268,24 +316,109 @@ final class TunnelHandler: ChannelInboundHandler {
     }
 }
 
-/// The kubelet side of a splice: everything the kubelet sends goes to the client connection.
+/// The kubelet side of a splice: everything the kubelet sends goes to the client connection; with
+/// `failedAnswer`, a response that is not 2xx is read whole and replaced by what it returns.
 private final class KubeletRelayHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
-    private let client: TunnelHandler
+    private enum State {
+        /// Waiting for the response head, to decide (only with `failedAnswer`).
+        case readingHead(ByteBuffer)
+        /// Collecting a failed response's body.
+        case collectingFailure(code: Int, head: String, body: ByteBuffer)
+        /// Passing everything through.
+        case passing
+    }
 
-    init(client: TunnelHandler) { self.client = client }
+    private let client: TunnelHandler
+    private let failedAnswer: (@Sendable (Int, String) -> SimulatorResponse)?
+    private var state: State
+
+    init(client: TunnelHandler, failedAnswer: (@Sendable (Int, String) -> SimulatorResponse)?) {
+        self.client = client
+        self.failedAnswer = failedAnswer
+        self.state = failedAnswer == nil ? .passing : .readingHead(ByteBuffer())
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        client.sendToClient(unwrapInboundIn(data))
+        var bytes = unwrapInboundIn(data)
+        switch state {
+        case .passing:
+            client.sendToClient(bytes)
+        case .readingHead(var buffer):
+            buffer.writeBuffer(&bytes)
+            guard let end = buffer.readableBytesView.firstRange(of: Array("\r\n\r\n".utf8))?.upperBound else {
+                state = .readingHead(buffer)
+                return
+            }
+            let head = buffer.getString(at: buffer.readerIndex, length: end - buffer.readerIndex) ?? ""
+            let code = Int(head.split(separator: " ", maxSplits: 2).dropFirst().first ?? "") ?? 0
+            if (200...206).contains(code) {
+                state = .passing
+                client.sendToClient(buffer)
+                return
+            }
+            buffer.moveReaderIndex(to: end)
+            state = .collectingFailure(code: code, head: head.lowercased(), body: buffer)
+            finishIfComplete(context: context)
+        case .collectingFailure(let code, let head, var body):
+            body.writeBuffer(&bytes)
+            state = .collectingFailure(code: code, head: head, body: body)
+            finishIfComplete(context: context)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if case .collectingFailure(let code, let head, let body) = state {
+            answerFailure(code: code, body: Self.decodedBody(body, head: head) ?? String(buffer: body))
+        }
         client.closeClient()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// Answers as soon as the failed response's body is complete (the kubelet may keep the connection).
+    private func finishIfComplete(context: ChannelHandlerContext) {
+        guard case .collectingFailure(let code, let head, let body) = state, let text = Self.decodedBody(body, head: head) else { return }
+        answerFailure(code: code, body: text)
+        context.close(promise: nil)
+    }
+
+    private func answerFailure(code: Int, body: String) {
+        guard let failedAnswer else { return }
+        state = .passing
+        let answer = failedAnswer(code, body)
+        var lines = ["HTTP/1.1 \(answer.status.code) \(answer.status.reasonPhrase)"]
+        lines += answer.headers.filter { $0.name.lowercased() != "content-length" }.map { "\($0.name): \($0.value)" }
+        lines += ["Content-Length: \(answer.body.count)", "Connection: close"]
+        var bytes = ByteBuffer(string: lines.joined(separator: "\r\n") + "\r\n\r\n")
+        bytes.writeBytes(answer.body)
+        client.sendToClient(bytes)
+        client.closeClient()
+    }
+
+    /// The whole body of a response with `head` (lower-cased), or nil while more is to come:
+    /// chunked, by Content-Length, or (neither) never complete before the connection ends.
+    private static func decodedBody(_ body: ByteBuffer, head: String) -> String? {
+        if head.contains("transfer-encoding: chunked") {
+            var rest = body
+            var text = ByteBuffer()
+            while let lineEnd = rest.readableBytesView.firstRange(of: Array("\r\n".utf8))?.lowerBound {
+                let sizeLine = rest.getString(at: rest.readerIndex, length: lineEnd - rest.readerIndex) ?? ""
+                guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else { return String(buffer: text) }
+                rest.moveReaderIndex(to: lineEnd + 2)
+                if size == 0 { return String(buffer: text) }
+                guard var chunk = rest.readSlice(length: size), rest.readableBytes >= 2 else { return nil }
+                text.writeBuffer(&chunk)
+                rest.moveReaderIndex(forwardBy: 2)
+            }
+            return nil
+        }
+        let lengthLine = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+        guard let length = lengthLine.flatMap({ Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }) else { return nil }
+        return body.readableBytes >= length ? body.getString(at: body.readerIndex, length: length) : nil
     }
 }

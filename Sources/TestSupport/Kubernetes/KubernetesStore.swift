@@ -135,6 +135,12 @@ public actor KubernetesStore {
         return served(object, as: type)
     }
 
+    /// Every object of a type as stored, in no order: for in-process controllers that scan the
+    /// whole store on every pass (no sort, no copy per object, unlike ``list(_:namespace:labelSelector:fieldSelector:limit:continueToken:)``).
+    func storedObjects(of type: ResourceType) -> [JSONValue] {
+        Array((objects[type.storageKey] ?? [:]).values)
+    }
+
     /// Matching objects, sorted by namespace and name, one page at a time when `limit` is set.
     public func list(
         _ type: ResourceType, namespace: String?, labelSelector: LabelSelector? = nil, fieldSelector: FieldSelector? = nil,
@@ -586,8 +592,11 @@ public actor KubernetesStore {
 
     /// The object as served at the requested version.
     private func served(_ object: JSONValue, as type: ResourceType) -> JSONValue {
+        let apiVersion = JSONValue.string(type.apiVersion)
+        // Stored at the served version (the common case): no copy of the object.
+        guard let stored = object["apiVersion"], stored != apiVersion else { return object }
         var object = object
-        if object["apiVersion"] != nil { object["apiVersion"] = .string(type.apiVersion) }
+        object["apiVersion"] = apiVersion
         return object
     }
 

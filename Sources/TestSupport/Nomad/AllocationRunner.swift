@@ -397,11 +397,15 @@ final class AllocationRunner: Sendable {
             $0.events.append(
                 TaskEvent.make("Task Setup", display: "Building Task Directory", details: ["message": "Building Task Directory"], message: "Building Task Directory"))
         }
-        let env = environment(for: task)
-        let failure = await TaskPreparation.prepare(
-            task: task, directory: directory, env: env, interpolate: { self.interpolate($0, env: env) },
+        var env = environment(for: task)
+        let namespace = allocation.namespace
+        let preparation = await TaskPreparation.prepare(
+            task: task, directory: directory, env: env, interpolate: { [env] in self.interpolate($0, env: env) },
+            variable: { [cluster] path in await cluster.variable(namespace: namespace, path: path)?.items },
             report: { event in await self.report(task.name) { $0.events.append(event) } })
-        if let failure {
+        switch preparation {
+        case .ready(let added): env.merge(added) { $1 }
+        case .failed(let failure):
             await report(task.name) {
                 $0.events.append(failure)
                 $0.state = "dead"
@@ -549,11 +553,20 @@ final class AllocationRunner: Sendable {
 
 /// Renders templates and downloads artifacts into a task directory before it starts.
 enum TaskPreparation {
-    /// Returns a failure event, or nil when the task is ready to start.
+    /// What preparing a task gave: a failure event, or the variables its `Envvars` templates add.
+    enum Outcome {
+        case failed(WireJSON)
+        case ready(environment: [String: String])
+    }
+
+    /// How long a template waits for a Variable it reads before the task fails (Nomad waits on).
+    static let variableWait: Duration = .seconds(60)
+
+    /// Renders templates (reading Variables through `variable`) and downloads artifacts.
     static func prepare(
         task: TaskSpec, directory: URL, env: [String: String], interpolate: @Sendable (String) -> String,
-        report: @Sendable (WireJSON) async -> Void
-    ) async -> WireJSON? {
+        variable: @Sendable (String) async -> [String: String]?, report: @Sendable (WireJSON) async -> Void
+    ) async -> Outcome {
         if !task.artifacts.isEmpty {
             await report(TaskEvent.make("Downloading Artifacts", display: "Client is downloading artifacts"))
         }
@@ -564,28 +577,62 @@ enum TaskPreparation {
                     into: directory.appendingPathComponent(interpolate(artifact.destination)))
             } catch {
                 let message = "GET error: \(error.message)"
-                return TaskEvent.make(
-                    "Failed Artifact Download", display: "Failed to download artifacts: \(message)", downloadError: message)
+                return .failed(TaskEvent.make(
+                    "Failed Artifact Download", display: "Failed to download artifacts: \(message)", downloadError: message))
             }
         }
+        var added: [String: String] = [:]
         for template in task.templates {
             let destination = directory.appendingPathComponent(template.destination)
+            var variables: [String: [String: String]] = [:]
+            for path in variablePaths(in: template.embedded) {
+                let deadline = ContinuousClock.now + variableWait
+                while variables[path] == nil {
+                    if let items = await variable(path) {
+                        variables[path] = items
+                    } else if ContinuousClock.now >= deadline {
+                        let message = "Template failed: Missing: nomad.var.block(\(path)@default.global)"
+                        return .failed(TaskEvent.make("Template", display: message, setupError: message))
+                    } else {
+                        try? await Task.sleep(for: .milliseconds(100))
+                    }
+                }
+            }
             do {
+                let rendered = renderTemplate(template.embedded, env: env, variables: variables)
                 try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try renderTemplate(template.embedded, env: env).write(to: destination)
+                try rendered.write(to: destination)
                 try FileManager.default.setAttributes([.posixPermissions: Int(template.perms, radix: 8) ?? 0o644], ofItemAtPath: destination.path)
+                if template.environment { added.merge(try environmentFile(rendered)) { $1 } }
             } catch {
                 let message = "Template failed: \(error)"
-                return TaskEvent.make("Template", display: message, setupError: message)
+                return .failed(TaskEvent.make("Template", display: message, setupError: message))
             }
         }
-        return nil
+        return .ready(environment: added)
     }
 
-    /// Renders the `{{ env "X" }}` and `{{ "string literal" }}` forms of consul-template (Go escapes,
-    /// `\xNN` giving any byte); other actions render as nothing, text is copied as is.
-    static func renderTemplate(_ template: String, env: [String: String]) -> Data {
+    /// The Variable paths a template reads (`{{ with nomadVar "path" }}`).
+    static func variablePaths(in template: String) -> [String] {
+        var paths: [String] = []
+        var rest = Substring(template)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            let expression = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            if expression.hasPrefix("with nomadVar \""), expression.hasSuffix("\"") {
+                paths.append(String(decoding: goUnquote(expression.dropFirst("with nomadVar \"".count).dropLast()), as: UTF8.self))
+            }
+            rest = rest[close.upperBound...]
+        }
+        return paths
+    }
+
+    /// Renders the consul-template forms the agent writes: `{{ env "X" }}`, `{{ "string literal" }}`
+    /// (Go escapes, `\xNN` giving any byte), and `{{ with nomadVar "p" }}` … `{{ end }}` around
+    /// `{{ (index . "item").Value | base64Decode }}` with an optional `| toJSON`. Other actions
+    /// render as nothing; text is copied as is.
+    static func renderTemplate(_ template: String, env: [String: String], variables: [String: [String: String]] = [:]) -> Data {
         var result = Data()
+        var scopes: [[String: String]] = []
         var rest = Substring(template)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
             result.append(contentsOf: rest[..<open.lowerBound].utf8)
@@ -593,12 +640,64 @@ enum TaskPreparation {
             if expression.hasPrefix("env ") {
                 let name = expression.dropFirst(4).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
                 result.append(contentsOf: (env[name] ?? "").utf8)
+            } else if expression.hasPrefix("with nomadVar \""), expression.hasSuffix("\"") {
+                let path = String(decoding: goUnquote(expression.dropFirst("with nomadVar \"".count).dropLast()), as: UTF8.self)
+                scopes.append(variables[path] ?? [:])
+            } else if expression == "end" {
+                _ = scopes.popLast()
+            } else if expression.hasPrefix("(index . \"") {
+                let pipeline = expression.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                let lookup = pipeline[0]
+                guard let keyEnd = lookup.range(of: "\").Value") else { break }
+                let key = String(decoding: goUnquote(lookup[lookup.index(lookup.startIndex, offsetBy: "(index . \"".count)..<keyEnd.lowerBound]), as: UTF8.self)
+                var value = Data((scopes.last?[key] ?? "").utf8)
+                for stage in pipeline.dropFirst() {
+                    switch stage {
+                    case "base64Decode": value = Data(base64Encoded: value) ?? Data()
+                    case "toJSON": value = jsonString(String(decoding: value, as: UTF8.self))
+                    default: break
+                    }
+                }
+                result.append(value)
             } else if expression.hasPrefix("\""), expression.hasSuffix("\""), expression.count >= 2 {
                 result.append(goUnquote(expression.dropFirst().dropLast()))
             }
             rest = rest[close.upperBound...]
         }
         result.append(contentsOf: rest.utf8)
+        return result
+    }
+
+    /// Go's `json.Marshal` of a string: JSON escapes, with `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`.
+    static func jsonString(_ text: String) -> Data {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "<", ">", "&", "\u{2028}", "\u{2029}": out += String(format: "\\u%04x", scalar.value)
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return Data((out + "\"").utf8)
+    }
+
+    /// The `KEY=value` lines of an `Envvars` template, as hashicorp/go-envparse reads them: blank
+    /// lines and `#` comments skipped, a double-quoted value decoded with JSON string escapes.
+    static func environmentFile(_ data: Data) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
+            guard let equals = trimmed.firstIndex(of: "=") else { throw NomadHTTPError(status: 500, message: "error parsing env template: line \"\(trimmed)\" has no '='") }
+            let key = String(trimmed[..<equals])
+            let raw = String(trimmed[trimmed.index(after: equals)...])
+            result[key] = raw.hasPrefix("\"") ? try JSONDecoder().decode(String.self, from: Data(raw.utf8)) : raw
+        }
         return result
     }
 

@@ -209,6 +209,12 @@ enum ExecSession {
                 group.cancelAll()
                 return
             }
+            // Read the output before writing the input that waited for the process: the command may
+            // echo it (cat), and with nobody reading its output it would stop reading its input, so a
+            // blocking write of more than the two pipes hold would never return (and would hold one
+            // of the few threads every task of this process shares).
+            let stdoutChunks = readOnThread(fd: started.stdout)
+            let stderrChunks = started.stderr >= 0 ? readOnThread(fd: started.stderr) : nil
             input.withLock { input in
                 input.fd = started.stdin
                 input.pid = started.pid
@@ -222,8 +228,8 @@ enum ExecSession {
                 }
             }
             // Output, then the exit code.
-            async let stdoutDone: Void = pump(fd: started.stdout, name: "stdout", outbound: outbound)
-            async let stderrDone: Void = started.stderr >= 0 ? pump(fd: started.stderr, name: "stderr", outbound: outbound) : ()
+            async let stdoutDone: Void = forward(stdoutChunks, name: "stdout", outbound: outbound)
+            async let stderrDone: Void = forward(stderrChunks, name: "stderr", outbound: outbound)
             let exit = await ProcessLauncher.wait(for: started.pid)
             if tty { ProcessLauncher.signalGroup(started.pid, SIGHUP) }
             try await stderrDone
@@ -277,22 +283,28 @@ enum ExecSession {
         return (fds[0], fds[1])
     }
 
-    /// Reads `fd` on a dedicated thread until EOF, sending `{"<name>":{"data":...}}` frames and a final close frame.
-    private static func pump(fd: Int32, name: String, outbound: WebSocketOutboundWriter) async throws {
-        let chunks = AsyncStream<Data> { continuation in
-            let thread = Thread {
-                var buffer = [UInt8](repeating: 0, count: 32 * 1024)
-                while true {
-                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                    if count < 0 && errno == EINTR { continue }
-                    if count <= 0 { break }
-                    continuation.yield(Data(buffer[0..<count]))
-                }
-                close(fd)
-                continuation.finish()
+    /// Reads `fd` on a dedicated thread, started at once, until EOF; then closes it.
+    private static func readOnThread(fd: Int32) -> AsyncStream<Data> {
+        let (chunks, continuation) = AsyncStream.makeStream(of: Data.self)
+        let thread = Thread {
+            var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                continuation.yield(Data(buffer[0..<count]))
             }
-            thread.start()
+            close(fd)
+            continuation.finish()
         }
+        thread.start()
+        return chunks
+    }
+
+    /// Sends each chunk as a `{"<name>":{"data":...}}` frame, then the `{"<name>":{"close":true}}`
+    /// frame; nothing for a stream the command does not have (stderr under a tty).
+    private static func forward(_ chunks: AsyncStream<Data>?, name: String, outbound: WebSocketOutboundWriter) async throws {
+        guard let chunks else { return }
         for await chunk in chunks {
             let frame: WireJSON = [.init(stringLiteral: name): ["data": .string(chunk.base64EncodedString())]]
             try await outbound.write(.text(frame.text))

@@ -24,6 +24,8 @@ struct TaskTemplate: Sendable {
     var destination: String
     /// Octal file mode (`Perms`, default `0644`).
     var perms: String
+    /// `Envvars`: the rendered file is also parsed as `KEY=value` lines into the task's environment.
+    var environment: Bool = false
 }
 
 /// An artifact downloaded into the task directory before start.
@@ -130,7 +132,9 @@ struct JobSpec: Sendable {
             sidecar: task["Lifecycle"]?["Sidecar"]?.bool ?? false,
             constraints: constraints(task["Constraints"]),
             templates: (task["Templates"]?.array ?? []).map {
-                TaskTemplate(embedded: $0["EmbeddedTmpl"]?.string ?? "", destination: $0["DestPath"]?.string ?? "", perms: $0["Perms"]?.string ?? "0644")
+                TaskTemplate(
+                    embedded: $0["EmbeddedTmpl"]?.string ?? "", destination: $0["DestPath"]?.string ?? "", perms: $0["Perms"]?.string ?? "0644",
+                    environment: $0["Envvars"]?.bool ?? false)
             },
             artifacts: (task["Artifacts"]?.array ?? []).map {
                 TaskArtifact(

@@ -16,12 +16,17 @@ actor NomadCluster {
     private var evaluations: [String: WireJSON] = [:]
     private(set) var allocations: [String: AllocationRecord] = [:]
     private var allocationOrder: [String] = []
+    /// Allocation IDs per job key (`namespace/job`), oldest first: a job's allocations without a
+    /// scan of every allocation (the agent asks for them on every reconcile).
+    private var allocationOrderByJob: [String: [String]] = [:]
     private var runners: [String: AllocationRunner] = [:]
     private var blockedEvaluations: [String: String] = [:]  // job key -> blocked eval id
     /// Every event batch ever emitted, oldest first.
     private(set) var eventLog: [(index: UInt64, events: [WireJSON])] = []
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     private var shuttingDown = false
+    /// Variables (Nomad 1.4+) by namespace, then path.
+    private var variables: [String: [String: VariableRecord]] = [:]
 
     init(configuration: NomadSimulator.Configuration, dataDirectory: URL, logger: Logger) {
         self.configuration = configuration
@@ -41,6 +46,12 @@ actor NomadCluster {
             (1, [Self.event(topic: "Node", type: "NodeRegistration", key: node.id, namespace: "", index: 1, filterKeys: nil, payload: ["Node": node.json()])])
         }
     }
+
+    // MARK: Variables storage
+
+    fileprivate func variablesStore(_ namespace: String) -> [String: VariableRecord] { variables[namespace] ?? [:] }
+    fileprivate func setVariable(namespace: String, path: String, _ record: VariableRecord?) { variables[namespace, default: [:]][path] = record }
+    fileprivate func bumpVariables() -> UInt64 { bump("variables") }
 
     // MARK: Index, events, blocking queries
 
@@ -129,9 +140,9 @@ actor NomadCluster {
     }
 
     func allocationList(jobNamespace: String? = nil, jobID: String? = nil, prefix: String = "") -> [AllocationRecord] {
-        allocationOrder.compactMap { allocations[$0] }.filter {
-            (jobID == nil || ($0.jobID == jobID && $0.namespace == jobNamespace)) && $0.id.hasPrefix(prefix)
-        }
+        guard let jobID else { return allocationOrder.compactMap { allocations[$0] }.filter { $0.id.hasPrefix(prefix) } }
+        guard let jobNamespace else { return [] }
+        return (allocationOrderByJob[Self.key(jobNamespace, jobID)] ?? []).compactMap { allocations[$0] }.filter { $0.id.hasPrefix(prefix) }
     }
 
     func evaluation(id: String) -> WireJSON? { evaluations[id] }
@@ -631,6 +642,7 @@ actor NomadCluster {
             group: group, metrics: metrics)
         allocations[alloc.id] = alloc
         allocationOrder.append(alloc.id)
+        allocationOrderByJob[Self.key(alloc.namespace, alloc.jobID), default: []].append(alloc.id)
         return alloc
     }
 
@@ -663,6 +675,54 @@ actor NomadCluster {
         let pending = waiters
         waiters.removeAll()
         for (_, continuation) in pending { continuation.resume() }
+    }
+}
+
+/// A stored Variable.
+struct VariableRecord: Sendable {
+    var items: [String: String]
+    var createIndex: UInt64
+    var modifyIndex: UInt64
+    var createTime: Int64
+    var modifyTime: Int64
+
+    /// The wire form; the list endpoint leaves the items out.
+    func json(namespace: String, path: String, withItems: Bool) -> WireJSON {
+        var object: [String: WireJSON] = [
+            "Namespace": .string(namespace), "Path": .string(path), "CreateIndex": .int(Int64(createIndex)),
+            "ModifyIndex": .int(Int64(modifyIndex)), "CreateTime": .int(createTime), "ModifyTime": .int(modifyTime),
+        ]
+        if withItems { object["Items"] = .object(items.mapValues { .string($0) }) }
+        return .object(object)
+    }
+}
+
+extension NomadCluster {
+    /// Creates or replaces a variable; returns it.
+    func putVariable(namespace: String, path: String, items: [String: String]) -> (VariableRecord, UInt64) {
+        let now = NomadTime.nowNanos()
+        let index = bumpVariables()
+        var record = variablesStore(namespace)[path] ?? VariableRecord(items: [:], createIndex: index, modifyIndex: index, createTime: now, modifyTime: now)
+        record.items = items
+        record.modifyIndex = index
+        record.modifyTime = now
+        setVariable(namespace: namespace, path: path, record)
+        return (record, index)
+    }
+
+    /// The variable at a path, if any.
+    func variable(namespace: String, path: String) -> VariableRecord? { variablesStore(namespace)[path] }
+
+    /// The variables whose path starts with `prefix`, sorted by path.
+    func variables(namespace: String, prefix: String) -> [(path: String, record: VariableRecord)] {
+        variablesStore(namespace).filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Deletes a variable (absent: nothing happens); returns the write index.
+    func deleteVariable(namespace: String, path: String) -> UInt64 {
+        let index = bumpVariables()
+        setVariable(namespace: namespace, path: path, nil)
+        return index
     }
 }
 

@@ -51,6 +51,7 @@ struct NomadRoutes: Sendable {
         if path.hasPrefix("/v1/node") || path == "/v1/client/stats" { return "node:read" }
         if path.hasPrefix("/v1/agent") { return "agent:read" }
         if path.hasPrefix("/v1/status") { return nil }
+        if path.hasPrefix("/v1/var") { return request.method == .get ? "variables-read" : "variables-write" }
         if path == "/v1/jobs" && request.method == .get { return "list-jobs" }
         if path == "/v1/jobs" || path.hasPrefix("/v1/validate") { return "submit-job" }
         if path.hasPrefix("/v1/job/") && request.method != .get { return "submit-job" }
@@ -128,6 +129,7 @@ struct NomadRoutes: Sendable {
                 "stats": [:],
             ])
         }
+        if simulator.configuration.hasVariables { registerVariables(on: router) }
         router.get("/v1/status/leader") { _, _ in Self.json("127.0.0.1:4647") }
         router.get("/v1/regions") { _, _ in Self.json([.string(simulator.configuration.region)]) }
 

@@ -73,6 +73,11 @@ public final class NomadSimulator: Sendable {
         public var aclTokens: [ACLToken]? = nil
         /// The version `/v1/agent/self` reports.
         public var version: String = "1.1.2"
+        /// Whether that version has Variables (1.4+): `/v1/var`, `/v1/vars` and `nomadVar` in templates.
+        var hasVariables: Bool {
+            let numbers = version.split(separator: "-").first.map { $0.split(separator: ".").map { Int($0) ?? 0 } } ?? []
+            return (numbers.first ?? 0, numbers.dropFirst().first ?? 0) >= (1, 4)
+        }
         /// Where allocation directories go; a fresh temporary directory when nil (removed at shutdown).
         public var dataDirectory: URL? = nil
         /// How often the event stream and followed framed logs send `{}` heartbeats.

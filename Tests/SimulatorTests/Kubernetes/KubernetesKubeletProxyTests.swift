@@ -49,6 +49,27 @@ struct KubernetesKubeletProxyTests {
         }
     }
 
+    /// What a real kube-apiserver made of a kubelet's failed pods/log answers (`kubelet CODE
+    /// FRAMING: TEXT` in each title).
+    static let failedLogAnswers = (try? RecordedTraffic.exchanges("kubernetes/09-pods-log-kubelet-errors.txt")) ?? []
+
+    @Test("a kubelet's failed pods/log answer (plain text, as go-restful writes it) becomes the Status the real API server made of it",
+        arguments: failedLogAnswers.indices)
+    func failedLogAnswer(index: Int) async throws {
+        let recorded = Self.failedLogAnswers[index]
+        let match = try #require(recorded.title.wholeMatch(of: /kubelet (\d+) (chunked|Content-Length): (.*)/), "\(recorded.title)")
+        let text = String(match.output.3)
+        let chunked = match.output.2 == "chunked"
+        let body = chunked ? "\(String(text.utf8.count, radix: 16))\r\n\(text)\r\n0\r\n\r\n" : text
+        let framing = chunked ? "Transfer-Encoding: chunked" : "Content-Length: \(text.utf8.count)"
+        let response = "HTTP/1.1 \(match.output.1) Whatever\r\nContent-Type: text/plain; charset=utf-8\r\n\(framing)\r\n\r\n\(body)"
+        try await withKubelet(.respond(response)) { _, admin, _ in
+            let answer = try await admin.get(recorded.target)
+            #expect(answer.status == recorded.status)
+            #expect(answer.json == (try JSONValue(parsing: Data(recorded.responseBody.utf8))), "\(recorded.title)")
+        }
+    }
+
     @Test("nodes/NAME/proxy/PATH is forwarded to PATH on the node's kubelet with its query")
     func nodeProxy() async throws {
         let summary = #"{"node":{"nodeName":"vk-nomad"}}"#

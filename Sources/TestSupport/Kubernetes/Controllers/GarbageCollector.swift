@@ -13,12 +13,14 @@ struct GarbageCollector: SimulatedController {
         let types = await cluster.store.registry.all.filter { seen.insert($0.storageKey).inserted }
         var owners: [(type: ResourceType, object: JSONValue)] = []
         var dependents: [(type: ResourceType, object: JSONValue)] = []
+        // Runs after every change to the store: scan it as stored (no sorted, served copy of each list).
         for type in types {
-            for object in await cluster.all(type) {
+            for object in await cluster.store.storedObjects(of: type) {
                 if object.isTerminating && Self.finalizers(of: object).contains(Self.foreground) { owners.append((type, object)) }
                 if !(object["metadata"]?["ownerReferences"]?.arrayValue ?? []).isEmpty { dependents.append((type, object)) }
             }
         }
+        guard !owners.isEmpty else { return }
         for owner in owners {
             let own = dependents.filter { dependent in
                 (dependent.object["metadata"]?["ownerReferences"]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == owner.object.uid }

@@ -3,19 +3,20 @@ import Foundation
 import KubernetesClient
 import KubernetesModels
 import SwiftASN1
-import TestSupport
 import X509
 
 /// A `system:node:<name>` identity on a real cluster, obtained the way a bootstrapping kubelet gets
 /// one: a CertificateSigningRequest for `kubernetes.io/kube-apiserver-client-kubelet`, approved by
 /// the admin, signed by the controller manager. So the agent under test runs with exactly a
-/// kubelet's rights (Node authorizer, NodeRestriction) against real servers too.
-enum RealNodeIdentity {
-    static let signer = "kubernetes.io/kube-apiserver-client-kubelet"
+/// kubelet's rights (Node authorizer, NodeRestriction) against real servers too. Used by the agent
+/// and kubelet API end-to-end tests; needs a kube-controller-manager that signs (`--cluster-signing-*`).
+public enum RealNodeIdentity {
+    /// The signer of kubelets' client certificates.
+    public static let signer = "kubernetes.io/kube-apiserver-client-kubelet"
 
     /// Writes a kubeconfig for `system:node:<nodeName>` to `path`, using `admin` to approve the
     /// request and `adminConfiguration` for the server address and its CA.
-    static func mint(nodeName: String, admin: KubernetesClient, adminConfiguration: ClientConfiguration, writingTo path: String) async throws {
+    public static func mint(nodeName: String, admin: KubernetesClient, adminConfiguration: ClientConfiguration, writingTo path: String) async throws {
         let key = P256.Signing.PrivateKey()
         let subject = try DistinguishedName {
             OrganizationName("system:nodes")
