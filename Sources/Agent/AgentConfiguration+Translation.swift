@@ -9,7 +9,7 @@ extension AgentConfiguration {
         var translation = TranslationPolicy(
             nodeName: node.name, datacenters: nomad.datacenters, namespace: nomad.namespace, region: nomad.region ?? "global",
             defaultDriver: nomad.driver,
-            driversByRuntimeHandler: ["raw_exec": "raw_exec", "exec": "exec"].filter { allowed.contains($0.value) },
+            driversByRuntimeHandler: ["nomad-raw-exec": "raw_exec", "nomad-exec": "exec"].filter { allowed.contains($0.value) },
             taskUser: policy.defaultUser,
             allowPrivileged: policy.allowPrivileged,
             allowUnverifiedArtifacts: policy.allowUnverifiedArtifacts,

@@ -64,7 +64,7 @@ public struct TranslationPolicy: Sendable, Hashable {
         region: String = "global",
         priority: Int = 50,
         defaultDriver: String = "raw_exec",
-        driversByRuntimeHandler: [String: String] = ["raw_exec": "raw_exec", "exec": "exec"],
+        driversByRuntimeHandler: [String: String] = ["nomad-raw-exec": "raw_exec", "nomad-exec": "exec"],
         cpuMHzPerCore: Int = 1000,
         defaultCPUMHz: Int = 100,
         defaultMemoryMB: Int = 300,

@@ -132,7 +132,7 @@ struct PodTranslatorTests {
 
     @Test(
         "driver from the RuntimeClass handler through the policy map",
-        arguments: [(nil, nil, "raw_exec"), ("exec", nil, "exec"), ("nomad-isolated", "exec", "exec"), ("nomad-host", "raw_exec", "raw_exec")]
+        arguments: [(nil, nil, "raw_exec"), ("nomad-exec", nil, "exec"), ("nomad-isolated", "nomad-exec", "exec"), ("nomad-host", "nomad-raw-exec", "raw_exec")]
             as [(String?, String?, String)])
     func drivers(runtimeClass: String?, handler: String?, driver: String) throws {
         let pod = Fixtures.pod { $0.runtimeClassName = runtimeClass }

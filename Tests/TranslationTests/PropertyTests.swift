@@ -119,7 +119,7 @@ struct PodGenerator {
         if chance(20) { spec.initContainers = (0..<Int.random(in: 1...2, using: &random)).map { _ in container() } }
         spec.restartPolicy = pick([nil, "Always", "OnFailure", "Never", "Sometimes"])
         if chance(40) { spec.terminationGracePeriodSeconds = pick([0, 1, 30, 3600, -5, Int64.max]) }
-        if chance(10) { spec.runtimeClassName = pick(["exec", "raw_exec", "kata", text()]) }
+        if chance(10) { spec.runtimeClassName = pick(["nomad-exec", "nomad-raw-exec", "kata", text()]) }
         let uid = chance(80) ? "3f1c2a4e-0000-4000-8000-\(String(format: "%012d", Int.random(in: 0..<1_000_000, using: &random)))" : text()
         if chance(10) { spec.hostPID = true }
         var annotations: [String: String] = [:]

@@ -324,7 +324,7 @@ struct PseudoImageTranslationTests {
 
     @Test("a PseudoImage's allowed drivers are enforced")
     func allowedDrivers() {
-        let problems = PseudoFixtures.problems(Fixtures.pod { $0.image = "nomad-kubelet.io/postgres:16"; $0.command = nil } .with { $0.spec?.runtimeClassName = "exec" })
+        let problems = PseudoFixtures.problems(Fixtures.pod { $0.image = "nomad-kubelet.io/postgres:16"; $0.command = nil } .with { $0.spec?.runtimeClassName = "nomad-exec" })
         #expect(problems.map(\.field) == ["spec.containers[0].image"])
         #expect(problems.first?.kind == .policy)
     }

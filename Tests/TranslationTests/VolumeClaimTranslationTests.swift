@@ -171,7 +171,7 @@ struct VolumeClaimTranslationTests {
             } catch { return error.problems }
         }
         #expect(problems(Self.podWithClaim(), TranslationOptions()).contains { $0.field == "spec.volumes[0].persistentVolumeClaim" && $0.kind == .policy })
-        #expect(problems(Self.podWithClaim(runtimeClass: "exec"), TranslationOptions(runtimeHandler: "exec", claimVolumes: Self.claimVolumes)).contains { $0.field == "spec.runtimeClassName" })
+        #expect(problems(Self.podWithClaim(runtimeClass: "nomad-exec"), TranslationOptions(runtimeHandler: "nomad-exec", claimVolumes: Self.claimVolumes)).contains { $0.field == "spec.runtimeClassName" })
         var twoClients = Self.claimVolumes
         twoClients["logs"] = ClaimVolume(placement: VolumePlacement(nodeID: "n2", path: "/srv/pvc-2"), volumeName: "pvc-2")
         #expect(problems(Self.podWithClaim(), TranslationOptions(claimVolumes: twoClients)).contains { $0.reason.contains("different Nomad clients") })

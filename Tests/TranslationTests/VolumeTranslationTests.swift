@@ -193,14 +193,14 @@ struct VolumeTranslationTests {
     }
 
     @Test("hostPath: allowed under policy.hostPathRoots with its type checked at start; outside, with '..', or with exec refused", arguments: [
-        ("/srv/data/pg", nil as String?, "raw_exec", nil as TranslationProblem.Kind?, "spec.volumes[0].hostPath.path"),
-        ("/srv/data", "Directory", "raw_exec", nil, ""),
-        ("/etc", nil, "raw_exec", .policy, "spec.volumes[0].hostPath.path"),
-        ("/srv/data/../../etc", nil, "raw_exec", .invalid, "spec.volumes[0].hostPath.path"),
-        ("/srv/database", nil, "raw_exec", .policy, "spec.volumes[0].hostPath.path"),
-        ("srv/data", nil, "raw_exec", .invalid, "spec.volumes[0].hostPath.path"),
-        ("/srv/data", "Pipe", "raw_exec", .invalid, "spec.volumes[0].hostPath.type"),
-        ("/srv/data", nil, "exec", .unsupported, "spec.volumes[0].hostPath"),
+        ("/srv/data/pg", nil as String?, "nomad-raw-exec", nil as TranslationProblem.Kind?, "spec.volumes[0].hostPath.path"),
+        ("/srv/data", "Directory", "nomad-raw-exec", nil, ""),
+        ("/etc", nil, "nomad-raw-exec", .policy, "spec.volumes[0].hostPath.path"),
+        ("/srv/data/../../etc", nil, "nomad-raw-exec", .invalid, "spec.volumes[0].hostPath.path"),
+        ("/srv/database", nil, "nomad-raw-exec", .policy, "spec.volumes[0].hostPath.path"),
+        ("srv/data", nil, "nomad-raw-exec", .invalid, "spec.volumes[0].hostPath.path"),
+        ("/srv/data", "Pipe", "nomad-raw-exec", .invalid, "spec.volumes[0].hostPath.type"),
+        ("/srv/data", nil, "nomad-exec", .unsupported, "spec.volumes[0].hostPath"),
     ])
     func hostPath(path: String, type: String?, handler: String, kind: TranslationProblem.Kind?, field: String) throws {
         var policy = Fixtures.policy
@@ -254,10 +254,10 @@ struct VolumeTranslationTests {
     @Test("with the exec driver a non-root task cannot mount under the chroot's system directories")
     func execChrootSystemDirectories() throws {
         let error = try #require(throws: TranslationError.self) {
-            try VolumeFixtures.translate(VolumeFixtures.pod(Volume(name: "c", configMap: ConfigMapVolumeSource(name: "app-config")), mountPath: "/etc/app"), handler: "exec")
+            try VolumeFixtures.translate(VolumeFixtures.pod(Volume(name: "c", configMap: ConfigMapVolumeSource(name: "app-config")), mountPath: "/etc/app"), handler: "nomad-exec")
         }
         #expect(error.problems.map(\.field) == ["spec.containers[0].volumeMounts[0].mountPath"])
-        _ = try VolumeFixtures.translate(VolumeFixtures.pod(Volume(name: "c", configMap: ConfigMapVolumeSource(name: "app-config")), mountPath: "/config"), handler: "exec")
+        _ = try VolumeFixtures.translate(VolumeFixtures.pod(Volume(name: "c", configMap: ConfigMapVolumeSource(name: "app-config")), mountPath: "/config"), handler: "nomad-exec")
     }
 
     @Test("changed ConfigMap content, even a new key, changes only the job's templates (the agent writes it into the task instead)")

@@ -11,7 +11,8 @@ enum MetadataValidation {
 
     /// Throws 422 Invalid listing every bad field: `metadata.name` (an RFC 1123 label for
     /// namespaces and services, a subdomain otherwise), each `metadata.labels` value, and the keys of
-    /// a ConfigMap's or Secret's `data`/`binaryData`/`stringData` (the real server's config-key rule).
+    /// a ConfigMap's or Secret's `data`/`binaryData`/`stringData` (the real server's config-key rule),
+    /// and a RuntimeClass's `handler` (an RFC 1123 label).
     static func validate(_ object: JSONValue, type: ResourceType, name: String) throws(KubernetesAPIStatus) {
         var causes: [(field: String, reason: String, message: String)] = []
         for problem in nameProblems(name, isLabel: ["/namespaces", "/services"].contains(type.storageKey)) {
@@ -35,6 +36,12 @@ enum MetadataValidation {
                             : "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '\(configKeyPattern)')"
                     causes.append(("\(field)[\(key)]", "FieldValueInvalid", "Invalid value: \"\(key)\": \(problem)"))
                 }
+            }
+        }
+        if type.storageKey == "node.k8s.io/runtimeclasses", let handler = object["handler"]?.stringValue {
+            // A RuntimeClass handler is a DNS label (seen on v1.36: `raw_exec` is 422).
+            for problem in nameProblems(handler, isLabel: true) {
+                causes.append(("handler", "FieldValueInvalid", "Invalid value: \"\(handler)\": \(problem)"))
             }
         }
         if !causes.isEmpty { throw .invalid(type, name: name, causes: causes) }
