@@ -47,7 +47,19 @@ struct PseudoContainerEndToEndTests {
             do {
                 _ = try await harness.admin.create(type, object: document)
             } catch let error as KubernetesClientError where error.kind == .alreadyExists {
-                continue
+                // A reused cluster holds an earlier run's copy, perhaps of an older manifest: replace it
+                // (tests running side by side may replace it at the same time: retry on a conflict).
+                for attempt in 1...5 {
+                    let current = try await harness.admin.get(type, name: document["metadata"]?["name"]?.stringValue ?? "")
+                    var replacement = document
+                    replacement["metadata"]?["resourceVersion"] = current["metadata"]?["resourceVersion"]
+                    do {
+                        _ = try await harness.admin.update(type, object: replacement)
+                        break
+                    } catch let error as KubernetesClientError where error.kind == .conflict && attempt < 5 {
+                        continue
+                    }
+                }
             } catch let error as KubernetesClientError where error.kind == .notFound && harness.kubernetesSimulator != nil && plural != "customresourcedefinitions" {
                 continue  // the simulator has no RBAC objects; its grant above stands in for them
             }
