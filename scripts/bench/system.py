@@ -247,6 +247,20 @@ def run_fio(binary, directory, size, runtime, label):
     return results
 
 
+def run_pod_to_completion(kube, timeline, name, manifest, out, timeout):
+    """Creates the pod, waits until it ends, returns the JSON its program wrote to `out`, deletes it."""
+    kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
+    timeline.wait(f"the {name} pod to finish (Succeeded)", lambda events: any(
+        e["kind"] == "pods" and e["name"] == name and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
+    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == name][-1]
+    if phase != "Succeeded" or not os.path.exists(out):
+        fail(f"the {name} pod ended {phase} without {out}")
+    result = json.load(open(out))
+    os.remove(out)
+    kube.request("DELETE", f"/api/v1/namespaces/default/pods/{name}")
+    return result
+
+
 def fio_through_agent(kube, timeline, directory, size, runtime, timeout, name="fio"):
     """Runs the same fio jobs as a pseudo-container (Nomad raw_exec via the agent) and reads its JSON."""
     script = os.path.join(directory, "system.py")
@@ -258,16 +272,7 @@ def fio_through_agent(kube, timeline, directory, size, runtime, timeout, name="f
     manifest = pod_manifest(name)
     manifest["spec"]["restartPolicy"] = "Never"
     manifest["spec"]["containers"][0]["command"] = command
-    kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
-    timeline.wait(f"the {name} pod to finish (Succeeded)", lambda events: any(
-        e["kind"] == "pods" and e["name"] == name and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
-    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == name][-1]
-    if phase != "Succeeded" or not os.path.exists(out):
-        fail(f"the {name} pod ended {phase} without {out}")
-    result = json.load(open(out))
-    os.remove(out)
-    kube.request("DELETE", f"/api/v1/namespaces/default/pods/{name}")
-    return result
+    return run_pod_to_completion(kube, timeline, name, manifest, out, timeout)
 
 
 def median_of(results):
@@ -498,16 +503,7 @@ def pgbench_through_agent(kube, timeline, script_directory, scale, seconds, clie
     container["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
     container["command"] = ["/bin/sh", "-c", f'exec {sys.executable} {script_directory}/system.py --pgbench-only "$NOMAD_KUBELET_ROOT/data" '
                             f"--pgbench-scale {scale} --pgbench-seconds {seconds} --pgbench-clients {clients} --pgbench-out {out}"]
-    kube.request("POST", "/api/v1/namespaces/default/pods", manifest)
-    timeline.wait(f"the {name} pod to finish (Succeeded)", lambda events: any(
-        e["kind"] == "pods" and e["name"] == name and e["phase"] in ("Succeeded", "Failed") for e in events), timeout)
-    phase = [e["phase"] for e in timeline.events if e["kind"] == "pods" and e["name"] == name][-1]
-    if phase != "Succeeded" or not os.path.exists(out):
-        fail(f"the {name} pod ended {phase} without {out}")
-    result = json.load(open(out))
-    os.remove(out)
-    kube.request("DELETE", f"/api/v1/namespaces/default/pods/{name}")
-    return result
+    return run_pod_to_completion(kube, timeline, name, manifest, out, timeout)
 
 
 def pgbench_benchmarks(kube, timeline, scratch, quick):
