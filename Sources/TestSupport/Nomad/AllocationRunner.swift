@@ -617,13 +617,16 @@ enum TaskPreparation {
         var paths: [String] = []
         var rest = Substring(template)
         while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            let expression = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            if expression.hasPrefix("with nomadVar \""), expression.hasSuffix("\"") {
-                paths.append(String(decoding: goUnquote(expression.dropFirst("with nomadVar \"".count).dropLast()), as: UTF8.self))
-            }
+            if let path = variablePath(of: rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)) { paths.append(path) }
             rest = rest[close.upperBound...]
         }
         return paths
+    }
+
+    /// The path of a `with nomadVar "path"` action, `nil` for any other action.
+    private static func variablePath(of expression: String) -> String? {
+        guard expression.hasPrefix("with nomadVar \""), expression.hasSuffix("\"") else { return nil }
+        return String(decoding: goUnquote(expression.dropFirst("with nomadVar \"".count).dropLast()), as: UTF8.self)
     }
 
     /// Renders the consul-template forms the agent writes: `{{ env "X" }}`, `{{ "string literal" }}`
@@ -640,8 +643,7 @@ enum TaskPreparation {
             if expression.hasPrefix("env ") {
                 let name = expression.dropFirst(4).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
                 result.append(contentsOf: (env[name] ?? "").utf8)
-            } else if expression.hasPrefix("with nomadVar \""), expression.hasSuffix("\"") {
-                let path = String(decoding: goUnquote(expression.dropFirst("with nomadVar \"".count).dropLast()), as: UTF8.self)
+            } else if let path = variablePath(of: expression) {
                 scopes.append(variables[path] ?? [:])
             } else if expression == "end" {
                 _ = scopes.popLast()
