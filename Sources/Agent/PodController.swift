@@ -248,11 +248,11 @@ public final class PodController: Service, Sendable {
     /// deletion failed, or an agent killed in between).
     private func deleteLeftoverSecretVariables(stoppedJobs: Set<String>) async {
         guard !stoppedJobs.isEmpty, (try? await nomad.version().hasVariables) == true,
-            let variables = try? await nomad.variables(prefix: SecretVariable.path(jobID: ""))
+            let variables = try? await nomad.variables(prefix: SecretVariable.pathPrefix)
         else { return }
         for variable in variables {
-            guard let path = variable.path, path.hasPrefix(SecretVariable.path(jobID: "")) else { continue }
-            let jobID = String(path.dropFirst(SecretVariable.path(jobID: "").count))
+            guard let path = variable.path, path.hasPrefix(SecretVariable.pathPrefix) else { continue }
+            let jobID = String(path.dropFirst(SecretVariable.pathPrefix.count))
             if stoppedJobs.contains(jobID) { await deleteSecretVariable(of: jobID, logger: logger) }
         }
     }

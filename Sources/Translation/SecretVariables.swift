@@ -20,8 +20,11 @@ public struct SecretVariable: Sendable, Hashable {
     /// The template that turns the variable's environment items into task environment variables.
     public static let environmentTemplatePath = "secrets/nomad-kubelet-secret.env"
 
+    /// What every job's variable path starts with.
+    public static let pathPrefix = "nomad/jobs/"
+
     /// The variable path a job's tasks may read.
-    public static func path(jobID: String) -> String { "nomad/jobs/\(jobID)" }
+    public static func path(jobID: String) -> String { pathPrefix + jobID }
 }
 
 extension PodTranslation {
