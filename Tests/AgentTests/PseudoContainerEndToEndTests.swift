@@ -41,8 +41,10 @@ struct PseudoContainerEndToEndTests {
         for document in try ManifestYAML.documents(text) where document != .null {
             let apiVersion = document["apiVersion"]?.stringValue ?? ""
             let parts = apiVersion.split(separator: "/").map(String.init)
-            let plural = ["CustomResourceDefinition": "customresourcedefinitions", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"][
-                document["kind"]?.stringValue ?? ""]
+            let plural = [
+                "CustomResourceDefinition": "customresourcedefinitions", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings",
+                "RuntimeClass": "runtimeclasses",
+            ][document["kind"]?.stringValue ?? ""]
             let type = ResourceType(group: parts.count == 2 ? parts[0] : "", version: parts.last ?? "v1", plural: plural ?? "", isNamespaced: false)
             do {
                 _ = try await harness.admin.create(type, object: document)
@@ -165,7 +167,8 @@ struct PseudoContainerEndToEndTests {
         pod.spec?.containers[0].command = nil
         pod.spec?.containers[0].args = ["1.0", output]
         _ = try await harness.admin.create(pod, namespace: harness.namespace)
-        let text = try await eventually("the artifact's program to write \(output)", timeout: .seconds(60)) { contents(output) }
+        // `echo … > file` creates the file before writing to it: wait for the line, not the file.
+        let text = try await eventually("the artifact's program to write \(output)", timeout: .seconds(60)) { contents(output).flatMap { $0.isEmpty ? nil : $0 } }
         #expect(text.contains("hello from the artifact: 1.0"))
         try await harness.waitForPod("artifact", "Running") { $0.status?.phase == "Running" }
 
