@@ -25,7 +25,6 @@ import FoundationNetworking
     .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "the stand-in is a Python 3 program: /usr/bin/python3 is missing"))
 struct ServiceExamplesEndToEndTests {
     static let standIn = ExampleManifests.repositoryRoot.appendingPathComponent("Tests/Fixtures/standins/service-standin.py")
-    static let runtimeClasses = ResourceType(group: "node.k8s.io", version: "v1", plural: "runtimeclasses", isNamespaced: false)
     static let pseudoImages = ResourceType(group: PseudoImage.group, version: PseudoImage.version, plural: PseudoImage.plural, isNamespaced: false)
 
     @Test(
@@ -51,11 +50,7 @@ struct ServiceExamplesEndToEndTests {
                 try await PseudoContainerEndToEndTests.applyManifest("manifests/pseudoimage-crd.yaml", harness: harness)
                 try await PseudoContainerEndToEndTests.applyManifest("manifests/agent-rbac.yaml", harness: harness)
                 try await eventually("the PseudoImage CRD to serve") { (try? await harness.admin.list(PseudoImage.self)) != nil ? true : nil }
-                for runtimeClass in try StorageSetup.manifest("runtimeclass.yaml") {
-                    do {
-                        _ = try await harness.admin.create(Self.runtimeClasses, object: runtimeClass)
-                    } catch let error as KubernetesClientError where error.kind == .alreadyExists {}
-                }
+                try await PseudoContainerEndToEndTests.applyManifest("manifests/runtimeclass.yaml", harness: harness)
             }
         } catch {
             await server.shutdown()

@@ -7,7 +7,6 @@ import NomadModels
 import Testing
 import TestSupport
 import Translation
-import Yams
 
 /// The storage story end to end: the shipped StorageClasses and RBAC (read from manifests/), the
 /// agent as provisioner, the Kubernetes side (scheduler, PV controller, StatefulSet controller) and
@@ -247,7 +246,7 @@ final class StorageSetup: @unchecked Sendable {
     static func manifest(_ file: String) throws -> [JSONValue] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let text = try String(contentsOf: root.appendingPathComponent("manifests").appendingPathComponent(file), encoding: .utf8)
-        return try text.components(separatedBy: "\n---\n").filter { $0.contains("kind:") }.map { try YAMLDecoder().decode(JSONValue.self, from: $0) }
+        return try ManifestYAML.documents(text).filter { $0 != .null }
     }
 
     /// The shipped provisioner ClusterRole as simulator grants for `system:node:<node>`.
