@@ -14,6 +14,17 @@ public enum RealNodeIdentity {
     /// The signer of kubelets' client certificates.
     public static let signer = "kubernetes.io/kube-apiserver-client-kubelet"
 
+    /// A test's own corner of the real cluster at `kubeconfig` (an admin's): creates `namespace`,
+    /// writes a kubeconfig for `system:node:<nodeName>` to `nodeKubeconfigPath`, and returns the
+    /// admin client.
+    public static func prepareCluster(kubeconfig: String, nodeName: String, namespace: String, nodeKubeconfigPath: String) async throws -> KubernetesClient {
+        let adminConfiguration = try KubeconfigLoader.load(path: kubeconfig)
+        let admin = try KubernetesClient(configuration: adminConfiguration)
+        _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
+        try await mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: nodeKubeconfigPath)
+        return admin
+    }
+
     /// Writes a kubeconfig for `system:node:<nodeName>` to `path`, using `admin` to approve the
     /// request and `adminConfiguration` for the server address and its CA.
     public static func mint(nodeName: String, admin: KubernetesClient, adminConfiguration: ClientConfiguration, writingTo path: String) async throws {

@@ -64,13 +64,10 @@ final class AgentHarness: Sendable {
         var namespace = "default"
         if let real = E2EEnvironment.realKubeconfig {
             kubernetesSimulator = nil
-            let adminConfiguration = try KubeconfigLoader.load(path: real)
-            admin = try KubernetesClient(configuration: adminConfiguration)
             nodeName = "\(requestedNodeName)-\(unique)"
             namespace = "agent-e2e-\(unique)"
-            _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
-            try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
+            admin = try await RealNodeIdentity.prepareCluster(kubeconfig: real, nodeName: nodeName, namespace: namespace, nodeKubeconfigPath: kubeconfigPath)
         } else {
             var simulatorConfiguration = kubernetesConfiguration
             simulatorConfiguration.accessGrants += grants(nodeName)
@@ -175,10 +172,17 @@ final class AgentHarness: Sendable {
         "\(base)-\(workDirectory.lastPathComponent.split(separator: "-").last ?? "")"
     }
 
-    /// Creates a PseudoImage (name it with ``uniqueName(_:)``), deleted again at shutdown.
+    /// Creates a PseudoImage (name it with ``uniqueName(_:)`` where the test may), deleted again at
+    /// shutdown; one an earlier run left on a reused cluster is replaced.
     func createPseudoImage(_ name: String, spec: PseudoImageSpec) async throws {
-        _ = try await admin.create(PseudoImage(metadata: ObjectMeta(name: name), spec: spec))
         createdPseudoImages.withLock { $0.append(name) }
+        do {
+            _ = try await admin.create(PseudoImage(metadata: ObjectMeta(name: name), spec: spec))
+        } catch let error as KubernetesClientError where error.kind == .alreadyExists {
+            var current = try await admin.get(PseudoImage.self, name: name)
+            current.spec = spec
+            _ = try await admin.update(current)
+        }
     }
 
     /// A second image the agent under test runs like the host image, so a test can change a

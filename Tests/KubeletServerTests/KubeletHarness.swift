@@ -97,15 +97,12 @@ final class KubeletHarness: Sendable {
         let apiServerCertificate: PEMKeyPair
         if let real = E2EEnvironment.realKubeconfig {
             kubernetesSimulator = nil
-            let adminConfiguration = try KubeconfigLoader.load(path: real)
-            admin = try KubernetesClient(configuration: adminConfiguration)
             nodeName = "vk-kubelet-\(unique)"
             namespace = "kubelet-e2e-\(unique)"
-            _ = try await admin.create(Namespace(metadata: ObjectMeta(name: namespace)))
             // The server and the agent act as the node (system:node:<name>), as a kubelet does: the
             // serving certificate's CSR must come from the node for the signer and the test to accept it.
             kubeconfigPath = work.appendingPathComponent("node.kubeconfig").path
-            try await RealNodeIdentity.mint(nodeName: nodeName, admin: admin, adminConfiguration: adminConfiguration, writingTo: kubeconfigPath)
+            admin = try await RealNodeIdentity.prepareCluster(kubeconfig: real, nodeName: nodeName, namespace: namespace, nodeKubeconfigPath: kubeconfigPath)
             clientCAPath = ProcessInfo.processInfo.environment["NOMAD_KUBELET_E2E_CLIENT_CA"] ?? ""
             apiServerCertificate = try #require(realKubeletClient)
         } else {
