@@ -107,6 +107,23 @@ struct ExecStreamingTests {
         }
     }
 
+    @Test("a port-forward request whose second stream never comes is dropped after the stream creation timeout, with the kubelet's text")
+    func portForwardPairingTimeout() async throws {
+        try await StreamingHarness.with(configuration: StreamingConfiguration(streamCreationTimeout: .seconds(1))) { harness in
+            let connection = try await harness.upgrade("/portForward/default/web", protocols: ["portforward.k8s.io"]).connection()
+            let error = try await connection.openStream(headers: ["streamtype": "error", "port": String(harness.podPort), "requestid": "3"])
+            _ = try await error.replyHeaders()
+            let data = try await connection.openStream(headers: ["streamtype": "data", "port": String(harness.podPort), "requestid": "4"])
+            _ = try await data.replyHeaders()
+            // Each lone stream is answered and ended by the server; the error stream says why.
+            let text = String(buffer: try await error.inbound.collect(upTo: 1 << 16))
+            #expect(text == "(request=3) timed out waiting for streams")
+            #expect(try await data.inbound.collect(upTo: 1 << 16).readableBytes == 0)
+            await connection.goAway()
+            await connection.close()
+        }
+    }
+
     @Test("protocol negotiation: v4 over SPDY even when v5 is offered, older versions when offered alone, 403 when none fits")
     func negotiation() async throws {
         try await StreamingHarness.with { harness in

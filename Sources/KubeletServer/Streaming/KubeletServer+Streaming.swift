@@ -24,7 +24,7 @@ extension KubeletRequestAuthorizer: StreamingAuthorizer {
     /// from the method), answering 401/403 with the server's Status.
     public func authorize(_ request: HTTPRequest, channel: any Channel) async -> StreamingRefusal? {
         do {
-            try await authorize(method: request.method.rawValue, path: request.path ?? "/", authorization: request.headerFields[.authorization], channel: channel)
+            _ = try await authorize(method: request.method.rawValue, path: request.path ?? "/", authorization: request.headerFields[.authorization], channel: channel)
             return nil
         } catch {
             return StreamingRefusal(error)

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SPDY
+import Synchronization
 
 extension KubeletStreaming {
     /// Serves an upgraded SPDY connection until it closes.
@@ -88,31 +89,38 @@ extension KubeletStreaming {
 
     /// kube-apiserver opens an error and a data stream per forwarded connection, both with the
     /// same `requestid` and the `port`; each pair is tunnelled to `host:port` while the SPDY
-    /// connection lasts.
+    /// connection lasts. A pair not complete within the stream creation timeout is dropped, with the
+    /// kubelet's "timed out waiting for streams" on its error stream when that one came.
     private func servePortForward(_ connection: SPDYConnection, plan: StreamingPlan, host: String, logger: Logger) async {
+        let pending = PendingPortForwards()
+        var pairingDeadlines: [Task<Void, Never>] = []
         await withTaskGroup(of: Void.self) { group in
-            var pending: [String: PortForwardPair] = [:]
             for await stream in connection.inboundStreams {
                 do { try await stream.reply() } catch { break }
                 let type = stream.headers.first(name: "streamtype") ?? ""
-                let requestID = stream.headers.first(name: "requestid") ?? Self.legacyRequestID(stream, type: type)
-                var pair = pending[requestID] ?? PortForwardPair()
-                switch type {
-                case "error": pair.error = stream
-                case "data": pair.data = stream
-                default:
+                guard type == "error" || type == "data" else {
                     logger.debug("ignoring a port-forward stream of unknown type", metadata: ["streamtype": "\(type)"])
                     continue
                 }
-                guard let error = pair.error, let data = pair.data else {
-                    pending[requestID] = pair
-                    continue
-                }
-                pending[requestID] = nil
-                group.addTask {
-                    await self.forward(data: data, error: error, host: host, request: plan.request, logger: logger)
+                let requestID = stream.headers.first(name: "requestid") ?? Self.legacyRequestID(stream, type: type)
+                let (complete, isNew) = pending.add(stream, isError: type == "error", requestID: requestID)
+                if let complete, let data = complete.data, let error = complete.error {
+                    group.addTask {
+                        await self.forward(data: data, error: error, host: host, request: plan.request, logger: logger)
+                    }
+                } else if isNew {
+                    let timeout = configuration.streamCreationTimeout
+                    pairingDeadlines.append(Task {
+                        guard (try? await Task.sleep(for: timeout)) != nil,
+                              let stale = pending.remove(requestID) else { return }
+                        logger.info("port-forward request did not open both streams in time", metadata: ["requestid": "\(requestID)"])
+                        try? await stale.error?.write(ByteBuffer(string: "(request=\(requestID)) timed out waiting for streams"))
+                        try? await stale.error?.close()
+                        try? await stale.data?.close()
+                    })
                 }
             }
+            for deadline in pairingDeadlines { deadline.cancel() }
         }
     }
 
@@ -192,6 +200,31 @@ private enum PortForwardFailure {
 private struct PortForwardPair {
     var error: SPDYStream?
     var data: SPDYStream?
+
+    var isComplete: Bool { error != nil && data != nil }
+}
+
+/// The port-forward pairs of one connection still waiting for their second stream, shared by the
+/// connection's stream loop and the pairs' creation deadlines.
+private final class PendingPortForwards: Sendable {
+    private let pairs = Mutex<[String: PortForwardPair]>([:])
+
+    /// Files `stream` under `requestID`: returns the pair once both streams are there (and forgets
+    /// it), and whether this stream started a new pair.
+    func add(_ stream: SPDYStream, isError: Bool, requestID: String) -> (complete: PortForwardPair?, isNew: Bool) {
+        pairs.withLock { pairs in
+            let isNew = pairs[requestID] == nil
+            var pair = pairs[requestID] ?? PortForwardPair()
+            if isError { pair.error = stream } else { pair.data = stream }
+            pairs[requestID] = pair.isComplete ? nil : pair
+            return (pair.isComplete ? pair : nil, isNew)
+        }
+    }
+
+    /// Forgets the incomplete pair of `requestID`, returning it if it was still waiting.
+    func remove(_ requestID: String) -> PortForwardPair? {
+        pairs.withLock { $0.removeValue(forKey: requestID) }
+    }
 }
 
 extension Logger {
