@@ -3,7 +3,7 @@ import KubernetesModels
 import TestSupport
 import Testing
 
-@Suite("Kubernetes simulator: watch")
+@Suite("Kubernetes simulator: watch", .timeLimit(.minutes(2)))
 struct KubernetesSimulatorWatchTests {
     /// The next event of a stream, or a failure naming what was expected.
     private func next(_ iterator: inout AsyncThrowingStream<JSONValue, any Error>.Iterator, _ what: String) async throws -> JSONValue {
@@ -67,8 +67,10 @@ struct KubernetesSimulatorWatchTests {
         try await withSimulator { _, admin in
             let started = ContinuousClock.now
             let (_, events) = try await admin.watch("/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=1&timeoutSeconds=1")
+            // The stream ends by itself without an error (a hang fails the suite's time limit), and
+            // not before the second it was asked to last.
             for try await _ in events {}
-            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(ContinuousClock.now - started >= .seconds(1))
         }
     }
 
@@ -143,7 +145,7 @@ struct KubernetesSimulatorWatchTests {
             } catch {
                 // A broken connection may end the stream with an error: that is what dropping means.
             }
-            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(ContinuousClock.now - started < .seconds(30), "ended by the drop, not by the 60 s timeout")
         }
     }
 }
