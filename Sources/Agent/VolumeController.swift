@@ -127,9 +127,14 @@ public final class VolumeController: Service, Sendable {
         guard let claim = await claims.cached(name: name, namespace: namespace), claim.metadata.deletionTimestamp == nil,
             (claim.spec?.volumeName ?? "").isEmpty, claim.status?.phase != "Bound",
             let className = claim.spec?.storageClassName, !className.isEmpty,
-            claim.metadata.annotations?[NomadVolumeKeys.selectedNodeAnnotation] == configuration.node.name
+            let selectedNode = claim.metadata.annotations?[NomadVolumeKeys.selectedNodeAnnotation]
         else { return }
-        if let provisioner = claim.metadata.annotations?[NomadVolumeKeys.storageProvisionerAnnotation], provisioner != NomadVolumeKeys.provisioner { return }
+        let provisioner = claim.metadata.annotations?[NomadVolumeKeys.storageProvisionerAnnotation]
+        if let provisioner, provisioner != NomadVolumeKeys.provisioner { return }
+        guard selectedNode == configuration.node.name else {
+            if provisioner == NomadVolumeKeys.provisioner { try await rescheduleIfGone(claim, selectedNode: selectedNode) }
+            return
+        }
         let volumeName = VolumeProvisioning.volumeName(claimUID: claim.metadata.uid ?? "")
         if await volumes.cached(name: volumeName) != nil { return }
         let storageClass = try await kubernetes.get(StorageClass.self, name: className)
@@ -194,6 +199,42 @@ public final class VolumeController: Service, Sendable {
         await events.record(
             on: claim, reason: "ProvisioningSucceeded", type: "Normal",
             message: "Successfully provisioned volume \(volumeName) on Nomad client \(placement.clientDescription) at \(placement.path)")
+    }
+
+    /// The external-provisioner's rule for a claim of this provisioner selected for another node:
+    /// while that node exists its agent provisions (looked at again later, in case it goes away);
+    /// once the node is gone (its agent removed for good), the selected-node annotation is cleared
+    /// so the scheduler picks a node again, instead of the pod waiting forever.
+    private func rescheduleIfGone(_ claim: PersistentVolumeClaim, selectedNode: String) async throws {
+        let namespace = claim.metadata.namespace ?? ""
+        let name = claim.metadata.name ?? ""
+        do {
+            _ = try await kubernetes.get(Node.self, name: selectedNode)
+            queue.add("claim/\(namespace)/\(name)", after: settings.retryInterval * 3)
+            return
+        } catch let error as KubernetesClientError where error.kind == .notFound {}
+        let patch: JSONValue = [
+            "metadata": [
+                "resourceVersion": .string(claim.metadata.resourceVersion ?? ""),
+                "annotations": [.init(NomadVolumeKeys.selectedNodeAnnotation): .null],
+            ]
+        ]
+        do {
+            _ = try await kubernetes.patch(PersistentVolumeClaim.self, name: name, namespace: namespace, patch: .merge(patch))
+        } catch let error as KubernetesClientError where error.kind == .forbidden {
+            // A node identity under NodeRestriction may change only a claim's status.
+            await events.record(
+                on: claim, reason: "ProvisioningFailed", type: "Warning",
+                message: "selected node \(selectedNode) no longer exists, and this agent may not remove \(NomadVolumeKeys.selectedNodeAnnotation) (\(error.status?.message ?? error.message)): "
+                    + "run `kubectl annotate pvc -n \(namespace) \(name) \(NomadVolumeKeys.selectedNodeAnnotation)-` so the scheduler places the pod again, "
+                    + "or run the agent as a ServiceAccount bound to the provisioner's ClusterRole (docs/storage.md)")
+            queue.add("claim/\(namespace)/\(name)", after: settings.retryInterval * 3)
+            return
+        }
+        logger.notice("claim was selected for a node that no longer exists; rescheduling", metadata: ["claim": "\(namespace)/\(name)", "selectedNode": "\(selectedNode)"])
+        await events.record(
+            on: claim, reason: "ProvisioningFailed", type: "Warning",
+            message: "selected node \(selectedNode) no longer exists: removed \(NomadVolumeKeys.selectedNodeAnnotation) so the scheduler places the pod again")
     }
 
     /// The client holding the volumes of the other claims of the pods using `claim`, if any: one

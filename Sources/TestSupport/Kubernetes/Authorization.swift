@@ -276,7 +276,8 @@ struct Authorizer: Sendable {
     }
 }
 
-/// The NodeRestriction admission plugin: a node may only change itself, its lease, and the pods bound to it.
+/// The NodeRestriction admission plugin: a node may only change itself, its lease, the pods bound
+/// to it, and no claim but a claim's status.
 enum NodeRestriction {
     static func admit(
         node: String, _ request: RequestAttributes, type: ResourceType, current: JSONValue?, new: JSONValue?
@@ -310,6 +311,8 @@ enum NodeRestriction {
             if request.verb == "create", new?["metadata"]?["annotations"]?["kubernetes.io/config.mirror"] == nil {
                 throw forbidden("pod does not have \"kubernetes.io/config.mirror\" annotation, node \"\(node)\" can only create mirror pods")
             }
+        case ("/persistentvolumeclaims", let subresource) where subresource != "status":
+            if ["create", "update", "patch", "delete"].contains(request.verb) { throw forbidden("may only update PVC status") }
         case ("coordination.k8s.io/leases", _):
             if name != node || request.namespace != "kube-node-lease" {
                 throw forbidden("can only access node lease with the same name as the requesting node")

@@ -102,7 +102,9 @@ struct Scheduler: SimulatedController {
             } else if let promised = volumes.first(where: { $0["spec"]?["claimRef"]?["uid"]?.stringValue == podClaim.claim.uid }) {
                 if !volumeFits(promised, on: node) { return "node(s) had volume node affinity conflict" }
             } else if let selected = podClaim.selectedNode {
-                if selected != node.name { return "node(s) didn't match the claim's selected node" }
+                // kube-scheduler's checkVolumeProvisions: a claim being provisioned for another node
+                // leaves this one's unbound volumes unsatisfied (ErrReasonBindConflict).
+                if selected != node.name { return "node(s) didn't find available persistent volumes to bind" }
             } else if !podClaim.provisionable && PersistentVolumeController.smallestFitting(podClaim.claim, in: volumes, node: node) == nil {
                 return "node(s) didn't find available persistent volumes to bind"
             }
