@@ -180,14 +180,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Swift Testing traits of the test targets (apart from TestSupport, which the sandbox links).
+        .target(name: "TestCleanup", swiftSettings: swiftSettings),
+
         .testTarget(name: "KubernetesModelsTests", dependencies: ["KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "NomadModelsTests", dependencies: ["NomadModels", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "KubernetesClientTests", dependencies: ["KubernetesClient", "KubernetesModels", "TestSupport", "TestCleanup"], swiftSettings: swiftSettings),
         .testTarget(
             name: "AgentTests",
             dependencies: [
                 // KubeletServer: the service examples' stories use kubectl logs and exec.
-                "Agent", "KubeletServer", "TestSupport", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
+                "Agent", "KubeletServer", "TestSupport", "TestCleanup", .product(name: "Yams", package: "Yams"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
@@ -198,13 +201,13 @@ let package = Package(
         ),
         .testTarget(
             name: "NomadClientTests",
-            dependencies: ["NomadClient", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["NomadClient", "TestSupport", "TestCleanup", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "KubeletServerTests",
             dependencies: [
-                "KubeletServer", "TestSupport", "KubernetesClient", "KubernetesModels", "NomadClient", "NomadModels", "Translation", "Agent",
+                "KubeletServer", "TestSupport", "TestCleanup", "KubernetesClient", "KubernetesModels", "NomadClient", "NomadModels", "Translation", "Agent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -245,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
-                "TestSupport", "KubernetesModels", "KubernetesClient", "NomadClient",
+                "TestSupport", "TestCleanup", "KubernetesModels", "KubernetesClient", "NomadClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

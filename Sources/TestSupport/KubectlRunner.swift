@@ -86,6 +86,16 @@ public struct KubectlRunner: Sendable {
         self.namespace = namespace
     }
 
+    /// The cluster's admin in `namespace`: the simulator's admin identity, or, without a simulator,
+    /// the real cluster's `KUBECONFIG` (``E2EEnvironment/realKubeconfig``).
+    public init(adminOf simulator: KubernetesSimulator?, namespace: String) throws {
+        if let simulator {
+            try self.init(kubeconfigContents: try simulator.kubeconfig(for: .admin), namespace: namespace)
+        } else {
+            try self.init(kubeconfig: E2EEnvironment.realKubeconfig, namespace: namespace)
+        }
+    }
+
     /// Removes the runner's directory.
     public func cleanUp() { try? FileManager.default.removeItem(at: directory) }
 

@@ -4,6 +4,7 @@ import KubernetesClient
 import KubernetesModels
 import NomadClient
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
@@ -12,12 +13,12 @@ import Translation
 /// simulators (or real servers with `NOMAD_KUBELET_E2E=1`). Every wait names what it waits for.
 /// The harness sets the periodic resync to an hour, so every pod status change seen here came
 /// through Nomad's change feed.
-@Suite("Agent end to end", .serialized, .timeLimit(.minutes(3)))
+@Suite("Agent end to end", .awaitsCleanup, .serialized, .timeLimit(.minutes(3)))
 struct AgentEndToEndTests {
     @Test("the Node appears Ready with capacity from Nomad, and its Lease renews")
     func nodeReadyWithCapacityAndLease() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let node = try await eventually("Node \(harness.nodeName) to be Ready") { () -> Node? in
             guard let node = try? await harness.admin.get(Node.self, name: harness.nodeName),
@@ -48,7 +49,7 @@ struct AgentEndToEndTests {
     func leaseRenewalRetriesConflicts() async throws {
         // A renew interval of a minute: only retries within the first heartbeat renew the Lease in time.
         let harness = try await AgentHarness.start(leaseRenewInterval: .seconds(60))
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         let simulator = try #require(harness.kubernetesSimulator)
         let stale = MicroTime(Date(timeIntervalSinceNow: -3600))
         _ = try await harness.admin.create(
@@ -68,7 +69,7 @@ struct AgentEndToEndTests {
     @Test("an existing Node is adopted: its taints stay, the standard labels are added")
     func adoptsExistingNode() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         let adminTaint = Taint(key: "example.com/dedicated", value: "gateway", effect: "NoSchedule")
         _ = try await harness.admin.create(
             Node(metadata: ObjectMeta(name: harness.nodeName, labels: ["site": "lab"]), spec: NodeSpec(taints: [adminTaint])))
@@ -90,7 +91,7 @@ struct AgentEndToEndTests {
     @Test("scaling a set of pods up and down leaves exactly the right processes")
     func scaleUpAndDown() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let names = ["replica-0", "replica-1", "replica-2"]
         for name in names {
@@ -118,7 +119,7 @@ struct AgentEndToEndTests {
     @Test("a pod bound to the node runs as a real process and becomes Running and Ready")
     func boundPodRunsAsProcess() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("web", script: harness.pidScript("web.pid", then: "sleep 300")))
         let pod = try await harness.waitForPod("web", "Running and Ready") { $0.status?.phase == "Running" && $0.isReady }
@@ -135,7 +136,7 @@ struct AgentEndToEndTests {
     @Test("deleting a pod stops its process within the grace period and removes the pod")
     func deletionStopsProcessAndRemovesPod() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("doomed", script: harness.pidScript("doomed.pid", then: "sleep 300"), grace: 5))
         try await harness.waitForPod("doomed", "Running") { $0.status?.phase == "Running" }
@@ -154,7 +155,7 @@ struct AgentEndToEndTests {
         arguments: [2, 0])
     func shorterDeletionGraceHonoured(grace: Int) async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let script = "trap '' TERM; echo $$$$ > \(harness.workDirectory.appendingPathComponent("stubborn.pid").path); while true; do sleep 1; done"
         _ = try await harness.admin.create(harness.pod("stubborn", script: script, grace: 60))
@@ -175,7 +176,7 @@ struct AgentEndToEndTests {
     @Test("a container image change restarts that container in place: new job version, same Nomad client, restartCount + 1")
     func imageChangeRestartsContainer() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let pids = harness.workDirectory.appendingPathComponent("upgraded.pids")
         _ = try await harness.admin.create(harness.pod("upgraded", script: "echo $$$$ >> \(pids.path); exec sleep 300"))
@@ -208,7 +209,7 @@ struct AgentEndToEndTests {
     @Test("a crashing container shows restarts and CrashLoopBackOff")
     func crashingContainer() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("crasher", script: "echo failing; exit 1"))
         let pod = try await harness.waitForPod("crasher", "a restart and CrashLoopBackOff", timeout: .seconds(60)) {
@@ -221,7 +222,7 @@ struct AgentEndToEndTests {
     @Test("a batch pod ends Succeeded or Failed with its exit code", arguments: [(0, "Succeeded"), (3, "Failed")])
     func batchPod(exitCode: Int, phase: String) async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("batch", script: "exit \(exitCode)", restartPolicy: "Never"))
         let pod = try await harness.waitForPod("batch", "phase \(phase)") { $0.status?.phase == phase }
@@ -232,7 +233,7 @@ struct AgentEndToEndTests {
     @Test("a pod that ended is never run again, even when its job is gone from Nomad")
     func endedPodNeverRerun() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("once", script: "exit 0", restartPolicy: "Never"))
         try await harness.waitForPod("once", "Succeeded") { $0.status?.phase == "Succeeded" }
@@ -250,7 +251,7 @@ struct AgentEndToEndTests {
     @Test("an agent stopped abruptly and started again makes no duplicate job and keeps the status right")
     func restartMakesNoDuplicate() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("survivor", script: harness.pidScript("survivor.pid", then: "sleep 300")))
         try await harness.waitForPod("survivor", "Running and Ready") { $0.status?.phase == "Running" && $0.isReady }
@@ -278,7 +279,7 @@ struct AgentEndToEndTests {
         // Nomad "goes down" for the agent only: the proxy between them refuses connections, so the
         // same test runs against a real Nomad, which keeps running the workload meanwhile.
         let harness = try await AgentHarness.start(nomadThroughProxy: true)
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         let nomadProxy = try #require(harness.nomadProxy)
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("steady", script: harness.pidScript("steady.pid", then: "sleep 300")))
@@ -317,7 +318,7 @@ struct AgentEndToEndTests {
     @Test("a pod that cannot be translated fails with the field named and no job")
     func untranslatablePod() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("bad", script: "true")
         pod.spec?.hostUsers = false
@@ -329,12 +330,12 @@ struct AgentEndToEndTests {
     }
 }
 
-@Suite("Agent end to end: Nomad-side happenings", .serialized, .timeLimit(.minutes(3)))
+@Suite("Agent end to end: Nomad-side happenings", .awaitsCleanup, .serialized, .timeLimit(.minutes(3)))
 struct AgentNomadSideTests {
     @Test("a change only Nomad knows (a task restarted in Nomad) reaches pods/status with the resync at an hour")
     func nomadChangeReachesStatusWithoutResync() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         #expect(harness.configuration.timings.resyncInterval == .seconds(3600))
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("restarted", script: "sleep 300"))
@@ -349,7 +350,7 @@ struct AgentNomadSideTests {
     @Test("the pod's story is told in Events (Created, Started, Killing)")
     func eventsTellTheStory() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let created = try await harness.admin.create(harness.pod("storied", script: "sleep 300"))
         try await harness.waitForPod("storied", "Running") { $0.status?.phase == "Running" }
@@ -376,7 +377,7 @@ struct AgentNomadSideTests {
     @Test("a pod Nomad cannot place stays Pending, quoting the placement failure")
     func unplaceablePodStaysPending() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let pending = try await Self.createUnplaceablePod(harness)
         #expect(pending.status?.message?.isEmpty == false)
@@ -386,7 +387,7 @@ struct AgentNomadSideTests {
     @Test("an agent started after Nomad failed to place a pod still quotes the placement failure (from the job's evaluations)")
     func placementFailureSurvivesRestart() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let pending = try await Self.createUnplaceablePod(harness)
         await harness.stopAgent()
@@ -403,7 +404,7 @@ struct AgentNomadSideTests {
     @Test("a lost Nomad client fails its pods with reason NomadClientLost", .enabled(if: E2EEnvironment.realNomadAddress == nil, "takes Nomad down: simulator only"))
     func lostClientFailsPod() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         let nomadSimulator = try #require(harness.nomadSimulator, "needs the Nomad simulator to lose a client")
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("stranded", script: "sleep 300"))
@@ -421,7 +422,7 @@ struct AgentNomadSideTests {
     @Test("a job whose pod vanished while the agent was away is stopped after the orphan grace")
     func orphanJobStopped() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(harness.pod("forgotten", script: harness.pidScript("forgotten.pid", then: "sleep 300")))
         try await harness.waitForPod("forgotten", "Running") { $0.status?.phase == "Running" }

@@ -239,6 +239,15 @@ final class AgentHarness: Sendable {
 
     // MARK: Pods
 
+    /// Required node affinity to this harness's node by name (`metadata.name`, as DaemonSets pin
+    /// pods): RuntimeClass scheduling admits every virtual node, and a real cluster may hold other
+    /// tests' nodes, which must not take this test's pods or their claims.
+    var nodeAffinity: JSONValue {
+        ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [
+            ["matchFields": [["key": "metadata.name", "operator": "In", "values": [.string(nodeName)]]]]
+        ]]]]
+    }
+
     /// A pod bound to the agent's node running `script` with /bin/sh on the Nomad client.
     func pod(_ name: String, script: String, restartPolicy: String = "Always", grace: Int64 = 5) -> Pod {
         Pod(

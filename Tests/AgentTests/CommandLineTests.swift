@@ -7,12 +7,13 @@ import NomadClient
 import NomadModels
 import Testing
 import Synchronization
+import TestCleanup
 import TestSupport
 import Translation
 
 /// The shipped binary: `nomad-kubelet version`, and `run --config` stopping gracefully on SIGTERM
 /// while its workloads keep running.
-@Suite("nomad-kubelet command line", .serialized, .timeLimit(.minutes(2)))
+@Suite("nomad-kubelet command line", .awaitsCleanup, .serialized, .timeLimit(.minutes(2)))
 struct CommandLineTests {
     /// The executable SwiftPM built next to the test bundle.
     static var executable: URL {
@@ -90,7 +91,7 @@ struct CommandLineTests {
     @Test("run --config joins as a Ready node telling systemd READY and WATCHDOG; SIGTERM sends STOPPING and leaves the pod's process running")
     func runAndTerminate() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         let config = try Self.writeConfiguration(for: harness)
         let notifications = try NotifySocket(path: harness.workDirectory.appendingPathComponent("notify.sock").path)
         defer { notifications.close() }
@@ -115,7 +116,7 @@ struct CommandLineTests {
     @Test("killing the agent with SIGKILL mid-way and starting it again yields no duplicate job, no orphan process and the right status")
     func sigkillMidwayAndRestart() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         let config = try Self.writeConfiguration(for: harness)
         let names = ["kill-0", "kill-1", "kill-2"]
         let (first, _) = try Self.launch(["run", "--config", config.path])

@@ -2,13 +2,14 @@ import Agent
 import Foundation
 import KubernetesClient
 import Logging
+import TestCleanup
 import Testing
 import TestSupport
 import Yams
 
 /// The manifests and the doctor agree with the code: the service-account ClusterRole grants exactly
 /// the permissions `check` asks for, and `check` passes against the simulators.
-@Suite("Packaging and check", .timeLimit(.minutes(2)))
+@Suite("Packaging and check", .awaitsCleanup, .timeLimit(.minutes(2)))
 struct PackagingTests {
     @Test("manifests/rbac-serviceaccount.yaml grants exactly the permissions the agent needs")
     func serviceAccountRole() throws {
@@ -31,7 +32,7 @@ struct PackagingTests {
     @Test("check passes against the simulators with a node identity")
     func doctorPasses() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         var configuration = harness.configuration
         configuration.kubeletServer.address = "127.0.0.1"
         configuration.kubeletServer.port = try freePort()
@@ -46,7 +47,7 @@ struct PackagingTests {
     @Test("check warns about a pod whose grace period exceeds Nomad's default max_kill_timeout")
     func graceWarning() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         _ = try await harness.admin.create(harness.pod("slow-stop", script: "sleep 300", grace: 120))
         var configuration = harness.configuration
         configuration.kubeletServer.address = "127.0.0.1"
@@ -59,7 +60,7 @@ struct PackagingTests {
     @Test("check fails with a fix when Nomad is unreachable or the kubelet port is taken")
     func doctorFails() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         var configuration = harness.configuration
         configuration.nomad.address = "http://127.0.0.1:1"
         configuration.kubeletServer.address = "127.0.0.1"

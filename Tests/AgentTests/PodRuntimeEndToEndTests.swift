@@ -5,6 +5,7 @@ import KubernetesModels
 import NIOCore
 import NIOPosix
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
@@ -12,7 +13,7 @@ import Translation
 /// Init containers, probes, hooks and deadlines, end to end: the processes themselves record what
 /// happened (files in the harness's work directory), the pod's status and Events tell the rest.
 /// Against the simulators, or real servers with `NOMAD_KUBELET_E2E=1`.
-@Suite("Pod runtime end to end: init containers, probes, hooks, deadline", .serialized, .timeLimit(.minutes(3)))
+@Suite("Pod runtime end to end: init containers, probes, hooks, deadline", .awaitsCleanup, .serialized, .timeLimit(.minutes(3)))
 struct PodRuntimeEndToEndTests {
     static func lines(_ url: URL) -> [String] {
         ((try? String(contentsOf: url, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
@@ -37,7 +38,7 @@ struct PodRuntimeEndToEndTests {
     @Test("init containers run one after another, a sidecar starts before the next and keeps running; Init:N/M progress is visible")
     func initContainersRunInOrder() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let log = harness.workDirectory.appendingPathComponent("order.log").path
         let gate = harness.workDirectory.appendingPathComponent("gate").path
@@ -79,7 +80,7 @@ struct PodRuntimeEndToEndTests {
     @Test("readiness follows an HTTP endpoint both ways: 200 → Ready, 500 → not Ready with an Unhealthy event")
     func readinessFlipsReady() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let port = try Self.freePort()
         let healthy = harness.workDirectory.appendingPathComponent("healthy").path
@@ -118,7 +119,7 @@ struct PodRuntimeEndToEndTests {
     @Test("a failing liveness probe (exec through Nomad) restarts the process and counts a restart")
     func livenessRestarts() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let alive = harness.workDirectory.appendingPathComponent("alive").path
         FileManager.default.createFile(atPath: alive, contents: Data())
@@ -141,7 +142,7 @@ struct PodRuntimeEndToEndTests {
     @Test("on deletion the preStop hook runs before the process gets SIGTERM")
     func preStopBeforeSIGTERM() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let log = harness.workDirectory.appendingPathComponent("stop.log").path
         let script = "trap 'echo TERM >> \(log); exit 0' TERM; echo started >> \(log); while true; do sleep 0.1; done"
@@ -158,7 +159,7 @@ struct PodRuntimeEndToEndTests {
     @Test("past activeDeadlineSeconds the pod fails with DeadlineExceeded and its process is stopped")
     func activeDeadlineFailsThePod() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("deadline", script: harness.pidScript("deadline.pid", then: "sleep 300"), restartPolicy: "Never", grace: 2)
         pod.spec?.activeDeadlineSeconds = 3

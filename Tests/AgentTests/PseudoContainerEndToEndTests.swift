@@ -3,13 +3,14 @@ import Foundation
 import KubernetesClient
 import KubernetesModels
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
 
 /// Pseudo-container stories end to end: what a pod references reaches its process, PseudoImages
 /// are downloaded (checksum-checked), unpacked and run, and what is missing keeps the pod Pending.
-@Suite("Pseudo-containers end to end", .serialized, .timeLimit(.minutes(3)))
+@Suite("Pseudo-containers end to end", .awaitsCleanup, .serialized, .timeLimit(.minutes(3)))
 struct PseudoContainerEndToEndTests {
     /// The shipped manifests, applied as an administrator would (CRD, then the agent's RBAC), and the
     /// simulator's flattened equivalent of that RBAC.
@@ -75,7 +76,7 @@ struct PseudoContainerEndToEndTests {
     @Test("env from a value, fieldRef, resourceFieldRef, ConfigMap, Secret and envFrom reaches the process")
     func environmentReachesProcess() async throws {
         let harness = try await Self.startHarness()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try await harness.startAgent()
         let namespace = harness.namespace
         _ = try await harness.admin.create(ConfigMap(metadata: ObjectMeta(name: "app-config", namespace: namespace), data: ["MODE": "fast", "1st-key": "kept"]), namespace: namespace)
@@ -144,7 +145,7 @@ struct PseudoContainerEndToEndTests {
         let server = try await ArtifactServer.start(files: ["hello-1.0.tar.gz": bytes])
         let harness = try await Self.startHarness()
         defer {
-            Task {
+            DeferredCleanup.start {
                 await harness.shutdown()
                 await server.shutdown()
             }
@@ -189,7 +190,7 @@ struct PseudoContainerEndToEndTests {
     @Test("a missing PseudoImage keeps the pod Pending like an image pull error, until the PseudoImage appears")
     func missingPseudoImage() async throws {
         let harness = try await Self.startHarness()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try await harness.startAgent()
         let output = file(harness, "late.txt")
         let image = harness.uniqueName("late-tool")

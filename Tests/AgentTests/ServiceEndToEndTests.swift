@@ -4,52 +4,57 @@ import Glibc
 import KubernetesClient
 import KubernetesModels
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
 
-/// One service example's world: the agent (with its kubelet API, so `kubectl logs` and `exec` work)
-/// in front of one simulated Nomad client with a volume root of its own, the shipped CRD,
-/// RuntimeClasses and StorageClasses applied with the real kubectl, and the grants the shipped RBAC
-/// gives the node identity (provisioner, PseudoImage reader). Simulator only for now: a real
-/// cluster needs the storage RBAC bound per run, as ``StorageSetup`` does.
+/// One service example's world: ``StorageSetup`` (the provisioner's RBAC and StorageClasses,
+/// renamed per run on a real cluster) with the agent's kubelet API, so `kubectl logs` and `exec`
+/// work, the shipped CRD, agent RBAC and RuntimeClasses applied, and kubectl as the cluster's admin.
+/// Against the simulators, or real servers with `NOMAD_KUBELET_E2E=1`.
 final class ServiceSetup: Sendable {
-    let harness: AgentHarness
+    let storage: StorageSetup
     let kubectl: KubectlRunner
+    var harness: AgentHarness { storage.harness }
 
-    private init(harness: AgentHarness, kubectl: KubectlRunner) {
-        self.harness = harness
+    private init(storage: StorageSetup, kubectl: KubectlRunner) {
+        self.storage = storage
         self.kubectl = kubectl
     }
 
     static func start() async throws -> ServiceSetup {
-        var kubernetes = KubernetesSimulator.Configuration()
-        kubernetes.accessGrants = [PseudoContainerEndToEndTests.pseudoImageReader]
-        let harness = try await AgentHarness.start(
-            nomadNodes: { work in
-                [NomadSimulator.Node(name: "client-a", diskMB: 10240, meta: [NomadVolumeKeys.volumeRootMeta: work.appendingPathComponent("client-a").path])]
-            },
-            grants: { node in (try? StorageSetup.provisionerGrants(node: node)) ?? [] }, kubernetesConfiguration: kubernetes, kubeletServer: true)
+        let storage = try await StorageSetup.start(extraGrants: [PseudoContainerEndToEndTests.pseudoImageReader], kubeletServer: true) { harness in
+            try await PseudoContainerEndToEndTests.applyManifest("manifests/pseudoimage-crd.yaml", harness: harness)
+            try await PseudoContainerEndToEndTests.applyManifest("manifests/agent-rbac.yaml", harness: harness)
+            try await eventually("the PseudoImage CRD to serve") { (try? await harness.admin.list(PseudoImage.self)) != nil ? true : nil }
+            try await PseudoContainerEndToEndTests.applyManifest("manifests/runtimeclass.yaml", harness: harness)
+        }
         do {
-            let simulator = try #require(harness.kubernetesSimulator)
-            let kubectl = try KubectlRunner(kubeconfigContents: try simulator.kubeconfig(for: .admin), namespace: harness.namespace)
-            let setup = ServiceSetup(harness: harness, kubectl: kubectl)
-            try await setup.kubectl(["apply", "-f", Self.manifest("pseudoimage-crd.yaml")])
-            try await eventually("the PseudoImage CRD to serve") { (try? await harness.admin.list(PseudoImage.self)) != nil }
-            try await setup.kubectl(["apply", "-f", Self.manifest("runtimeclass.yaml"), "-f", Self.manifest("storageclass.yaml")])
-            try harness.startAgent()
-            return setup
+            return ServiceSetup(storage: storage, kubectl: try KubectlRunner(adminOf: storage.harness.kubernetesSimulator, namespace: storage.harness.namespace))
         } catch {
-            await harness.shutdown()
+            await storage.cleanup()
             throw error
         }
     }
 
-    static func manifest(_ name: String) -> String { ExampleManifests.repositoryRoot.appendingPathComponent("manifests").appendingPathComponent(name).path }
-
-    func cleanup() async {
-        await harness.shutdown()
+    /// Deletes what the test made (on a real cluster also the example's PseudoImage, which is
+    /// cluster-scoped), then the harness.
+    func cleanup(pseudoImage: String) async {
+        if harness.kubernetesSimulator == nil { try? await self.kubectl(["delete", "pseudoimage", pseudoImage, "--ignore-not-found"]) }
+        await storage.cleanup()
         kubectl.cleanUp()
+    }
+
+    /// A kustomize `patches` entry (one line) pinning the StatefulSet's pods to this harness's node
+    /// and putting its claims on this run's Delete StorageClass.
+    var placementPatch: String {
+        let operations: JSONValue = [
+            ["op": "add", "path": "/spec/template/spec/affinity", "value": harness.nodeAffinity],
+            ["op": "add", "path": "/spec/volumeClaimTemplates/0/spec/storageClassName", "value": .string(storage.deleteClass)],
+        ]
+        let json = (try? String(decoding: JSONEncoder().encode(operations), as: UTF8.self)) ?? "[]"
+        return "- {target: {kind: StatefulSet}, patch: '\(json)'}"
     }
 
     /// Runs kubectl (admin, the harness's namespace) and requires it to succeed; returns its output.
@@ -73,14 +78,6 @@ final class ServiceSetup: Sendable {
         try await harness.waitForPod(name, old == nil ? "Ready through its probe" : "recreated and Ready through its probe", timeout: timeout) {
             $0.isReady && (old == nil || $0.metadata.uid != old)
         }
-    }
-
-    /// The directory of the PV bound to claim `name`.
-    func volumePath(ofClaim name: String) async throws -> String {
-        let claim = try await harness.admin.get(PersistentVolumeClaim.self, name: name, namespace: harness.namespace)
-        let volume = try await harness.admin.get(PersistentVolume.self, name: claim.spec?.volumeName ?? "")
-        guard let placement = VolumePlacement(volume: volume) else { throw ExampleError(description: "PV of claim \(name) names no Nomad client and path") }
-        return placement.path
     }
 
     /// Deletes pod `name` with kubectl (its StatefulSet recreates it) and returns the old uid.
@@ -122,16 +119,15 @@ struct HostProgram {
 /// through its real probe, data written through the service kept across the pod's deletion and
 /// re-creation by its StatefulSet, and `kubectl logs` / `kubectl exec` against it.
 @Suite(
-    "Service examples end to end: real PostgreSQL and Prometheus", .serialized, .timeLimit(.minutes(4)),
-    .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)),
-    .enabled(if: E2EEnvironment.realKubeconfig == nil && E2EEnvironment.realNomadAddress == nil, "simulators only for now (real clusters need per-run storage RBAC)"))
+    "Service examples end to end: real PostgreSQL and Prometheus", .awaitsCleanup, .serialized, .timeLimit(.minutes(4)),
+    .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)))
 struct ServiceEndToEndTests {
     @Test(
         "PostgreSQL: initdb once, Ready through pg_isready, rows written with psql through kubectl exec survive the pod's re-creation, kubectl logs shows the server",
         .enabled(if: HostProgram.postgresql.available, HostProgram.postgresql.missingReason))
     func postgresql() async throws {
         let setup = try await ServiceSetup.start()
-        defer { Task { await setup.cleanup() } }
+        defer { DeferredCleanup.start { await setup.cleanup(pseudoImage: "postgresql") } }
         let port = try freeLoopbackPort()
         let uid = try #require(HostProgram.postgresql.uid)
         let example = try await ExampleManifests.render(
@@ -147,6 +143,7 @@ struct ServiceEndToEndTests {
                       - {op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: \(port)}
                       - {op: replace, path: /spec/template/spec/terminationGracePeriodSeconds, value: 20}
                       - {op: replace, path: /spec/volumeClaimTemplates/0/spec/resources/requests/storage, value: 1Gi}
+                  \(setup.placementPatch)
                 """)
         try await setup.apply(example)
         try await setup.waitUntilReady("postgresql-0")
@@ -159,9 +156,10 @@ struct ServiceEndToEndTests {
         try await setup.kubectl(psql + ["CREATE TABLE visits (id int PRIMARY KEY, who text); INSERT INTO visits VALUES (1, 'ada'), (2, 'grace');"])
         #expect(try await setup.kubectl(psql + ["SELECT current_user, count(*) FROM visits"]) == "postgres|2\n")
 
-        // The data directory is the claim's, owned by postgres, on the client's volume root.
-        let path = try await setup.volumePath(ofClaim: "data-postgresql-0")
-        #expect(path.hasPrefix(setup.harness.workDirectory.appendingPathComponent("client-a").path))
+        // The data directory is the claim's, owned by postgres, on the pod's Nomad client.
+        let placement = try await setup.storage.placement(ofClaim: "data-postgresql-0")
+        #expect(try await setup.storage.clientRunning("postgresql-0") == placement.nodeID)
+        let path = placement.path
         #expect(FileManager.default.fileExists(atPath: path + "/pgdata/PG_VERSION"))
         #expect(try FileManager.default.attributesOfItem(atPath: path)[.ownerAccountName] as? String == "postgres")
 
@@ -177,7 +175,7 @@ struct ServiceEndToEndTests {
         .enabled(if: HostProgram.prometheus.available, HostProgram.prometheus.missingReason))
     func prometheus() async throws {
         let setup = try await ServiceSetup.start()
-        defer { Task { await setup.cleanup() } }
+        defer { DeferredCleanup.start { await setup.cleanup(pseudoImage: "prometheus") } }
         let port = try freeLoopbackPort()
         let uid = try #require(HostProgram.prometheus.uid)
         let example = try await ExampleManifests.render(
@@ -193,6 +191,7 @@ struct ServiceEndToEndTests {
                       - {op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: \(port)}
                       - {op: replace, path: /spec/template/spec/terminationGracePeriodSeconds, value: 20}
                       - {op: replace, path: /spec/volumeClaimTemplates/0/spec/resources/requests/storage, value: 1Gi}
+                  \(setup.placementPatch)
                 configMapGenerator:
                   - name: prometheus-config
                     behavior: replace
@@ -223,14 +222,14 @@ struct ServiceEndToEndTests {
         let after = try await setup.kubectl(["exec", "prometheus-0", "--", "promtool", "query", "instant", "--time=\(scraped)", server, "up{job=\"prometheus\"}"])
         #expect(after.contains("=> 1 @["), "\(after)")
         // The TSDB is on the claim's directory: its write-ahead log is there.
-        #expect(FileManager.default.fileExists(atPath: try await setup.volumePath(ofClaim: "data-prometheus-0") + "/wal"))
+        #expect(FileManager.default.fileExists(atPath: try await setup.storage.placement(ofClaim: "data-prometheus-0").path + "/wal"))
     }
 }
 
 /// The shipped service examples as `nomad-kubelet translate` sees them (real `kubectl kustomize`
 /// output): the key facts of each job, so a change to an example or to the translation that breaks
 /// a service fails here, without any server.
-@Suite("Service examples from Debian packages (PostgreSQL, Prometheus): the translated jobs' key facts", .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)))
+@Suite("Service examples from Debian packages (PostgreSQL, Prometheus): the translated jobs' key facts", .awaitsCleanup, .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)))
 struct PackagedServiceTranslationTests {
     @Test("PostgreSQL: postgres from the PseudoImage as user postgres on the claim's directory, port 5432, SIGINT with 120 s, initdb first, pg_isready and tcp probes")
     func postgresql() async throws {

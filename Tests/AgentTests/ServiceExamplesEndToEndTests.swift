@@ -3,6 +3,7 @@ import KubernetesClient
 import KubernetesModels
 import NomadClient
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
@@ -20,7 +21,7 @@ import FoundationNetworking
 /// The stand-in reads the example's real command line and configuration file, serves the health
 /// endpoints the example's probes use and keeps data in the claim's directory.
 @Suite(
-    "Service examples end to end with stand-ins (MongoDB, MinIO, Weaviate, Loki, Kafka)", .serialized, .timeLimit(.minutes(5)),
+    "Service examples end to end with stand-ins (MongoDB, MinIO, Weaviate, Loki, Kafka)", .awaitsCleanup, .serialized, .timeLimit(.minutes(5)),
     .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)),
     .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "the stand-in is a Python 3 program: /usr/bin/python3 is missing"))
 struct ServiceExamplesEndToEndTests {
@@ -57,7 +58,7 @@ struct ServiceExamplesEndToEndTests {
             throw error
         }
         defer {
-            Task {
+            DeferredCleanup.start {
                 await setup.cleanup()
                 await server.shutdown()
             }
@@ -87,6 +88,7 @@ struct ServiceExamplesEndToEndTests {
             var set = documents[index]
             // runAsNonRoot cannot hold when the test runs as root; the uid is the test's.
             set["spec"]?["template"]?["spec"]?["securityContext"] = ["runAsUser": .number(Double(uid))]
+            set["spec"]?["template"]?["spec"]?["affinity"] = harness.nodeAffinity
             let templates = (set["spec"]?["volumeClaimTemplates"]?.arrayValue ?? []).map { template in
                 var template = template
                 template["spec"]?["storageClassName"] = .string(setup.deleteClass)

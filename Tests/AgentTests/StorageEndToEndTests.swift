@@ -4,6 +4,7 @@ import KubernetesClient
 import KubernetesModels
 import NomadClient
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
@@ -13,7 +14,7 @@ import Translation
 /// Nomad clients with their own volume roots. Against the simulators by default; against a real
 /// cluster and Nomad with the E2E variables (stories needing two clients or a client taken down
 /// are simulator-only).
-@Suite("Agent end to end: storage", .serialized)
+@Suite("Agent end to end: storage", .awaitsCleanup, .serialized)
 struct StorageEndToEndTests {
     static let statefulSets = ResourceType(group: "apps", version: "v1", plural: "statefulsets")
     static let twoClientsReason = "needs two Nomad clients and takes one down: simulator only"
@@ -21,7 +22,7 @@ struct StorageEndToEndTests {
     @Test("a StatefulSet with volumeClaimTemplates gets its claims bound and pods Running on the pinned clients; db-0's data survives deleting the pod and db-0 always returns to its own client")
     func statefulSetKeepsItsData() async throws {
         let setup = try await StorageSetup.start()
-        defer { Task { await setup.cleanup() } }
+        defer { DeferredCleanup.start { await setup.cleanup() } }
         try await setup.createStatefulSet("db", replicas: 2)
         var placements: [String: VolumePlacement] = [:]
         for pod in ["db-0", "db-1"] {
@@ -52,10 +53,37 @@ struct StorageEndToEndTests {
         }
     }
 
+    @Test("a claim selected for a node that no longer exists (its agent gone): the node identity may not hand it back, so the claim's Event says how; done, it is provisioned for this node")
+    func claimOfVanishedNodeIsRescheduled() async throws {
+        let setup = try await StorageSetup.start()
+        defer { DeferredCleanup.start { await setup.cleanup() } }
+        let harness = setup.harness
+        let vanished = "vk-gone-\(setup.suffix)"
+        try await setup.createClaim("orphaned", storageClass: setup.deleteClass, annotations: [NomadVolumeKeys.selectedNodeAnnotation: vanished])
+        _ = try await harness.admin.create(setup.pod("orphaned", claim: "orphaned"))
+        // NodeRestriction lets a node change only a claim's status: the agent says what to run.
+        let claim = try await harness.admin.get(PersistentVolumeClaim.self, name: "orphaned", namespace: harness.namespace)
+        let advice = try await eventually("a Warning on the claim naming the vanished node and the fix") { () -> Event? in
+            try await harness.admin.listAll(Event.self, namespace: harness.namespace).items.first {
+                $0.involvedObject.uid == claim.metadata.uid && $0.reason == "ProvisioningFailed" && $0.message?.contains("selected node \(vanished) no longer exists") == true
+            }
+        }
+        #expect(advice.message?.contains("may only update PVC status") == true, "\(advice.message ?? "")")
+        #expect(advice.message?.contains("kubectl annotate pvc -n \(harness.namespace) orphaned \(NomadVolumeKeys.selectedNodeAnnotation)-") == true)
+        // What the Event says to do (`kubectl annotate … selected-node-`): the scheduler picks this node.
+        _ = try await harness.admin.patch(
+            PersistentVolumeClaim.self, name: "orphaned", namespace: harness.namespace,
+            patch: .merge(["metadata": ["annotations": [.init(NomadVolumeKeys.selectedNodeAnnotation): .null]]]))
+        try await harness.waitForPod("orphaned", "Running with the claim provisioned for this node", timeout: .seconds(90)) { $0.status?.phase == "Running" }
+        let provisioned = try await harness.admin.get(PersistentVolumeClaim.self, name: "orphaned", namespace: harness.namespace)
+        #expect(provisioned.metadata.annotations?[NomadVolumeKeys.selectedNodeAnnotation] == harness.nodeName)
+        #expect(try await setup.clientRunning("orphaned") == setup.placement(ofClaim: "orphaned").nodeID)
+    }
+
     @Test("with its Nomad client down, a recreated db-0 stays Pending with a reason naming the client, and runs there again once it is back", .enabled(if: E2EEnvironment.realNomadAddress == nil, Comment(rawValue: twoClientsReason)))
     func clientDownKeepsPodPending() async throws {
         let setup = try await StorageSetup.start()
-        defer { Task { await setup.cleanup() } }
+        defer { DeferredCleanup.start { await setup.cleanup() } }
         let nomad = try #require(setup.harness.nomadSimulator)
         try await setup.createStatefulSet("db", replicas: 1)
         try await setup.harness.waitForPod("db-0", "Running", timeout: .seconds(90)) { $0.status?.phase == "Running" }
@@ -82,7 +110,7 @@ struct StorageEndToEndTests {
     @Test("deleting the claim of a Delete class removes its directory on its client and the PV; a Retain class keeps both")
     func reclaimPolicies() async throws {
         let setup = try await StorageSetup.start()
-        defer { Task { await setup.cleanup() } }
+        defer { DeferredCleanup.start { await setup.cleanup() } }
         var paths: [String: String] = [:]
         var volumeNames: [String: String] = [:]
         for (pod, storageClass) in [("scratch", setup.deleteClass), ("keeper", setup.retainClass)] {
@@ -117,7 +145,7 @@ struct StorageEndToEndTests {
     @Test("a hand-made PV naming a Nomad client and a path is adopted: its claim binds and the pod runs on that client with the data")
     func adoptsHandMadeVolume() async throws {
         let setup = try await StorageSetup.start()
-        defer { Task { await setup.cleanup() } }
+        defer { DeferredCleanup.start { await setup.cleanup() } }
         let clients = try await setup.harness.nomad.nodes().value.sorted { ($0.name ?? "") < ($1.name ?? "") }
         let client = try #require(clients.last)
         let directory = setup.harness.workDirectory.appendingPathComponent("existing-data")
@@ -180,15 +208,18 @@ final class StorageSetup: @unchecked Sendable {
     }
 
     /// `extraGrants`: what the simulated cluster grants besides the provisioner's role (e.g. reading
-    /// PseudoImages); `prepare` runs before the agent starts (e.g. to apply CRDs it watches).
-    static func start(extraGrants: [AccessGrant] = [], prepare: (AgentHarness) async throws -> Void = { _ in }) async throws -> StorageSetup {
+    /// PseudoImages); `prepare` runs before the agent starts (e.g. to apply CRDs it watches);
+    /// `kubeletServer` also serves the agent's kubelet API (for `kubectl logs` and `exec`).
+    static func start(
+        extraGrants: [AccessGrant] = [], kubeletServer: Bool = false, prepare: (AgentHarness) async throws -> Void = { _ in }
+    ) async throws -> StorageSetup {
         let harness = try await AgentHarness.start(
             nomadNodes: { work in
                 ["client-a", "client-b"].map { name in
                     NomadSimulator.Node(name: name, diskMB: 10240, meta: [NomadVolumeKeys.volumeRootMeta: work.appendingPathComponent(name).path])
                 }
             },
-            grants: { node in ((try? provisionerGrants(node: node)) ?? []) + extraGrants })
+            grants: { node in ((try? provisionerGrants(node: node)) ?? []) + extraGrants }, kubeletServer: kubeletServer)
         let suffix = harness.namespace == "default" ? String(UUID().uuidString.prefix(8)).lowercased() : String(harness.namespace.suffix(8))
         let real = harness.kubernetesSimulator == nil
         if real {
@@ -284,12 +315,12 @@ final class StorageSetup: @unchecked Sendable {
             tolerations: [Toleration(key: "virtual-kubelet.io/provider", operator: "Exists", effect: "NoSchedule")])
     }
 
-    func createClaim(_ name: String, storageClass: String) async throws {
+    func createClaim(_ name: String, storageClass: String, annotations: [String: String]? = nil) async throws {
         var spec = PersistentVolumeClaimSpec()
         spec.accessModes = ["ReadWriteOnce"]
         spec.storageClassName = storageClass
         spec.resources = VolumeResourceRequirements(requests: ["storage": "1Gi"])
-        _ = try await harness.admin.create(PersistentVolumeClaim(metadata: ObjectMeta(name: name, namespace: harness.namespace), spec: spec))
+        _ = try await harness.admin.create(PersistentVolumeClaim(metadata: ObjectMeta(name: name, namespace: harness.namespace, annotations: annotations), spec: spec))
     }
 
     /// A StatefulSet `name` whose pods mount the claim template `data` of the Delete class.

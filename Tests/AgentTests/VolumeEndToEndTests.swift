@@ -4,13 +4,14 @@ import KubernetesClient
 import KubernetesModels
 import NomadClient
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 import Translation
 
 /// Volumes end to end: files a process reads at its mount path (relative to `$NOMAD_KUBELET_ROOT`
 /// with raw_exec), kept in step with their sources without restarting it.
-@Suite("Agent end to end: volumes", .serialized, .timeLimit(.minutes(3)))
+@Suite("Agent end to end: volumes", .awaitsCleanup, .serialized, .timeLimit(.minutes(3)))
 struct VolumeEndToEndTests {
     /// A shell loop that copies `source` (relative to the container's root) to `output` of the work
     /// directory every 200 ms, after writing its PID to `pidFile`.
@@ -27,7 +28,7 @@ struct VolumeEndToEndTests {
     @Test("a config file from a ConfigMap is readable by the process, and an update reaches it without a restart")
     func configMapFileAndUpdate() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         _ = try await harness.admin.create(ConfigMap(metadata: ObjectMeta(name: "app-config"), data: ["app.conf": "version=1\n"]), namespace: harness.namespace)
         var pod = harness.pod("configured", script: Self.copyLoop(harness, source: "/etc/app/app.conf", output: "app.conf", pidFile: "configured.pid"))
@@ -53,7 +54,7 @@ struct VolumeEndToEndTests {
     @Test("a ConfigMap that does not exist yet keeps the pod waiting with FailedMount; created, the pod runs")
     func missingConfigMapWaits() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("waiting", script: Self.copyLoop(harness, source: "/etc/app/app.conf", output: "late.conf", pidFile: "waiting.pid"))
         pod.spec?.volumes = [Volume(name: "config", configMap: ConfigMapVolumeSource(name: "late-config"))]
@@ -72,7 +73,7 @@ struct VolumeEndToEndTests {
     @Test("the service-account token file is readable by the process and valid (TokenReview), with ca.crt and namespace")
     func serviceAccountToken() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let directory = "/var/run/secrets/kubernetes.io/serviceaccount"
         let out = harness.workDirectory.path
@@ -92,7 +93,7 @@ struct VolumeEndToEndTests {
     @Test("automountServiceAccountToken: false leaves the token out")
     func noAutomount() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let out = harness.workDirectory.appendingPathComponent("listing").path
         var pod = harness.pod("untokened", script: "ls \"$NOMAD_KUBELET_ROOT/var/run/secrets\" > \(out) 2>&1; echo done >> \(out); exec sleep 300")
@@ -107,7 +108,7 @@ struct VolumeEndToEndTests {
     @Test("a downwardAPI volume holds the pod's labels as the kubelet writes them")
     func downwardAPILabels() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("labelled", script: Self.copyLoop(harness, source: "/etc/podinfo/labels", output: "labels", pidFile: "labelled.pid"))
         pod.metadata.labels = ["app": "labelled", "tier": "db"]
@@ -124,7 +125,7 @@ struct VolumeEndToEndTests {
     @Test("an emptyDir is shared by the pod's two containers")
     func emptyDirSharedByTwoContainers() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let out = harness.workDirectory.appendingPathComponent("shared").path
         var pod = harness.pod("sharing", script: "echo from-writer > \"$NOMAD_KUBELET_ROOT/data/message\"; exec sleep 300")
@@ -142,7 +143,7 @@ struct VolumeEndToEndTests {
     @Test("a hostPath outside the node's roots is refused: Failed with a condition and an Event naming the field, no job")
     func hostPathOutsideRootsRefused() async throws {
         let harness = try await AgentHarness.start()
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         var pod = harness.pod("hosty", script: "exec sleep 300")
         pod.spec?.volumes = [Volume(name: "etc", hostPath: HostPathVolumeSource(path: "/etc", type: "Directory"))]
@@ -163,12 +164,12 @@ struct VolumeEndToEndTests {
 /// Secret delivery: through the job's Nomad Variable where Nomad has Variables (1.4+; the simulator
 /// reports such a version), inline in the job with a `SecretsInline` Warning before that (the real
 /// Nomad 1.1.2 here). Either way the process sees the values.
-@Suite("Agent end to end: Secret delivery", .serialized, .timeLimit(.minutes(3)))
+@Suite("Agent end to end: Secret delivery", .awaitsCleanup, .serialized, .timeLimit(.minutes(3)))
 struct SecretDeliveryEndToEndTests {
     @Test("Secret env and files reach the process; on Nomad 1.4+ only through the job's Variable, which goes with the job", arguments: ["1.1.2", "1.8.0"])
     func secretDelivery(simulatedVersion: String) async throws {
         let harness = try await AgentHarness.start(nomadVersion: simulatedVersion)
-        defer { Task { await harness.shutdown() } }
+        defer { DeferredCleanup.start { await harness.shutdown() } }
         try harness.startAgent()
         let secretValue = "hunter2 \"quoted\" <&> $HOME"
         _ = try await harness.admin.create(

@@ -14,7 +14,7 @@ struct KubectlLogsTests {
     @Test("kubectl logs, --tail, -f and --previous show the pseudo-container's output")
     func kubectlLogs() async throws {
         try await KubeletHarness.with { harness in
-            let kubectl = try KubectlRunner(harness)
+            let kubectl = try KubectlRunner(adminOf: harness.kubernetesSimulator, namespace: harness.namespace)
             defer { kubectl.cleanUp() }
             let trigger = harness.workDirectory.appendingPathComponent("go").path
             try await harness.run(

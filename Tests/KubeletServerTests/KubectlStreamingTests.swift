@@ -5,6 +5,7 @@ import KubernetesModels
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import TestCleanup
 import TestSupport
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 /// simulator's kubelet proxy, or a real cluster) to the kubelet endpoint with the streaming child
 /// channel, bridged to Nomad.
 @Suite(
-    "Kubelet API: kubectl exec and port-forward", .timeLimit(.minutes(3)),
+    "Kubelet API: kubectl exec and port-forward", .awaitsCleanup, .timeLimit(.minutes(3)),
     .enabled(if: KubeletHarness.available, KubeletHarness.unavailableReason),
     .enabled(if: KubectlRunner.path != nil, Comment(rawValue: KubectlRunner.missingReason)))
 struct KubectlStreamingTests {
@@ -24,7 +25,7 @@ struct KubectlStreamingTests {
         try await KubeletHarness.with(childChannel: KubeletServer.streaming) { harness in
             let port = try freeLoopbackPort()
             try await harness.run("web", script: "echo 'hello from pseudo-pod' > index.html; exec \(Self.python!) -m http.server \(port) --bind 127.0.0.1")
-            let kubectl = try KubectlRunner(harness)
+            let kubectl = try KubectlRunner(adminOf: harness.kubernetesSimulator, namespace: harness.namespace)
             defer { kubectl.cleanUp() }
 
             let exec = try await kubectl.run(["exec", "web", "--", "/bin/sh", "-c", "echo out; echo err >&2; exit 3"])
@@ -45,24 +46,12 @@ struct KubectlStreamingTests {
             defer { forward.stop() }
             _ = try await eventually("kubectl port-forward to listen on \(local)") { forward.stdout.contains("Forwarding from 127.0.0.1:\(local)") ? true : nil }
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            defer { Task { try? await client.shutdown() } }
+            defer { DeferredCleanup.start { try? await client.shutdown() } }
             let response = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(local)/index.html"), timeout: .seconds(20))
             let body = try await response.body.collect(upTo: 1 << 16)
             #expect(response.status.code == 200)
             #expect(String(buffer: body) == "hello from pseudo-pod\n")
             try await client.shutdown()
-        }
-    }
-}
-
-extension KubectlRunner {
-    /// kubectl as the harness's admin, in the harness's namespace.
-    init(_ harness: KubeletHarness) throws {
-        if let simulator = harness.kubernetesSimulator {
-            try self.init(kubeconfigContents: try simulator.kubeconfig(for: .admin), namespace: harness.namespace)
-        } else {
-            // The real cluster's admin (the harness's own kubeconfig is the node's identity).
-            try self.init(kubeconfig: E2EEnvironment.realKubeconfig ?? harness.kubeconfigPath, namespace: harness.namespace)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KubernetesClient
 import KubernetesModels
+import TestCleanup
 import Testing
 import TestSupport
 
@@ -18,7 +19,7 @@ struct DataOnlyConfigMap: KubernetesResource {
     var data: [String: String]?
 }
 
-@Suite("Kubernetes client end to end (simulator, or a real cluster with NOMAD_KUBELET_E2E=1 and KUBECONFIG)")
+@Suite("Kubernetes client end to end (simulator, or a real cluster with NOMAD_KUBELET_E2E=1 and KUBECONFIG)", .awaitsCleanup)
 struct ClientEndToEndTests {
     @Test func createGetUpdateConflictDelete() async throws {
         try await TestCluster.with { cluster in
@@ -144,7 +145,7 @@ struct ClientEndToEndTests {
                 metadata: ObjectMeta(name: "\(cluster.runID)-status", namespace: cluster.namespace, labels: ["test-run": cluster.runID]),
                 spec: PodSpec(containers: [Container(name: "main", image: "nomad-kubelet.io/host", command: ["/bin/true"])], nodeSelector: ["no-such": "node"]))
             let name = try #require(try await client.create(pod).metadata.name)
-            defer { Task { _ = try? await client.delete(Pod.self, name: name, namespace: cluster.namespace, options: DeleteOptions(gracePeriodSeconds: 0)) } }
+            defer { DeferredCleanup.start { _ = try? await client.delete(Pod.self, name: name, namespace: cluster.namespace, options: DeleteOptions(gracePeriodSeconds: 0)) } }
 
             let patched = try await client.patchStatus(
                 Pod.self, name: name, namespace: cluster.namespace, patch: .merge(["status": ["message": "patched by test"]]))
@@ -171,7 +172,7 @@ struct ClientEndToEndTests {
                 metadata: ObjectMeta(name: "\(cluster.runID)-bind", namespace: cluster.namespace),
                 spec: PodSpec(containers: [Container(name: "main", image: "nomad-kubelet.io/host")], nodeSelector: ["no-such": "node"]))
             let name = try #require(try await client.create(pod).metadata.name)
-            defer { Task { _ = try? await client.delete(Pod.self, name: name, namespace: cluster.namespace, options: DeleteOptions(gracePeriodSeconds: 0)) } }
+            defer { DeferredCleanup.start { _ = try? await client.delete(Pod.self, name: name, namespace: cluster.namespace, options: DeleteOptions(gracePeriodSeconds: 0)) } }
             let binding: JSONValue = ["apiVersion": "v1", "kind": "Binding", "metadata": ["name": .string(name)], "target": ["kind": "Node", "name": "vk-test"]]
             _ = try await client.create(subresource: "binding", of: Pod.self, name: name, namespace: cluster.namespace, body: binding, as: JSONValue.self)
             #expect(try await client.get(Pod.self, name: name, namespace: cluster.namespace).spec?.nodeName == "vk-test")

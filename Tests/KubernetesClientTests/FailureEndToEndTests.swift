@@ -1,10 +1,11 @@
 import Foundation
 import KubernetesClient
 import KubernetesModels
+import TestCleanup
 import Testing
 import TestSupport
 
-@Suite("Kubernetes client failures a user must be able to act on")
+@Suite("Kubernetes client failures a user must be able to act on", .awaitsCleanup)
 struct FailureEndToEndTests {
     @Test(.enabled(if: usesSimulator, "injects failures into the simulator"))
     func retriesHonourRetryAfterOn429And503() async throws {
@@ -14,7 +15,7 @@ struct FailureEndToEndTests {
             var configuration = cluster.adminConfiguration
             configuration.retry = recorder.policy(maximumRetries: 3)
             let client = try KubernetesClient(configuration: configuration)
-            defer { Task { try? await client.shutdown() } }
+            defer { DeferredCleanup.start { try? await client.shutdown() } }
 
             await simulator.injectFailures(count: 2, status: 429, retryAfterSeconds: 7)
             _ = try await client.list(ConfigMap.self, namespace: cluster.namespace)
@@ -48,7 +49,7 @@ struct FailureEndToEndTests {
             // AsyncHTTPClient retries failed connection attempts until the connect timeout; keep it short.
             configuration.connectTimeout = .milliseconds(500)
             let client = try KubernetesClient(configuration: configuration)
-            defer { Task { try? await client.shutdown() } }
+            defer { DeferredCleanup.start { try? await client.shutdown() } }
             let error = await #expect(throws: KubernetesClientError.self) { try await client.list(ConfigMap.self, namespace: cluster.namespace) }
             #expect(error?.kind == .tlsVerificationFailed)
             #expect(error?.message.contains("clusters[0].cluster.certificate-authority-data") == true, "\(error?.message ?? "")")
@@ -61,7 +62,7 @@ struct FailureEndToEndTests {
             configuration.clientCertificate = nil
             configuration.bearerToken = .token("not-a-valid-token")
             let client = try KubernetesClient(configuration: configuration)
-            defer { Task { try? await client.shutdown() } }
+            defer { DeferredCleanup.start { try? await client.shutdown() } }
             let error = await #expect(throws: KubernetesClientError.self) { try await client.list(ConfigMap.self, namespace: cluster.namespace) }
             #expect(error?.kind == .unauthorized)
             #expect(error?.message.contains("token may be expired or invalid") == true)
@@ -72,7 +73,7 @@ struct FailureEndToEndTests {
     func nodeIdentityListingAllPodsIsForbidden() async throws {
         try await TestCluster.with { cluster in
             let node = try cluster.client(for: .node("vk-nomad"))
-            defer { Task { try? await node.shutdown() } }
+            defer { DeferredCleanup.start { try? await node.shutdown() } }
             let error = await #expect(throws: KubernetesClientError.self) { try await node.list(Pod.self) }
             #expect(error?.kind == .forbidden)
             #expect(error?.status?.reason == "Forbidden")
@@ -81,7 +82,7 @@ struct FailureEndToEndTests {
             _ = try await node.list(Pod.self, options: ListOptions(fieldSelector: "spec.nodeName=vk-nomad"))
 
             let tokenNode = try cluster.client(for: .node("vk-nomad"), credential: .bearerToken)
-            defer { Task { try? await tokenNode.shutdown() } }
+            defer { DeferredCleanup.start { try? await tokenNode.shutdown() } }
             _ = try await tokenNode.list(Pod.self, options: ListOptions(fieldSelector: "spec.nodeName=vk-nomad"))
         }
     }
@@ -94,7 +95,7 @@ struct FailureEndToEndTests {
         // AsyncHTTPClient retries failed connection attempts until the connect timeout; keep it short.
         configuration.connectTimeout = .milliseconds(300)
         let client = try KubernetesClient(configuration: configuration)
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
         let error = await #expect(throws: KubernetesClientError.self) { try await client.get(ConfigMap.self, name: "x") }
         #expect(error?.kind == .serverUnreachable)
         #expect(error?.message.contains("https://127.0.0.1:1/api/v1/namespaces/default/configmaps/x") == true)
@@ -107,7 +108,7 @@ struct FailureEndToEndTests {
     }
 }
 
-@Suite("Informer end to end")
+@Suite("Informer end to end", .awaitsCleanup)
 struct InformerEndToEndTests {
     static func informer(_ cluster: TestCluster) -> Informer<ConfigMap> {
         Informer(client: cluster.admin, configuration: .init(namespace: cluster.namespace, labelSelector: cluster.runLabel, pageSize: 2))

@@ -1,9 +1,10 @@
 import KubernetesModels
+import TestCleanup
 import Testing
 
 @testable import KubernetesClient
 
-@Suite("Informer event deduplication")
+@Suite("Informer event deduplication", .awaitsCleanup)
 struct InformerReplayTests {
     static func configMap(_ name: String, version: String, uid: String = "uid-1") -> ConfigMap {
         var object = ConfigMap(metadata: ObjectMeta(name: name, namespace: "default"))
@@ -14,7 +15,7 @@ struct InformerReplayTests {
 
     @Test func replayedHistoryIsNotDeliveredTwice() async throws {
         let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://127.0.0.1:1"))
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
         let informer = Informer<ConfigMap>(client: client)
         let log = EventLog<ConfigMap>()
         let stream = await informer.events()

@@ -1,11 +1,12 @@
 import Foundation
 import KubernetesModels
+import TestCleanup
 import Testing
 import TestSupport
 
 @testable import KubernetesClient
 
-@Suite("Watch stream decoding from recorded streams")
+@Suite("Watch stream decoding from recorded streams", .awaitsCleanup)
 struct WatchDecodingTests {
     /// Feeds `body` to a splitter in chunks of `size` bytes and decodes every line.
     static func decode<Resource>(_ body: String, chunkSize size: Int, as type: Resource.Type) throws -> [WatchStreamEvent<Resource>] {
@@ -102,7 +103,7 @@ struct WatchDecodingTests {
     }
 }
 
-@Suite("Error mapping from recorded bodies")
+@Suite("Error mapping from recorded bodies", .awaitsCleanup)
 struct ErrorMappingTests {
     static func error(_ file: String, _ title: String) throws -> KubernetesClientError {
         let exchange = try RecordedTraffic.exchange(file, titled: title)
@@ -165,7 +166,7 @@ struct ErrorMappingTests {
     }
 }
 
-@Suite("Request building and retry delays")
+@Suite("Request building and retry delays", .awaitsCleanup)
 struct RequestBuildingTests {
     @Test func paths() {
         #expect(ResourceType(Pod.self).path(namespace: "default", name: "web", subresource: "status") == "/api/v1/namespaces/default/pods/web/status")
@@ -184,14 +185,14 @@ struct RequestBuildingTests {
 
     @Test func serverPathPrefixIsKept() throws {
         let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://rancher.example/k8s/clusters/c-1/"))
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
         let request = KubernetesClient.APIRequest.get(ResourceType(Pod.self).path(namespace: "default", name: "web"))
         #expect(client.url(for: request) == "https://rancher.example/k8s/clusters/c-1/api/v1/namespaces/default/pods/web")
     }
 
     @Test func malformedResponsesNameTheURL() throws {
         let client = try KubernetesClient(configuration: ClientConfiguration(server: "https://127.0.0.1:6443"))
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
         let truncated = KubernetesClient.APIResponse(
             status: 200, contentType: "application/json", body: Data(#"{"kind":"Pod","metadata":{"na"#.utf8), url: "https://127.0.0.1:6443/api/v1/pods/x")
         let truncatedError = try #require(throws: KubernetesClientError.self) { try client.decode(Pod.self, from: truncated) }

@@ -3,12 +3,13 @@ import Foundation
 import NIOCore
 import NIOWebSocket
 import NomadModels
+import TestCleanup
 import Testing
 import TestSupport
 
 @testable import NomadClient
 
-@Suite("Errors from recorded Nomad answers")
+@Suite("Errors from recorded Nomad answers", .awaitsCleanup)
 struct ErrorMappingTests {
     static func mapped(_ file: String, _ title: String, resource: String? = nil) throws -> NomadClientError {
         let exchange = try RecordedTraffic.exchange(file, titled: title)
@@ -99,11 +100,11 @@ struct ErrorMappingTests {
     }
 }
 
-@Suite("Client configuration and requests")
+@Suite("Client configuration and requests", .awaitsCleanup)
 struct ClientConfigurationTests {
     @Test func queriesCarryNamespaceAndRegionAndAreEncoded() async throws {
         let client = try NomadClient(configuration: NomadClientConfiguration(address: "http://127.0.0.1:4646/", region: "eu", namespace: "team a"))
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
         #expect(client.baseURL == "http://127.0.0.1:4646")
         #expect(client.target("/v1/jobs", [("filter", #"Meta["k8s.node"] == "vk""#)]) == "/v1/jobs?filter=Meta%5B%22k8s.node%22%5D%20%3D%3D%20%22vk%22&namespace=team%20a&region=eu")
         #expect(client.target("/v1/job/\(NomadClient.pathSegment("a/b c"))") == "/v1/job/a%2Fb%20c?namespace=team%20a&region=eu")
@@ -195,7 +196,7 @@ struct ClientConfigurationTests {
     }
 }
 
-@Suite("WebSocket frames")
+@Suite("WebSocket frames", .awaitsCleanup)
 struct WebSocketFrameTests {
     static func frame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true) -> WebSocketFrame {
         WebSocketFrame(fin: fin, opcode: opcode, data: ByteBuffer(string: text))

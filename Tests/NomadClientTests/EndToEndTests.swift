@@ -3,16 +3,17 @@ import Logging
 import NomadClient
 import NomadModels
 import Synchronization
+import TestCleanup
 import Testing
 import TestSupport
 
-@Suite("Nomad client end to end (simulator, or a real Nomad with NOMAD_KUBELET_E2E=1 and NOMAD_ADDR)", .serialized, .purgesTestJobs)
+@Suite("Nomad client end to end (simulator, or a real Nomad with NOMAD_KUBELET_E2E=1 and NOMAD_ADDR)", .awaitsCleanup, .serialized, .purgesTestJobs)
 struct EndToEndTests {
     /// The story of issue 4: register a job running a real process, follow its logs, exec with a
     /// non-zero exit code, kill the process and see the restart counted, deregister and find no process.
     @Test func jobLifecycleWithARealProcess() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let client = agent.client
         let jobID = NomadTestAgent.uniqueJobID("life")
 
@@ -102,7 +103,7 @@ struct EndToEndTests {
 
     @Test func validateRegisterReadListAndEnforceIndex() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let client = agent.client
         let jobID = NomadTestAgent.uniqueJobID("crud")
         let job = NomadTestAgent.shellJob(id: jobID, script: "sleep 600")
@@ -146,7 +147,7 @@ struct EndToEndTests {
 
     @Test func unknownJobIsNotFound() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let error = await #expect(throws: NomadClientError.self) { try await agent.client.job("no-such-job-4a1e") }
         #expect(error?.kind == .notFound)
         #expect(error?.statusCode == 404)
@@ -158,7 +159,7 @@ struct EndToEndTests {
         var configuration = NomadSimulator.Configuration()
         configuration.aclTokens = [.init(secretID: "good-token", management: true)]
         let agent = try await NomadTestAgent.start(simulatorConfiguration: configuration, token: NomadToken("bad-token"))
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let error = await #expect(throws: NomadClientError.self) { try await agent.client.jobs() }
         #expect(error?.kind == .forbidden)
         #expect(error?.statusCode == 403)
@@ -168,7 +169,7 @@ struct EndToEndTests {
 
     @Test func unreachableAddressSaysWhatToCheck() async throws {
         let client = try NomadClient(configuration: NomadClientConfiguration(address: "http://127.0.0.1:9", connectTimeout: .seconds(2), retry: .none))
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
         let error = await #expect(throws: NomadClientError.self) { try await client.jobs() }
         #expect(error?.kind == .unreachable)
         #expect(error?.description.contains("127.0.0.1:9") == true)
@@ -178,7 +179,7 @@ struct EndToEndTests {
     @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "fault injection needs the simulator"))
     func unavailableAgentIsRetriedThenReported() async throws {
         let agent = try await NomadTestAgent.start(retry: .init(maxAttempts: 2, initialBackoff: .milliseconds(10)))
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let simulator = try #require(agent.simulator)
         await simulator.setAvailability(.serviceUnavailable)
         let error = await #expect(throws: NomadClientError.self) { try await agent.client.jobs() }
@@ -190,7 +191,7 @@ struct EndToEndTests {
 
     @Test func execErrorsAreTyped() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let client = agent.client
         let jobID = NomadTestAgent.uniqueJobID("exec")
         _ = try await client.register(NomadTestAgent.shellJob(id: jobID, script: "sleep 600"))
@@ -232,7 +233,7 @@ struct EndToEndTests {
     @Test(arguments: [NomadChangeFeedOptions.Mode.eventStream, .blockingQueries])
     func changeFeedSurvivesAnOutageWithoutLossOrRepeats(mode: NomadChangeFeedOptions.Mode) async throws {
         let agent = try await NomadTestAgent.start(retry: .init(maxAttempts: 2, initialBackoff: .milliseconds(10)))
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let client = agent.client
         let startIndex = try await client.jobs().index
         let feed = client.changes(NomadChangeFeedOptions(topics: [.jobs], startIndex: startIndex, mode: mode, blockingWait: .seconds(2), reconnectDelay: .milliseconds(50)))
@@ -276,7 +277,7 @@ struct EndToEndTests {
 
     @Test func restartOneTaskThenStopTheAllocation() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let client = agent.client
         let jobID = NomadTestAgent.uniqueJobID("restart")
         _ = try await client.register(NomadTestAgent.shellJob(id: jobID, script: "sleep 600"))
@@ -303,7 +304,7 @@ struct EndToEndTests {
 
     @Test func hostStatsAndAgentVersion() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let version = try await agent.client.version()
         #expect(version >= NomadVersion(1, 1))
         let host = try await agent.client.hostStats()
@@ -324,7 +325,7 @@ struct EndToEndTests {
     static func pid(in log: String) -> Int32? { pids(in: log).first }
 }
 
-@Suite("Log streams", .serialized, .purgesTestJobs)
+@Suite("Log streams", .awaitsCleanup, .serialized, .purgesTestJobs)
 struct LogStreamTests {
     /// Established TCP connections from this machine to `port` (client side), from `/proc/net/tcp`.
     static func establishedConnections(toPort port: Int) -> Int {
@@ -342,7 +343,7 @@ struct LogStreamTests {
     @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "counts connections to the simulator's port"))
     func stoppingAFollowedLogClosesTheConnection() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let simulator = try #require(agent.simulator)
         let jobID = NomadTestAgent.uniqueJobID("follow")
         _ = try await agent.client.register(NomadTestAgent.shellJob(id: jobID, script: "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.2; done"))
@@ -353,7 +354,7 @@ struct LogStreamTests {
         // connections are the baseline.
         let baseline = Self.establishedConnections(toPort: port)
         let logClient = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address))
-        defer { Task { try? await logClient.shutdown() } }
+        defer { DeferredCleanup.start { try? await logClient.shutdown() } }
         var connectionsWhileFollowing = 0
         var text = ""
         for try await chunk in logClient.logs(allocationID: allocationID, task: "main", origin: .end, offset: 0, follow: true, plain: true) {
@@ -370,7 +371,7 @@ struct LogStreamTests {
 
     @Test func originEndReadsTheLastBytes() async throws {
         let agent = try await NomadTestAgent.start()
-        defer { Task { await agent.shutdown() } }
+        defer { DeferredCleanup.start { await agent.shutdown() } }
         let jobID = NomadTestAgent.uniqueJobID("tail")
         _ = try await agent.client.register(NomadTestAgent.shellJob(id: jobID, script: "echo first; echo second; echo third; sleep 600"))
         let allocationID = try await EndToEndTests.runningAllocation(of: jobID, client: agent.client)
@@ -410,17 +411,17 @@ final class RecordingLogHandler: LogHandler, Sendable {
     var messages: [String] { recorded.withLock { $0 } }
 }
 
-@Suite("Change feed watchdog", .serialized, .purgesTestJobs)
+@Suite("Change feed watchdog", .awaitsCleanup, .serialized, .purgesTestJobs)
 struct ChangeFeedWatchdogTests {
     @Test(.enabled(if: E2EEnvironment.realNomadAddress == nil, "needs the simulator's heartbeat setting"))
     func aSilentEventStreamIsReconnectedWithoutLossOrRepeats() async throws {
         var configuration = NomadSimulator.Configuration()
         configuration.heartbeatInterval = .seconds(30)  // far beyond the feed's idle timeout
         let simulator = try await NomadSimulator.start(configuration)
-        defer { Task { await simulator.shutdown() } }
+        defer { DeferredCleanup.start { await simulator.shutdown() } }
         let handler = RecordingLogHandler()
         let client = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address), logger: Logger(label: "test") { _ in handler })
-        defer { Task { try? await client.shutdown() } }
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
 
         let feed = client.changes(NomadChangeFeedOptions(topics: [.jobs], mode: .eventStream, reconnectDelay: .milliseconds(20), streamIdleTimeout: .milliseconds(300)))
         var iterator = feed.makeAsyncIterator()

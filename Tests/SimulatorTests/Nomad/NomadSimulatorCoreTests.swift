@@ -1,14 +1,15 @@
 import Foundation
 import NIOHTTP1
+import TestCleanup
 import Testing
 
 @testable import TestSupport
 
-@Suite("Nomad simulator: job life cycle with real processes", .serialized)
+@Suite("Nomad simulator: job life cycle with real processes", .awaitsCleanup, .serialized)
 struct NomadSimulatorCoreTests {
     @Test func registeredJobRunsARealProcessAndDeregisterKillsIt() async throws {
         let simulator = try await NomadSimulator.start()
-        defer { Task { await simulator.shutdown() } }
+        defer { DeferredCleanup.start { await simulator.shutdown() } }
         let http = RawNomadHTTP(address: simulator.address)
         let marker = "NSIM_TEST=\(UUID().uuidString)"
         let job = TestJobs.job(
