@@ -201,7 +201,9 @@ let package = Package(
         ),
         .testTarget(
             name: "NomadClientTests",
-            dependencies: ["NomadClient", "TestSupport", "TestCleanup", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: [
+                "NomadClient", "TestSupport", "TestCleanup", .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 
 /// Every error the Nomad client throws. Compare ``kind`` to decide what to do; the description says
 /// what happened, quotes Nomad's own message and suggests the next step.
@@ -60,9 +62,16 @@ public struct NomadClientError: Error, CustomStringConvertible, Sendable {
 
     /// The agent at `address` could not be reached.
     public static func unreachable(address: String, underlying: any Error) -> NomadClientError {
-        NomadClientError(
+        // Nomad closes a new connection without a word once a client IP holds
+        // `limits.http_max_conns_per_client` (default 100), e.g. several agents on one gateway host.
+        let closedEarly = (underlying as? HTTPClientError) == .remoteConnectionClosed || (underlying as? ChannelError) == .eof
+            || (underlying as? IOError)?.errnoCode == ECONNRESET
+        return NomadClientError(
             .unreachable,
-            message: "cannot reach the Nomad agent at \(address) (\(underlying)); is the agent running and is NOMAD_ADDR right?"
+            message: "cannot reach the Nomad agent at \(address) (\(underlying)); "
+                + (closedEarly
+                    ? "it closed the connection before answering: is this host over the agent's limits.http_max_conns_per_client (100 connections per client IP by default)?"
+                    : "is the agent running and is NOMAD_ADDR right?")
         )
     }
 

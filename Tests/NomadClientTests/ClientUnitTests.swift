@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOPosix
 import NIOWebSocket
 import NomadModels
 import TestCleanup
@@ -234,5 +235,30 @@ struct WebSocketFrameTests {
         }
         // The payload stays plain: NIO's WebSocketFrameEncoder applies the mask key when it writes the frame.
         #expect(String(buffer: NomadWebSocket.textFrame("{}").data) == "{}")
+    }
+}
+
+@Suite("Nomad's per-client connection limit (simulated)", .awaitsCleanup)
+struct ConnectionLimitTests {
+    @Test("over limits.http_max_conns_per_client a new connection is closed unanswered; the error names the limit, and a freed slot is served")
+    func overTheLimit() async throws {
+        var configuration = NomadSimulator.Configuration()
+        configuration.httpMaxConnsPerClient = 2
+        let simulator = try await NomadSimulator.start(configuration)
+        defer { DeferredCleanup.start { await simulator.shutdown() } }
+        let port = try #require(URL(string: simulator.address)?.port)
+        // Two idle connections from this IP hold the limit.
+        var held: [any Channel] = []
+        for _ in 0..<2 {
+            held.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get())
+        }
+        let client = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address, retry: .none))
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
+        let error = try await #require(throws: NomadClientError.self) { _ = try await client.jobs() }
+        #expect(error.kind == .unreachable)
+        #expect(error.description.contains("limits.http_max_conns_per_client"), "\(error)")
+        try await held[0].close()
+        _ = try await eventually("a request to be answered once a connection closed") { try? await client.jobs() }
+        try await held[1].close()
     }
 }

@@ -80,18 +80,25 @@ extension NomadRoutes {
 /// it; ``NomadRoutes/registerExecRefusals(on:)`` then answers it as Nomad does.
 struct SameOriginWebSocketChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
+    let limiter: ConnectionLimiter
 
-    /// The WebSocket-upgrading HTTP/1 server of `webSocketRouter`, with the same-origin rule.
-    static func builder<WSResponderBuilder: HTTPResponderBuilder>(webSocketRouter: WSResponderBuilder) -> HTTPServerBuilder
+    /// The WebSocket-upgrading HTTP/1 server of `webSocketRouter`, with the same-origin rule and
+    /// the per-client connection limit.
+    static func builder<WSResponderBuilder: HTTPResponderBuilder>(webSocketRouter: WSResponderBuilder, limiter: ConnectionLimiter) -> HTTPServerBuilder
     where Inner == HTTP1WebSocketUpgradeChannel, WSResponderBuilder.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
-            SameOriginWebSocketChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init()))
+            SameOriginWebSocketChannel(
+                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init()), limiter: limiter)
         }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
-        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+        guard limiter.admit(channel) else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ChannelError.alreadyClosed)
+        }
+        return inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
             try channel.pipeline.syncOperations.addHandler(CrossOriginUpgradeDemoter(), position: .after(decoder))
             return value
@@ -100,6 +107,32 @@ struct SameOriginWebSocketChannel<Inner: ServerChildChannel>: ServerChildChannel
 
     func handle(value: Inner.Value, logger: Logger) async {
         await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// go-connlimit as Nomad's HTTP server uses it: a client IP holding `maxPerClient` open
+/// connections has each further one closed as soon as it is accepted, without an answer.
+final class ConnectionLimiter: Sendable {
+    private let maxPerClient: Int
+    private let open = Mutex<[String: Int]>([:])
+
+    init(maxPerClient: Int) {
+        self.maxPerClient = maxPerClient
+    }
+
+    /// Counts `channel` against its client IP until it closes; `false` when over the limit.
+    func admit(_ channel: any Channel) -> Bool {
+        guard maxPerClient > 0 else { return true }
+        let client = channel.remoteAddress?.ipAddress ?? ""
+        let admitted = open.withLock { open in
+            guard open[client, default: 0] < maxPerClient else { return false }
+            open[client, default: 0] += 1
+            return true
+        }
+        if admitted {
+            channel.closeFuture.whenComplete { _ in self.open.withLock { $0[client, default: 1] -= 1 } }
+        }
+        return admitted
     }
 }
 

@@ -84,6 +84,9 @@ public final class NomadSimulator: Sendable {
         public var heartbeatInterval: Duration = .seconds(10)
         /// The region and datacenter the agent reports.
         public var region: String = "global"
+        /// Open connections one client IP may hold (`limits.http_max_conns_per_client`, 100 by
+        /// default, 0 = no limit); beyond it a new connection is closed at once, as Nomad does.
+        public var httpMaxConnsPerClient: Int = 100
 
         /// The dev-agent defaults.
         public init() {}
@@ -156,7 +159,7 @@ public final class NomadSimulator: Sendable {
         serverLogger.logLevel = .critical
         let app = Application(
             router: router,
-            server: SameOriginWebSocketChannel.builder(webSocketRouter: wsRouter),
+            server: SameOriginWebSocketChannel.builder(webSocketRouter: wsRouter, limiter: ConnectionLimiter(maxPerClient: configuration.httpMaxConnsPerClient)),
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
