@@ -102,28 +102,54 @@ struct ContainerLogs: Sendable {
         let options = try ContainerLogOptions(query: query)
         let located = try await locator.locate(namespace: namespace, pod: pod, container: container)
         let source = try previousOrCurrent(located, options: options)
-        // Read the history first, so a missing allocation answers with a Status, not a broken body.
-        var histories: [NomadLogType: Data] = [:]
-        for type in [NomadLogType.stdout, .stderr] {
-            histories[type] = try await readAll(source, type: type, pod: pod, container: container)
-        }
-        var writer = LogWriter(options: options)
-        var history = Data()
-        if let since = options.since, let finished = source.finishedAt, finished < since {
-            history = Data()
-        } else {
-            history = (histories[.stdout] ?? Data()) + Self.terminated(histories[.stdout]) + (histories[.stderr] ?? Data())
-        }
-        let head = writer.history(history)
+        try await checkLogExists(source, pod: pod, container: container)
+        let withHistory = !(options.since.map { since in source.finishedAt.map { $0 < since } ?? false } ?? false)
         let follow = source.follow
-        let offsets = histories.mapValues { Int64($0.count) }
         let nomad = self.nomad
         let logger = self.logger
-        let afterHistory = writer
         let body = ResponseBody { bodyWriter in
-            var writer = afterHistory
-            if !head.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: head)) }
+            // The history streams through as Nomad hands it out (stdout, then stderr), never held
+            // whole: with tailLines only the last lines are kept while reading.
+            var writer = LogWriter(options: options)
+            var tail = options.tailLines.map(TailBuffer.init(lines:))
+            var offsets: [NomadLogType: Int64] = [:]
+            var stdoutEnd: UInt8?
+            if withHistory {
+                do {
+                    for type in [NomadLogType.stdout, .stderr] {
+                        if type == .stderr, let last = stdoutEnd, last != UInt8(ascii: "\n") {
+                            // A newline between the two histories when stdout did not end with one.
+                            let separator = Data([UInt8(ascii: "\n")])
+                            if tail != nil { tail?.append(separator) } else { try await bodyWriter.write(ByteBuffer(bytes: writer.stream(separator))) }
+                        }
+                        var read: Int64 = 0
+                        for try await chunk in nomad.logs(allocationID: source.allocationID, task: source.task, type: type, plain: true) where !chunk.data.isEmpty {
+                            read += Int64(chunk.data.count)
+                            if type == .stdout { stdoutEnd = chunk.data.last }
+                            if tail != nil {
+                                tail?.append(chunk.data)
+                            } else {
+                                let out = writer.stream(chunk.data)
+                                if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
+                                if writer.isDone { break }
+                            }
+                        }
+                        offsets[type] = read
+                        if writer.isDone { break }
+                    }
+                } catch {
+                    // The answer has begun: all that is left is to end it early, as the kubelet does.
+                    KubeletServerMetrics.recordBackendError(.nomad)
+                    logger.warning("reading a Nomad log failed", metadata: ["task": "\(source.task)", "error": "\(error)"])
+                    throw error
+                }
+            }
+            if let tail {
+                let out = writer.history(Data(tail.bytes))
+                if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
+            }
             guard follow, !writer.isDone else { return try await bodyWriter.finish(nil) }
+            let followFrom = offsets
             let (events, sink) = AsyncStream<FollowEvent>.makeStream()
             // A client that goes away ends the follow (and with it the Nomad streams).
             channel.closeFuture.whenComplete { _ in sink.yield(.clientClosed) }
@@ -133,7 +159,7 @@ struct ContainerLogs: Sendable {
                     group.addTask {
                         do {
                             let stream = nomad.logs(
-                                allocationID: source.allocationID, task: source.task, type: type, origin: .start, offset: offsets[type] ?? 0,
+                                allocationID: source.allocationID, task: source.task, type: type, origin: .start, offset: followFrom[type] ?? 0,
                                 follow: true, plain: true)
                             // One chunk at a time: the next is read from Nomad once the writer took
                             // this one, so a slow client slows the stream instead of filling memory.
@@ -158,7 +184,7 @@ struct ContainerLogs: Sendable {
                         switch event {
                         case .data(let data, let taken):
                             taken.resume()
-                            let out = writer.live(data)
+                            let out = writer.stream(data)
                             if !out.isEmpty { try await bodyWriter.write(ByteBuffer(bytes: out)) }
                             if writer.isDone { break loop }
                         case .streamEnded:
@@ -188,12 +214,6 @@ struct ContainerLogs: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/plain"], body: body)
     }
 
-    /// A newline between the two histories when stdout did not end with one.
-    private static func terminated(_ data: Data?) -> Data {
-        guard let last = data?.last, last != UInt8(ascii: "\n") else { return Data() }
-        return Data([UInt8(ascii: "\n")])
-    }
-
     private enum FollowEvent: Sendable {
         /// Bytes from Nomad; `taken` resumes the reader once the writer has them.
         case data(Data, taken: CheckedContinuation<Void, Never>)
@@ -218,21 +238,19 @@ struct ContainerLogs: Sendable {
         throw .badRequest("previous terminated container \"\(located.containerName)\" in pod \"\(located.pod.metadata.name ?? "")\" not found")
     }
 
-    private func readAll(_ source: Source, type: NomadLogType, pod: String, container: String) async throws(KubeletServerError) -> Data {
-        var data = Data()
+    /// Reads nothing from the end of the task's stdout: Nomad answers 404 once the allocation is
+    /// collected, which becomes the kubelet's 400 with a message rather than a broken body.
+    private func checkLogExists(_ source: Source, pod: String, container: String) async throws(KubeletServerError) {
         do {
-            for try await chunk in nomad.logs(allocationID: source.allocationID, task: source.task, type: type, plain: true) {
-                data.append(chunk.data)
-            }
+            for try await _ in nomad.logs(allocationID: source.allocationID, task: source.task, type: .stdout, origin: .end, offset: 0, plain: true) {}
         } catch let error as NomadClientError where error.kind == .notFound {
             throw .badRequest(
                 "the logs of container \"\(container)\" in pod \"\(pod)\" are gone: Nomad no longer has allocation \(source.allocationID) "
                     + "(garbage-collected); \(error.message)")
         } catch {
             KubeletServerMetrics.recordBackendError(.nomad)
-            throw .badRequest("cannot read the \(type.rawValue) of Nomad task \(source.task) in allocation \(source.allocationID): \(error)")
+            throw .badRequest("cannot read the stdout of Nomad task \(source.task) in allocation \(source.allocationID): \(error)")
         }
-        return data
     }
 }
 
@@ -256,8 +274,9 @@ struct LogWriter: Sendable {
         return emit(bytes)
     }
 
-    /// New output while following.
-    mutating func live(_ data: Data) -> [UInt8] { emit(Array(data)) }
+    /// The next bytes going out, as they come: the history without `tailLines`, and new output
+    /// while following.
+    mutating func stream(_ data: Data) -> [UInt8] { emit(Array(data)) }
 
     private mutating func emit(_ bytes: [UInt8]) -> [UInt8] {
         guard !isDone, !bytes.isEmpty else { return [] }
@@ -293,6 +312,25 @@ struct LogWriter: Sendable {
             }
         }
         return bytes
+    }
+}
+
+/// The last `lines` lines of a byte stream, kept while it is read (a final line without a newline
+/// counts as one), so `tailLines` never holds a whole log.
+struct TailBuffer: Sendable {
+    private let lines: Int
+    private(set) var bytes: [UInt8] = []
+    private var trimmedSize = 0
+
+    init(lines: Int) { self.lines = lines }
+
+    mutating func append(_ data: Data) {
+        bytes.append(contentsOf: data)
+        // Trim once the buffer has doubled since the last trim: linear in what is read.
+        if bytes.count > 2 * trimmedSize + 65536 {
+            bytes = LogWriter.lastLines(bytes, count: lines)
+            trimmedSize = bytes.count
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import KubeletServer
+@testable import KubeletServer
 import KubernetesModels
 import NIOCore
 import NIOHTTP1
@@ -113,5 +113,29 @@ struct ContainerLogsTests {
             #expect(message.contains("kubectl exec"))
             #expect(message.contains("Nomad"))
         }
+    }
+}
+
+@Suite("Kubelet API: the tail of a log kept while reading it")
+struct TailBufferTests {
+    @Test("the last N lines of a log read in chunks are those of the whole log, and what is kept stays near their size", arguments: [0, 1, 3, 1000])
+    func tailOfChunks(lines: Int) {
+        var text = ""
+        for number in 0..<20_000 { text += "line \(number) " + String(repeating: "x", count: number % 50) + "\n" }
+        text += "a last line without its newline"
+        let log = Array(text.utf8)
+        let expected = LogWriter.lastLines(log, count: lines)
+        var tail = TailBuffer(lines: lines)
+        var peak = 0
+        var start = 0
+        while start < log.count {
+            let end = min(start + 4096, log.count)
+            tail.append(Data(log[start..<end]))
+            peak = max(peak, tail.bytes.count)
+            start = end
+        }
+        #expect(LogWriter.lastLines(tail.bytes, count: lines) == expected)
+        // The whole log is ~880 KB; the buffer never holds much more than twice the tail.
+        #expect(peak <= 2 * expected.count + 65_536 + 4096, "peak \(peak) for a tail of \(expected.count) bytes")
     }
 }
