@@ -188,7 +188,12 @@ public struct PodTranslator: Sendable {
             }
         }
         let volumes = VolumeTranslator(policy: policy, pod: pod, inputs: translationContext, driver: driver)
-        let volumePlans = volumes.plan(skipping: skippedVolumes, report: problem)
+        var volumePlans = volumes.plan(skipping: skippedVolumes, report: problem)
+        // A bound claim's directory is linked at each mount path like a hostPath's.
+        for (name, claim) in options.claimVolumes where skippedVolumes.contains(name) {
+            volumePlans[name] = .claim(directory: claim.placement.path)
+            skippedVolumes.remove(name)
+        }
         var volumeFiles: [VolumeFileSet] = []
         for item in VolumeClaimTranslation.problems(claims: options.claimVolumes, spec: spec, driver: driver, pinnedNodeID: options.pinnedNodeID) {
             problems.append(item)

@@ -77,8 +77,9 @@ public struct ClaimVolume: Sendable, Hashable {
 
 /// How claim volumes reach a host process: the job is pinned to the volume's Nomad client and each
 /// container mounting it gets `NOMAD_KUBELET_VOLUME_<NAME>` = the directory (plus the mount's
-/// `subPath`). raw_exec cannot bind-mount, so `mountPath` is not where the data appears; `exec`
-/// (chroot) could not see a host path at all and is refused. See docs/storage.md.
+/// `subPath`), which the volume wrapper also links at the mount path under the task directory
+/// (raw_exec cannot bind-mount onto the host's own path); `exec` (chroot) could not see a host path
+/// at all and is refused. See docs/storage.md.
 public enum VolumeClaimTranslation {
     /// `NOMAD_KUBELET_VOLUME_` plus the volume name upper-cased, other characters as `_`.
     public static func environmentName(forVolume name: String) -> String {

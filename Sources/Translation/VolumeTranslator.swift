@@ -4,7 +4,8 @@ import NomadModels
 
 /// The volume setup wrapper every task with volume mounts starts through: it lays out the mount
 /// paths under the task directory (symlinks to the allocation's shared directory for emptyDir, to the
-/// host path for hostPath, the `..data` layout for file volumes), then `exec`s the program.
+/// host path for hostPath, to the PV's directory for a claim, the `..data` layout for file volumes),
+/// then `exec`s the program.
 ///
 /// A mount path `/etc/app` is the task directory's `etc/app`: with the `exec` driver that *is*
 /// `/etc/app` (the task directory is the chroot); with `raw_exec` the process reaches it relative to
@@ -47,6 +48,9 @@ public enum VolumeSetup {
              esac
              inside "$3" "$4" || fail "hostPath $3 resolves outside the allowed root $4"
              link "$3" "$r$5" "$5"; shift 5 ;;
+          C) [ -d "$2" ] || fail "the volume directory $2 is missing on this Nomad client"
+             t="$2"; if [ -n "$3" ]; then t="$2/$3"; [ -d "$t" ] || mkdir -p -- "$t" || fail "cannot create the subPath $3 of $2"; fi
+             link "$t" "$r$4" "$4"; shift 4 ;;
           *) fail "unknown volume setup step $1" ;;
           esac
         done
@@ -80,6 +84,8 @@ struct VolumeTranslator {
         case emptyDir
         /// A path of the Nomad client, checked against `root` when the task starts.
         case hostPath(path: String, type: String, root: String)
+        /// The directory of a bound claim's PV on the Nomad client the job is pinned to.
+        case claim(directory: String)
         /// Refused or left to someone else (already reported); its mounts are not reported again.
         case unavailable
     }
@@ -398,6 +404,8 @@ struct VolumeTranslator {
                     continue
                 }
                 result.setupArguments += ["H", type, path, root, mountPath]
+            case .claim(let directory):
+                result.setupArguments += ["C", directory, subPath, mountPath]
             case .files(let files, let sensitive):
                 let kind = sensitive ? "secrets" : "local"
                 if !seededVolumes.contains(mount.name) {

@@ -300,6 +300,7 @@ final class StorageSetup: @unchecked Sendable {
     private func podSpec(claim: String?, script: String? = nil) -> PodSpec {
         let boot = """
             D="$NOMAD_KUBELET_VOLUME_DATA"; [ -d "$D" ] || exit 3
+            [ "$(readlink -f "$NOMAD_KUBELET_ROOT/data")" = "$(readlink -f "$D")" ] || exit 4
             [ -f "$D/first-boot" ] || echo "$NOMAD_ALLOC_ID" > "$D/first-boot"
             echo "$NOMAD_ALLOC_ID" >> "$D/boots"
             exec sleep 300

@@ -154,11 +154,16 @@ struct VolumeClaimTranslationTests {
 
     static let claimVolumes = ["data": ClaimVolume(placement: VolumePlacement(nodeID: "n1", nodeName: "a", path: "/srv/pvc-1"), volumeName: "pvc-1")]
 
-    @Test("a claim volume pins the job to its client and hands the directory to the mounting container")
+    @Test("a claim volume pins the job to its client and hands the directory to the mounting container: in the environment and linked at the mount path")
     func pinsAndHandsOver() throws {
         let job = try Fixtures.translator.translate(Self.podWithClaim(subPath: "pgdata"), options: TranslationOptions(claimVolumes: Self.claimVolumes)).job
         #expect(job.constraints == [Constraint(lTarget: "${node.unique.id}", rTarget: "n1", operand: "=")])
-        #expect(job.taskGroups?.first?.tasks?.first?.env?["NOMAD_KUBELET_VOLUME_DATA"] == "/srv/pvc-1/pgdata")
+        let task = try #require(job.taskGroups?.first?.tasks?.first)
+        #expect(task.env?["NOMAD_KUBELET_VOLUME_DATA"] == "/srv/pvc-1/pgdata")
+        // The volume wrapper's step: directory, subPath, mount path; then the program.
+        let args = task.config?.args ?? []
+        let step = try #require(args.firstIndex(of: "C"))
+        #expect(Array(args[step...].prefix(6)) == ["C", "/srv/pvc-1", "pgdata", "/var/lib/postgresql/data", "--", "/bin/sleep"])
         #expect(VolumeClaimTranslation.environmentName(forVolume: "pg-data.1") == "NOMAD_KUBELET_VOLUME_PG_DATA_1")
     }
 
