@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -24,10 +25,43 @@ private final class PendingCleanups: Sendable {
         tasks.withLock { $0.append(task) }
     }
 
-    /// Waits for every cleanup started so far, and for those they start in turn.
-    func finish() async {
+    /// Waits for every cleanup started so far, and for those they start in turn; a cleanup still
+    /// running after `limit` is left to finish on its own (and said so), so a hung shutdown cannot
+    /// hold the whole test run.
+    func finish(test: String, limit: Duration = .seconds(120)) async {
         while let next = tasks.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-            await next.value
+            // Unstructured racers: a task group would wait for the cleanup anyway.
+            let finished = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let outcome = FirstOutcome(continuation)
+                let timer = Task {
+                    try? await Task.sleep(for: limit)
+                    outcome.resume(false)
+                }
+                Task {
+                    await next.value
+                    timer.cancel()
+                    outcome.resume(true)
+                }
+            }
+            if !finished {
+                FileHandle.standardError.write(Data("warning: a cleanup of test \(test) did not finish within \(limit); not waiting for it\n".utf8))
+            }
+        }
+    }
+}
+
+/// Resumes a continuation with the first of several outcomes.
+private final class FirstOutcome: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Bool, Never>?>
+
+    init(_ continuation: CheckedContinuation<Bool, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ value: Bool) {
+        continuation.withLock { pending in
+            pending?.resume(returning: value)
+            pending = nil
         }
     }
 }
@@ -43,10 +77,10 @@ public struct AwaitsCleanupTrait: TestTrait, SuiteTrait, TestScoping {
         do {
             try await DeferredCleanup.$pending.withValue(pending) { try await function() }
         } catch {
-            await pending.finish()
+            await pending.finish(test: test.name)
             throw error
         }
-        await pending.finish()
+        await pending.finish(test: test.name)
     }
 }
 

@@ -247,11 +247,13 @@ struct ConnectionLimitTests {
         let simulator = try await NomadSimulator.start(configuration)
         defer { DeferredCleanup.start { await simulator.shutdown() } }
         let port = try #require(URL(string: simulator.address)?.port)
-        // Two idle connections from this IP hold the limit.
+        // Two idle connections from this IP hold the limit (once the simulator has taken both in).
         var held: [any Channel] = []
+        defer { for channel in held { channel.close(promise: nil) } }
         for _ in 0..<2 {
             held.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get())
         }
+        _ = try await eventually("the simulator to hold both connections") { simulator.openConnections() == 2 ? true : nil }
         let client = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address, retry: .none))
         defer { DeferredCleanup.start { try? await client.shutdown() } }
         let error = try await #require(throws: NomadClientError.self) { _ = try await client.jobs() }
@@ -259,6 +261,5 @@ struct ConnectionLimitTests {
         #expect(error.description.contains("limits.http_max_conns_per_client"), "\(error)")
         try await held[0].close()
         _ = try await eventually("a request to be answered once a connection closed") { try? await client.jobs() }
-        try await held[1].close()
     }
 }

@@ -80,21 +80,21 @@ extension NomadRoutes {
 /// it; ``NomadRoutes/registerExecRefusals(on:)`` then answers it as Nomad does.
 struct SameOriginWebSocketChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
-    let limiter: ConnectionLimiter
+    let connections: OpenConnections
 
     /// The WebSocket-upgrading HTTP/1 server of `webSocketRouter`, with the same-origin rule and
     /// the per-client connection limit.
-    static func builder<WSResponderBuilder: HTTPResponderBuilder>(webSocketRouter: WSResponderBuilder, limiter: ConnectionLimiter) -> HTTPServerBuilder
+    static func builder<WSResponderBuilder: HTTPResponderBuilder>(webSocketRouter: WSResponderBuilder, connections: OpenConnections) -> HTTPServerBuilder
     where Inner == HTTP1WebSocketUpgradeChannel, WSResponderBuilder.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         return HTTPServerBuilder { responder in
             SameOriginWebSocketChannel(
-                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init()), limiter: limiter)
+                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init()), connections: connections)
         }
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
-        guard limiter.admit(channel) else {
+        guard connections.admit(channel) else {
             channel.close(promise: nil)
             return channel.eventLoop.makeFailedFuture(ChannelError.alreadyClosed)
         }
@@ -110,11 +110,17 @@ struct SameOriginWebSocketChannel<Inner: ServerChildChannel>: ServerChildChannel
     }
 }
 
-/// go-connlimit as Nomad's HTTP server uses it: a client IP holding `maxPerClient` open
-/// connections has each further one closed as soon as it is accepted, without an answer.
-final class ConnectionLimiter: Sendable {
+/// The simulator's open HTTP connections: go-connlimit as Nomad's HTTP server uses it (a client IP
+/// holding `maxPerClient` connections has each further one closed as soon as it is accepted,
+/// without an answer), and all of them closed when the agent stops, as Nomad's are.
+final class OpenConnections: Sendable {
+    private struct State {
+        var perClient: [String: Int] = [:]
+        var channels: [ObjectIdentifier: any Channel] = [:]
+    }
+
     private let maxPerClient: Int
-    private let open = Mutex<[String: Int]>([:])
+    private let state = Mutex(State())
 
     init(maxPerClient: Int) {
         self.maxPerClient = maxPerClient
@@ -122,17 +128,31 @@ final class ConnectionLimiter: Sendable {
 
     /// Counts `channel` against its client IP until it closes; `false` when over the limit.
     func admit(_ channel: any Channel) -> Bool {
-        guard maxPerClient > 0 else { return true }
         let client = channel.remoteAddress?.ipAddress ?? ""
-        let admitted = open.withLock { open in
-            guard open[client, default: 0] < maxPerClient else { return false }
-            open[client, default: 0] += 1
+        let key = ObjectIdentifier(channel)
+        let admitted = state.withLock { state in
+            guard maxPerClient <= 0 || state.perClient[client, default: 0] < maxPerClient else { return false }
+            state.perClient[client, default: 0] += 1
+            state.channels[key] = channel
             return true
         }
         if admitted {
-            channel.closeFuture.whenComplete { _ in self.open.withLock { $0[client, default: 1] -= 1 } }
+            channel.closeFuture.whenComplete { _ in
+                self.state.withLock { state in
+                    state.perClient[client, default: 1] -= 1
+                    state.channels[key] = nil
+                }
+            }
         }
         return admitted
+    }
+
+    /// The connections `client` holds open now.
+    func count(from client: String) -> Int { state.withLock { $0.perClient[client] ?? 0 } }
+
+    /// Closes every open connection (idle ones too, which a graceful server shutdown would wait for).
+    func closeAll() {
+        for channel in state.withLock({ Array($0.channels.values) }) { channel.close(promise: nil) }
     }
 }
 

@@ -107,6 +107,7 @@ public final class NomadSimulator: Sendable {
     private let control: Mutex<Control>
     private let ownsDataDirectory: Bool
     private let logger: Logger
+    private let connections: OpenConnections
 
     struct Control: Sendable {
         var availability: Availability = .up
@@ -129,6 +130,7 @@ public final class NomadSimulator: Sendable {
         self.logger = logger
         self.cluster = NomadCluster(configuration: configuration, dataDirectory: dataDirectory, logger: logger)
         self.control = Mutex(Control())
+        self.connections = OpenConnections(maxPerClient: configuration.httpMaxConnsPerClient)
         self.ownsDataDirectory = ownsDataDirectory
     }
 
@@ -159,7 +161,7 @@ public final class NomadSimulator: Sendable {
         serverLogger.logLevel = .critical
         let app = Application(
             router: router,
-            server: SameOriginWebSocketChannel.builder(webSocketRouter: wsRouter, limiter: ConnectionLimiter(maxPerClient: configuration.httpMaxConnsPerClient)),
+            server: SameOriginWebSocketChannel.builder(webSocketRouter: wsRouter, connections: connections),
             configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? 0)
@@ -192,6 +194,7 @@ public final class NomadSimulator: Sendable {
             return control.server
         }
         server?.cancel()
+        connections.closeAll()
         await server?.value
     }
 
@@ -229,6 +232,9 @@ public final class NomadSimulator: Sendable {
         await closeListener()
         if ownsDataDirectory { try? FileManager.default.removeItem(at: cluster.dataDirectory) }
     }
+
+    /// The HTTP connections the agent holds open for client IP `address` (what its connection limit counts).
+    public func openConnections(from address: String = "127.0.0.1") -> Int { connections.count(from: address) }
 
     var availability: Availability { control.withLock { $0.availability } }
     var responseDelay: Duration { control.withLock { $0.delay } }
