@@ -155,10 +155,12 @@ public final class NomadClient: Sendable {
     }
 
     /// Sends a request with retries and returns the successful (2xx) response with its body.
+    /// `idempotent`: a request that changes nothing though it is not a GET (job validation), retried
+    /// like a read.
     func send(
-        _ method: Method, _ target: String, body: Data? = nil, resource: String? = nil, extraTimeout: Duration = .zero
+        _ method: Method, _ target: String, body: Data? = nil, resource: String? = nil, extraTimeout: Duration = .zero, idempotent: Bool = false
     ) async throws -> (response: HTTPClientResponse, body: ByteBuffer) {
-        let isRead = method == .get
+        let isRead = method == .get || idempotent
         var attempt = 0
         while true {
             attempt += 1
@@ -208,9 +210,10 @@ public final class NomadClient: Sendable {
 
     /// Sends a request and decodes its JSON body.
     func decode<T: Decodable & Sendable>(
-        _ type: T.Type, _ method: Method, _ target: String, body: Data? = nil, resource: String? = nil, extraTimeout: Duration = .zero
+        _ type: T.Type, _ method: Method, _ target: String, body: Data? = nil, resource: String? = nil, extraTimeout: Duration = .zero,
+        idempotent: Bool = false
     ) async throws -> NomadResponse<T> {
-        let (response, buffer) = try await send(method, target, body: body, resource: resource, extraTimeout: extraTimeout)
+        let (response, buffer) = try await send(method, target, body: body, resource: resource, extraTimeout: extraTimeout, idempotent: idempotent)
         let index = response.headers.first(name: "X-Nomad-Index").flatMap { UInt64($0) } ?? 0
         return NomadResponse(value: try Self.decodeBody(T.self, buffer, contentType: response.headers.first(name: "Content-Type"), request: "\(method.rawValue) \(target)"), index: index)
     }
@@ -254,7 +257,9 @@ public final class NomadClient: Sendable {
 
     /// `PUT /v1/validate/job`: checks a job without registering it.
     public func validate(_ job: Job) async throws -> JobValidateResponse {
-        try await decode(JobValidateResponse.self, .put, target("/v1/validate/job"), body: encode(JobValidateRequest(job: job)), resource: jobResource(job.id)).value
+        try await decode(
+            JobValidateResponse.self, .put, target("/v1/validate/job"), body: encode(JobValidateRequest(job: job)), resource: jobResource(job.id), idempotent: true
+        ).value
     }
 
     /// `POST /v1/jobs`: registers (creates or updates) a job. With `enforceIndex`, the register

@@ -80,7 +80,7 @@ extension NomadClient {
 
         let run = Task<Int, any Error> {
             do {
-                let channel = try await NomadWebSocket.connect(endpoint)
+                let channel = try await connectExecSocket(endpoint)
                 let ending = try await channel.executeThenClose { inbound, outbound in
                     try await withThrowingTaskGroup(of: Void.self, returning: ExecEnding.self) { group in
                         group.addTask {
@@ -151,6 +151,22 @@ extension NomadClient {
             if case .cancelled = termination { run.cancel() }
         }
         return NomadExecSession(output: output, input: inputContinuation, run: run)
+    }
+
+    /// Opens the exec WebSocket, retrying like a read while no upgrade has happened (so the command
+    /// has not started): a connection refused, reset or closed unanswered (as Nomad does beyond its
+    /// per-client connection limit). An HTTP answer instead of the upgrade is not retried.
+    private func connectExecSocket(_ endpoint: NomadWebSocket.Endpoint) async throws -> NIOAsyncChannel<WebSocketFrame, WebSocketFrame> {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await NomadWebSocket.connect(endpoint)
+            } catch let error where !(error is NomadWebSocket.Refused) && !(error is CancellationError) && attempt < configuration.retry.maxAttempts {
+                logger.debug("retrying the exec connection", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt))
+            }
+        }
     }
 
     /// Runs `command` to completion, feeding `stdin` then closing it, and collects its output.

@@ -262,4 +262,35 @@ struct ConnectionLimitTests {
         try await held[0].close()
         _ = try await eventually("a request to be answered once a connection closed") { try? await client.jobs() }
     }
+
+    @Test("an exec whose connection is closed unanswered is tried again: it runs once a slot frees up")
+    func execRetriesItsConnection() async throws {
+        var configuration = NomadSimulator.Configuration()
+        configuration.httpMaxConnsPerClient = 1
+        let simulator = try await NomadSimulator.start(configuration)
+        defer { DeferredCleanup.start { await simulator.shutdown() } }
+        let setup = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address))
+        defer { DeferredCleanup.start { try? await setup.shutdown() } }
+        let jobID = NomadTestAgent.uniqueJobID("exec-retry")
+        _ = try await setup.register(NomadTestAgent.shellJob(id: jobID, script: "sleep 600"))
+        let allocationID = try await eventually("the task to run") { () -> String? in
+            try await setup.allocations(ofJob: jobID).value.first { $0.taskStates?["main"]?.state == .running }?.id
+        }
+        try await setup.shutdown()
+        _ = try await eventually("the setup client's connection to close") { simulator.openConnections() == 0 ? true : nil }
+        let port = try #require(URL(string: simulator.address)?.port)
+        let held = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+        defer { held.close(promise: nil) }
+        _ = try await eventually("the simulator to hold the connection") { simulator.openConnections() == 1 ? true : nil }
+        let client = try NomadClient(
+            configuration: NomadClientConfiguration(address: simulator.address, retry: .init(maxAttempts: 50, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))))
+        defer { DeferredCleanup.start { try? await client.shutdown() } }
+        let session = try client.exec(allocationID: allocationID, task: "main", command: ["/bin/echo", "through"])
+        _ = try await eventually("an exec connection to be refused") { simulator.refusedConnections > 0 ? true : nil }
+        try await held.close()
+        var output = Data()
+        for try await chunk in session.output { if case .stdout(let bytes) = chunk { output.append(contentsOf: bytes) } }
+        #expect(String(decoding: output, as: UTF8.self) == "through\n")
+        #expect(try await session.exitCode() == 0)
+    }
 }

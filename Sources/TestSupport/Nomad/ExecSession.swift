@@ -117,6 +117,7 @@ final class OpenConnections: Sendable {
     private struct State {
         var perClient: [String: Int] = [:]
         var channels: [ObjectIdentifier: any Channel] = [:]
+        var refused = 0
     }
 
     private let maxPerClient: Int
@@ -131,7 +132,10 @@ final class OpenConnections: Sendable {
         let client = channel.remoteAddress?.ipAddress ?? ""
         let key = ObjectIdentifier(channel)
         let admitted = state.withLock { state in
-            guard maxPerClient <= 0 || state.perClient[client, default: 0] < maxPerClient else { return false }
+            guard maxPerClient <= 0 || state.perClient[client, default: 0] < maxPerClient else {
+                state.refused += 1
+                return false
+            }
             state.perClient[client, default: 0] += 1
             state.channels[key] = channel
             return true
@@ -149,6 +153,9 @@ final class OpenConnections: Sendable {
 
     /// The connections `client` holds open now.
     func count(from client: String) -> Int { state.withLock { $0.perClient[client] ?? 0 } }
+
+    /// The connections closed unanswered so far for being over the limit.
+    var refused: Int { state.withLock { $0.refused } }
 
     /// Closes every open connection (idle ones too, which a graceful server shutdown would wait for).
     func closeAll() {

@@ -236,6 +236,9 @@ public final class NomadSimulator: Sendable {
     /// The HTTP connections the agent holds open for client IP `address` (what its connection limit counts).
     public func openConnections(from address: String = "127.0.0.1") -> Int { connections.count(from: address) }
 
+    /// The connections closed unanswered so far for being over `httpMaxConnsPerClient`.
+    public var refusedConnections: Int { connections.refused }
+
     var availability: Availability { control.withLock { $0.availability } }
     var responseDelay: Duration { control.withLock { $0.delay } }
 }
