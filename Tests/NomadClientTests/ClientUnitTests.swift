@@ -240,20 +240,31 @@ struct WebSocketFrameTests {
 
 @Suite("Nomad's per-client connection limit (simulated)", .awaitsCleanup)
 struct ConnectionLimitTests {
-    @Test("over limits.http_max_conns_per_client a new connection is closed unanswered; the error names the limit, and a freed slot is served")
-    func overTheLimit() async throws {
+    /// A simulator allowing `limit` connections per client IP.
+    static func simulator(limit: Int) async throws -> NomadSimulator {
         var configuration = NomadSimulator.Configuration()
-        configuration.httpMaxConnsPerClient = 2
-        let simulator = try await NomadSimulator.start(configuration)
-        defer { DeferredCleanup.start { await simulator.shutdown() } }
+        configuration.httpMaxConnsPerClient = limit
+        return try await NomadSimulator.start(configuration)
+    }
+
+    /// `count` idle connections to `simulator`, once it has taken them all in.
+    static func hold(_ count: Int, on simulator: NomadSimulator) async throws -> [any Channel] {
         let port = try #require(URL(string: simulator.address)?.port)
-        // Two idle connections from this IP hold the limit (once the simulator has taken both in).
         var held: [any Channel] = []
-        defer { for channel in held { channel.close(promise: nil) } }
-        for _ in 0..<2 {
+        for _ in 0..<count {
             held.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get())
         }
-        _ = try await eventually("the simulator to hold both connections") { simulator.openConnections() == 2 ? true : nil }
+        _ = try await eventually("the simulator to hold \(count) connection(s)") { simulator.openConnections() == count ? true : nil }
+        return held
+    }
+
+    @Test("over limits.http_max_conns_per_client a new connection is closed unanswered; the error names the limit, and a freed slot is served")
+    func overTheLimit() async throws {
+        let simulator = try await Self.simulator(limit: 2)
+        defer { DeferredCleanup.start { await simulator.shutdown() } }
+        // Two idle connections from this IP hold the limit.
+        let held = try await Self.hold(2, on: simulator)
+        defer { for channel in held { channel.close(promise: nil) } }
         let client = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address, retry: .none))
         defer { DeferredCleanup.start { try? await client.shutdown() } }
         let error = try await #require(throws: NomadClientError.self) { _ = try await client.jobs() }
@@ -265,9 +276,7 @@ struct ConnectionLimitTests {
 
     @Test("an exec whose connection is closed unanswered is tried again: it runs once a slot frees up")
     func execRetriesItsConnection() async throws {
-        var configuration = NomadSimulator.Configuration()
-        configuration.httpMaxConnsPerClient = 1
-        let simulator = try await NomadSimulator.start(configuration)
+        let simulator = try await Self.simulator(limit: 1)
         defer { DeferredCleanup.start { await simulator.shutdown() } }
         let setup = try NomadClient(configuration: NomadClientConfiguration(address: simulator.address))
         defer { DeferredCleanup.start { try? await setup.shutdown() } }
@@ -278,10 +287,8 @@ struct ConnectionLimitTests {
         }
         try await setup.shutdown()
         _ = try await eventually("the setup client's connection to close") { simulator.openConnections() == 0 ? true : nil }
-        let port = try #require(URL(string: simulator.address)?.port)
-        let held = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+        let held = try #require(try await Self.hold(1, on: simulator).first)
         defer { held.close(promise: nil) }
-        _ = try await eventually("the simulator to hold the connection") { simulator.openConnections() == 1 ? true : nil }
         let client = try NomadClient(
             configuration: NomadClientConfiguration(address: simulator.address, retry: .init(maxAttempts: 50, initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))))
         defer { DeferredCleanup.start { try? await client.shutdown() } }
