@@ -39,8 +39,10 @@ let package = Package(
     ],
     targets: [
         // Pure Codable models: no I/O, no networking imports.
-        .target(name: "KubernetesModels", swiftSettings: swiftSettings),
-        .target(name: "NomadModels", swiftSettings: swiftSettings),
+        .target(name: "KubernetesModels", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
+        .target(name: "NomadModels", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
+        // RFC 3339 parsing both model modules share.
+        .target(name: "Timestamps", swiftSettings: swiftSettings),
 
         // Thin I/O clients.
         .target(

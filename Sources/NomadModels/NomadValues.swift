@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 
 /// A Nomad duration: the API carries durations as integer nanoseconds (`"KillTimeout": 5000000000`).
 public struct NomadDuration: Codable, Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -74,62 +75,9 @@ public struct NomadTime: Codable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The instant, or `nil` for Go's zero time or text that is not RFC 3339.
-    ///
-    /// Parsed by hand: the status mapping reads several of these per allocation, and an
-    /// `ISO8601DateFormatter` made per call (ICU) was 5 % of the agent's CPU in a 1,000-pod burst.
     public var date: Date? {
-        let bytes = Array(rawValue.utf8)
-        func digits(_ start: Int, _ count: Int) -> Int? {
-            guard start >= 0, start + count <= bytes.count else { return nil }
-            var value = 0
-            for byte in bytes[start..<start + count] {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            return value
-        }
-        func byte(_ index: Int) -> UInt8? { index < bytes.count ? bytes[index] : nil }
-        // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
-        guard let year = digits(0, 4), byte(4) == UInt8(ascii: "-"), let month = digits(5, 2), byte(7) == UInt8(ascii: "-"),
-            let day = digits(8, 2), byte(10) == UInt8(ascii: "T") || byte(10) == UInt8(ascii: "t"), let hour = digits(11, 2),
-            byte(13) == UInt8(ascii: ":"), let minute = digits(14, 2), byte(16) == UInt8(ascii: ":"), let second = digits(17, 2),
-            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
-        else { return nil }
-        var index = 19
-        var fraction = 0.0
-        if byte(index) == UInt8(ascii: ".") {
-            index += 1
-            let first = index
-            var scale = 0.1
-            while let next = byte(index), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(next) {
-                fraction += Double(next - UInt8(ascii: "0")) * scale
-                scale /= 10
-                index += 1
-            }
-            guard index > first else { return nil }
-        }
-        var offsetSeconds = 0
-        switch byte(index) {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            index += 1
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard let offsetHours = digits(index + 1, 2), byte(index + 3) == UInt8(ascii: ":"), let offsetMinutes = digits(index + 4, 2) else { return nil }
-            offsetSeconds = (offsetHours * 3600 + offsetMinutes * 60) * (byte(index) == UInt8(ascii: "-") ? -1 : 1)
-            index += 6
-        default:
-            return nil
-        }
-        guard index == bytes.count else { return nil }
-        // Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's days_from_civil).
-        let shiftedYear = month <= 2 ? year - 1 : year
-        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
-        let yearOfEra = shiftedYear - era * 400
-        let dayOfYear = (153 * ((month + 9) % 12) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        let days = era * 146_097 + dayOfEra - 719_468
-        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         // Go's zero time (year 1) means "never".
-        guard seconds > -62_000_000_000 else { return nil }
+        guard let (seconds, fraction) = RFC3339Timestamp.parse(rawValue), seconds > -62_000_000_000 else { return nil }
         return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 
