@@ -46,15 +46,30 @@ final class ServiceSetup: Sendable {
         kubectl.cleanUp()
     }
 
-    /// A kustomize `patches` entry (one line) pinning the StatefulSet's pods to this harness's node
-    /// and putting its claims on this run's Delete StorageClass.
-    var placementPatch: String {
-        let operations: JSONValue = [
+    /// The kustomize overlay of a service example for this run (ending in a newline): its PseudoImage
+    /// and StatefulSet `service` run as `uid`, the container port `port` (with `listen`, the patch
+    /// operation that makes the service listen there), a 20 s grace, a 1 Gi claim on this run's Delete
+    /// StorageClass, and the pods pinned to this harness's node.
+    func overlay(_ service: String, uid: Int, port: Int, listen: String) -> String {
+        let placement: JSONValue = [
             ["op": "add", "path": "/spec/template/spec/affinity", "value": harness.nodeAffinity],
             ["op": "add", "path": "/spec/volumeClaimTemplates/0/spec/storageClassName", "value": .string(storage.deleteClass)],
         ]
-        let json = (try? String(decoding: JSONEncoder().encode(operations), as: UTF8.self)) ?? "[]"
-        return "- {target: {kind: StatefulSet}, patch: '\(json)'}"
+        let placementJSON = (try? String(decoding: JSONEncoder().encode(placement), as: UTF8.self)) ?? "[]"
+        return """
+            patches:
+              - target: {kind: PseudoImage, name: \(service)}
+                patch: '[{"op": "replace", "path": "/spec/uid", "value": \(uid)}]'
+              - target: {kind: StatefulSet, name: \(service)}
+                patch: |-
+                  - {op: replace, path: /spec/template/spec/securityContext/runAsUser, value: \(uid)}
+                  - \(listen)
+                  - {op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: \(port)}
+                  - {op: replace, path: /spec/template/spec/terminationGracePeriodSeconds, value: 20}
+                  - {op: replace, path: /spec/volumeClaimTemplates/0/spec/resources/requests/storage, value: 1Gi}
+              - {target: {kind: StatefulSet}, patch: '\(placementJSON)'}
+
+            """
     }
 
     /// Runs kubectl (admin, the harness's namespace) and requires it to succeed; returns its output.
@@ -131,20 +146,7 @@ struct ServiceEndToEndTests {
         let port = try freeLoopbackPort()
         let uid = try #require(HostProgram.postgresql.uid)
         let example = try await ExampleManifests.render(
-            "postgresql",
-            overlay: """
-                patches:
-                  - target: {kind: PseudoImage, name: postgresql}
-                    patch: '[{"op": "replace", "path": "/spec/uid", "value": \(uid)}]'
-                  - target: {kind: StatefulSet, name: postgresql}
-                    patch: |-
-                      - {op: replace, path: /spec/template/spec/securityContext/runAsUser, value: \(uid)}
-                      - {op: replace, path: /spec/template/spec/containers/0/env/0/value, value: "\(port)"}
-                      - {op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: \(port)}
-                      - {op: replace, path: /spec/template/spec/terminationGracePeriodSeconds, value: 20}
-                      - {op: replace, path: /spec/volumeClaimTemplates/0/spec/resources/requests/storage, value: 1Gi}
-                  \(setup.placementPatch)
-                """)
+            "postgresql", overlay: setup.overlay("postgresql", uid: uid, port: port, listen: "{op: replace, path: /spec/template/spec/containers/0/env/0/value, value: \"\(port)\"}"))
         try await setup.apply(example)
         try await setup.waitUntilReady("postgresql-0")
         let initdb = try await setup.kubectl(["logs", "postgresql-0", "-c", "initdb"])
@@ -180,18 +182,8 @@ struct ServiceEndToEndTests {
         let uid = try #require(HostProgram.prometheus.uid)
         let example = try await ExampleManifests.render(
             "prometheus",
-            overlay: """
-                patches:
-                  - target: {kind: PseudoImage, name: prometheus}
-                    patch: '[{"op": "replace", "path": "/spec/uid", "value": \(uid)}]'
-                  - target: {kind: StatefulSet, name: prometheus}
-                    patch: |-
-                      - {op: replace, path: /spec/template/spec/securityContext/runAsUser, value: \(uid)}
-                      - {op: replace, path: /spec/template/spec/containers/0/args/4, value: "--web.listen-address=127.0.0.1:\(port)"}
-                      - {op: replace, path: /spec/template/spec/containers/0/ports/0/containerPort, value: \(port)}
-                      - {op: replace, path: /spec/template/spec/terminationGracePeriodSeconds, value: 20}
-                      - {op: replace, path: /spec/volumeClaimTemplates/0/spec/resources/requests/storage, value: 1Gi}
-                  \(setup.placementPatch)
+            overlay: setup.overlay("prometheus", uid: uid, port: port, listen: "{op: replace, path: /spec/template/spec/containers/0/args/4, value: \"--web.listen-address=127.0.0.1:\(port)\"}")
+                + """
                 configMapGenerator:
                   - name: prometheus-config
                     behavior: replace
